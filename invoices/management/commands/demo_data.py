@@ -1,0 +1,134 @@
+"""Create a staff user, customers and invoices in every status. Safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import Customer
+from invoices.models import BusinessProfile, Invoice, InvoiceLine, Payment
+from invoices.services import finalize_invoice, record_activity
+
+STAFF_USERNAME = "staff"
+STAFF_EMAIL = "staff@example.com"
+STAFF_PASSWORD = "demo-password-123"
+
+CUSTOMERS = [
+    ("Ada Lovelace", "ada@example.com", "Analytical Engines Ltd", "GB", "London"),
+    ("Grace Hopper", "grace@example.com", "Compiler Co", "US", "Arlington"),
+    ("Katherine Johnson", "katherine@example.com", "Orbit Analytics", "US", "Hampton"),
+    ("Hedy Lamarr", "hedy@example.com", "Frequency Hopping GmbH", "AT", "Vienna"),
+    ("Yukihiro Tanaka", "tanaka@example.com", "Tanaka Shoji", "JP", "Tokyo"),
+]
+
+LINES = [
+    ("Design workshop (half day)", Decimal("1"), 120000, Decimal("20")),
+    ("Implementation, hours", Decimal("12.5"), 9500, Decimal("20")),
+    ("Hosting, monthly", Decimal("3"), 4900, Decimal("0")),
+]
+
+# (key, customer index, final status, days since issue)
+INVOICES = [
+    ("draft", 0, Invoice.Status.DRAFT, 0),
+    ("open", 1, Invoice.Status.OPEN, 2),
+    ("overdue", 2, Invoice.Status.OPEN, 45),
+    ("paid", 0, Invoice.Status.PAID, 20),
+    ("void", 3, Invoice.Status.VOID, 10),
+    ("uncollectible", 3, Invoice.Status.UNCOLLECTIBLE, 90),
+    ("yen", 4, Invoice.Status.OPEN, 1),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data: a staff user, customers and invoices in every status (idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            staff = self.staff_user()
+            BusinessProfile.load()
+            customers = [self.customer(*row) for row in CUSTOMERS]
+            created = sum(self.invoice(staff, customers, *row) for row in INVOICES)
+        self.stdout.write(f"Demo data ready ({created} invoices created).")
+        self.stdout.write(f"Staff login: {STAFF_USERNAME} / {STAFF_PASSWORD}")
+
+    def staff_user(self) -> Any:
+        user_model = get_user_model()
+        user, created = user_model.objects.get_or_create(
+            username=STAFF_USERNAME,
+            defaults={"email": STAFF_EMAIL, "is_staff": True, "is_superuser": True},
+        )
+        if created:
+            user.set_password(STAFF_PASSWORD)
+            user.save()
+        return user
+
+    def customer(self, name: str, email: str, company: str, country: str, city: str) -> Customer:
+        customer, _ = Customer.objects.get_or_create(
+            email=email,
+            defaults={
+                "name": name,
+                "company": company,
+                "country": country,
+                "city": city,
+                "address_line1": "1 Example Street",
+            },
+        )
+        return customer
+
+    def invoice(
+        self, staff: Any, customers: list[Customer], key: str, who: int, status: str, age: int
+    ) -> bool:
+        memo = f"Demo invoice ({key})."
+        customer = customers[who]
+        if Invoice.objects.filter(customer=customer, memo=memo).exists():
+            return False
+        currency = "JPY" if key == "yen" else "USD"
+        invoice = Invoice.objects.create(
+            customer=customer,
+            currency=currency,
+            memo=memo,
+            issue_date=timezone.localdate() - timedelta(days=age),
+            footer="Thank you for your business.",
+            created_by=staff,
+        )
+        for position, (description, quantity, unit, rate) in enumerate(LINES):
+            unit_amount = unit // 100 if currency == "JPY" else unit
+            InvoiceLine.objects.create(
+                invoice=invoice,
+                position=position,
+                description=description,
+                quantity=quantity,
+                unit_amount=unit_amount,
+                tax_rate=rate,
+            )
+        invoice.apply_terms()
+        invoice.recalculate()
+        invoice.save()
+        record_activity(invoice, "created", actor=staff)
+        if status == Invoice.Status.DRAFT:
+            return True
+        invoice = finalize_invoice(invoice=invoice, actor=staff)
+        if status == Invoice.Status.PAID:
+            Payment.objects.create(
+                invoice=invoice,
+                method=Payment.Method.BANK_TRANSFER,
+                status=Payment.Status.SUCCEEDED,
+                amount=invoice.amount_due,
+                currency=invoice.currency,
+                reference="Demo transfer",
+                received_on=timezone.localdate(),
+                recorded_by=staff,
+            )
+            invoice.add_payment(invoice.amount_due)
+        elif status in (Invoice.Status.VOID, Invoice.Status.UNCOLLECTIBLE):
+            invoice.status = status
+            if status == Invoice.Status.VOID:
+                invoice.voided_at = timezone.now()
+        invoice.save()
+        return True

@@ -1,0 +1,24 @@
+"""What the customer's pages render: shared by the pay views and the live push."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from invoices.models import BusinessProfile, Invoice, Payment
+
+
+def pay_status_context(invoice: Invoice) -> dict[str, Any]:
+    receipt = None
+    if invoice.status == Invoice.Status.PAID:
+        receipt = (
+            invoice.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-updated_at").first()
+        )
+    return {"invoice": invoice, "receipt": receipt}
+
+
+def pay_page_context(invoice: Invoice) -> dict[str, Any]:
+    return {
+        **pay_status_context(invoice),
+        "business": BusinessProfile.load(),
+        "lines": list(invoice.lines.all()),
+    }

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from invoices import pay_views
+
+app_name = "pay"
+
+urlpatterns = [
+    path("<str:token>/", pay_views.invoice_page, name="invoice"),
+    path("<str:token>/events/", pay_views.events, name="events"),
+]

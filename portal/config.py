@@ -1,0 +1,202 @@
+"""Read the environment into one validated `Config`.
+
+Every variable is listed in `.env.example`. With `DEBUG=true` each has a
+development default that points at the local Stripe simulator; with
+`DEBUG=false` (production) the ones that matter are required and checked, and
+a bad value stops start-up with the variable's name in the message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+SIMULATOR_SECRET_KEY = "sk_test_simulator"
+SIMULATOR_PUBLISHABLE_KEY = "pk_test_simulator"
+SIMULATOR_WEBHOOK_SECRET = "whsec_simulator"
+SIMULATOR_API_BASE = "http://127.0.0.1:12111"
+STRIPE_API_BASE = "https://api.stripe.com"
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+
+DEV_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production-0123456789"
+
+
+@dataclass(frozen=True)
+class Config:
+    debug: bool
+    secret_key: str
+    allowed_hosts: list[str]
+    site_url: str
+    database: dict[str, Any]
+    redis_url: str
+    mailer: dict[str, Any]
+    stripe_secret_key: str
+    stripe_publishable_key: str
+    stripe_webhook_secrets: list[str]
+    stripe_api_base: str
+    stripe_js_url: str
+    web_concurrency: int
+
+    @property
+    def uses_simulator(self) -> bool:
+        return is_loopback_url(self.stripe_api_base)
+
+    @property
+    def site_is_https(self) -> bool:
+        return self.site_url.startswith("https://")
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _fail(name: str, problem: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{name}: {problem}")
+
+
+def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
+    """Build the `Config` from `environment` (normally `os.environ`)."""
+    env = environ.Env()
+    env.ENVIRON = dict(environment)
+
+    def get(name: str, dev_default: str) -> str:
+        value = env.str(name, default="").strip()
+        if value:
+            return value
+        if debug:
+            return dev_default
+        raise _fail(name, "is required when DEBUG is false (see .env.example)")
+
+    raw_debug = env.str("DEBUG", default="false").strip().lower()
+    if raw_debug not in ("true", "false", "1", "0", "yes", "no", "on", "off", ""):
+        raise _fail("DEBUG", "must be true or false")
+    debug = raw_debug in ("true", "1", "yes", "on")
+
+    secret_key = get("SECRET_KEY", DEV_SECRET_KEY)
+    weak = len(secret_key) < 50 or len(set(secret_key)) < 5
+    if not debug and (weak or secret_key.startswith("django-insecure")):
+        raise _fail("SECRET_KEY", "must be a random string of at least 50 characters")
+
+    allowed_hosts = [
+        h.strip() for h in get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()
+    ]
+    site_url = get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    if urlsplit(site_url).scheme not in ("http", "https") or not urlsplit(site_url).hostname:
+        raise _fail(
+            "SITE_URL", "must be an absolute http(s) URL such as https://billing.example.com"
+        )
+
+    database_url = get("DATABASE_URL", f"sqlite:///{base_dir}/db.sqlite3")
+    email_url = get("EMAIL_URL", "consolemail://")
+    try:
+        database = env.db_url_config(database_url)
+    except Exception as error:  # django-environ raises several types for a bad URL
+        raise _fail("DATABASE_URL", f"cannot be parsed ({error})") from error
+    try:
+        email = env.email_url_config(email_url)
+    except Exception as error:
+        raise _fail("EMAIL_URL", f"cannot be parsed ({error})") from error
+
+    redis_url = env.str("REDIS_URL", default="").strip()
+    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise _fail("REDIS_URL", "must start with redis://, rediss:// or unix://")
+
+    stripe_secret_key = get("STRIPE_SECRET_KEY", SIMULATOR_SECRET_KEY)
+    stripe_publishable_key = get("STRIPE_PUBLISHABLE_KEY", SIMULATOR_PUBLISHABLE_KEY)
+    webhook_secrets = [
+        s.strip()
+        for s in get("STRIPE_WEBHOOK_SECRET", SIMULATOR_WEBHOOK_SECRET).split(",")
+        if s.strip()
+    ]
+    default_api_base = SIMULATOR_API_BASE if stripe_secret_key == SIMULATOR_SECRET_KEY else ""
+    stripe_api_base = (
+        env.str("STRIPE_API_BASE", default="").strip() or default_api_base or STRIPE_API_BASE
+    ).rstrip("/")
+    default_js_url = f"{stripe_api_base}/v3/" if is_loopback_url(stripe_api_base) else ""
+    stripe_js_url = env.str("STRIPE_JS_URL", default="").strip() or default_js_url or STRIPE_JS_URL
+
+    try:
+        web_concurrency = env.int("WEB_CONCURRENCY", default=1)
+    except ValueError as error:
+        raise _fail("WEB_CONCURRENCY", "must be a whole number") from error
+
+    _check_stripe(stripe_secret_key, stripe_publishable_key, webhook_secrets, stripe_api_base)
+    return Config(
+        debug=debug,
+        secret_key=secret_key,
+        allowed_hosts=allowed_hosts,
+        site_url=site_url,
+        database=database,
+        redis_url=redis_url,
+        mailer=_mailer(email),
+        stripe_secret_key=stripe_secret_key,
+        stripe_publishable_key=stripe_publishable_key,
+        stripe_webhook_secrets=webhook_secrets,
+        stripe_api_base=stripe_api_base,
+        stripe_js_url=stripe_js_url,
+        web_concurrency=web_concurrency,
+    )
+
+
+_MAILER_OPTIONS = {
+    "EMAIL_HOST": "host",
+    "EMAIL_PORT": "port",
+    "EMAIL_HOST_USER": "username",
+    "EMAIL_HOST_PASSWORD": "password",
+    "EMAIL_USE_TLS": "use_tls",
+    "EMAIL_USE_SSL": "use_ssl",
+    "EMAIL_TIMEOUT": "timeout",
+    "EMAIL_FILE_PATH": "file_path",
+}
+
+
+def _mailer(email: dict[str, Any]) -> dict[str, Any]:
+    """django-environ's EMAIL_* settings as one entry of Django's MAILERS."""
+    options = {
+        option: email[key]
+        for key, option in _MAILER_OPTIONS.items()
+        if email.get(key) not in ("", None)
+    }
+    if email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
+        options.setdefault("timeout", 10)
+    else:
+        options = {k: v for k, v in options.items() if k == "file_path"}
+    return {"BACKEND": email["EMAIL_BACKEND"], "OPTIONS": options}
+
+
+def _check_stripe(secret: str, publishable: str, webhook_secrets: list[str], api_base: str) -> None:
+    if not secret.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+        raise _fail("STRIPE_SECRET_KEY", "must start with sk_test_ or sk_live_")
+    if not publishable.startswith(("pk_test_", "pk_live_")):
+        raise _fail("STRIPE_PUBLISHABLE_KEY", "must start with pk_test_ or pk_live_")
+    secret_mode = secret.split("_")[1]
+    publishable_mode = publishable.split("_")[1]
+    if secret_mode != publishable_mode:
+        raise _fail(
+            "STRIPE_PUBLISHABLE_KEY",
+            f"is a {publishable_mode} key but STRIPE_SECRET_KEY is a {secret_mode} key",
+        )
+    for webhook_secret in webhook_secrets:
+        if not webhook_secret.startswith("whsec_"):
+            raise _fail("STRIPE_WEBHOOK_SECRET", "must start with whsec_ (comma separated)")
+    if not webhook_secrets:
+        raise _fail("STRIPE_WEBHOOK_SECRET", "must hold at least one whsec_ secret")
+    scheme = urlsplit(api_base).scheme
+    if scheme not in ("http", "https"):
+        raise _fail("STRIPE_API_BASE", "must be an http(s) URL")
+    if scheme == "http" and not is_loopback_url(api_base):
+        raise _fail("STRIPE_API_BASE", "must use https unless it is the local simulator")
+    if secret_mode == "live" and is_loopback_url(api_base):
+        raise _fail("STRIPE_API_BASE", "points at the local simulator but the keys are live keys")

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from invoices import live, webhooks
+from portal import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("invoices/wh/", webhooks.stripe_webhook, name="stripe_webhook"),
+    path("live/staff/", live.staff_stream, name="live_staff"),
+    path("pay/", include("invoices.pay_urls")),
+    path("customers/", include("customers.urls")),
+    path("accounts/", include("portal.auth_urls")),
+    path("admin/", admin.site.urls),
+    path("", include("invoices.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

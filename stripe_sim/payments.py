@@ -1,0 +1,435 @@
+"""PaymentIntent life cycle: confirmation outcomes, 3-D Secure, processing and cancellation.
+
+All functions run with ``Store.lock`` held and mutate stored objects in place; events are
+emitted in the order Stripe sends them for the same transition.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from stripe_sim import cards, objects
+from stripe_sim.errors import DOC_BASE, ApiError, invalid, unexpected_state
+from stripe_sim.objects import Obj
+from stripe_sim.params import format_amount, merge_metadata, require
+from stripe_sim.state import Store
+
+CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action")
+AMOUNT_UPDATABLE = CONFIRMABLE
+AUTH_FAILURE_MESSAGE = (
+    "The provided PaymentMethod has failed authentication. You can provide payment_method_data "
+    "or a new PaymentMethod to attempt to fulfill this PaymentIntent again."
+)
+REDIRECT_REQUIRED_MESSAGE = (
+    "This PaymentIntent is configured to accept payment methods enabled in your Dashboard, some "
+    "of which may require a full page redirect to succeed. If you do not want to accept "
+    "redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and "
+    "`automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and "
+    "Payment Intents. If you do want to accept redirect-based payment methods, set the "
+    "`return_url` parameter when confirming the PaymentIntent."
+)
+
+Render = Callable[[Obj], Obj]
+
+
+# -- payment methods --------------------------------------------------------------------------
+
+
+def create_payment_method(store: Store, params: Obj) -> Obj:
+    require(params, "type")
+    if params["type"] != "card":
+        raise invalid(
+            f"Invalid type: the simulator only supports card, not {params['type']}", param="type"
+        )
+    card = params.get("card")
+    if not card:
+        raise ApiError(400, "Missing required param: card.", code="parameter_missing", param="card")
+    for field in ("number", "exp_month", "exp_year"):
+        if card.get(field) is None:
+            raise ApiError(
+                400,
+                f"Missing required param: card[{field}].",
+                code="parameter_missing",
+                param=f"card[{field}]",
+            )
+    number = cards.normalize_number(card["number"])
+    year = cards.check_expiry(card["exp_month"], card["exp_year"])
+    cards.check_cvc(card.get("cvc"), cards.brand_of(number))
+    return _store_pm(store, number, card["exp_month"], year, bool(card.get("cvc")), params)
+
+
+def _store_pm(store: Store, number: str, month: int, year: int, cvc: bool, extra: Obj) -> Obj:
+    pm = store.add(objects.payment_method(number, month, year, cvc=cvc, extra=extra))
+    store.card_numbers[pm["id"]] = number
+    return pm
+
+
+def resolve_payment_method(store: Store, pm_id: str, *, param: str = "payment_method") -> Obj:
+    """A stored PaymentMethod, or a fresh one for a Stripe test id such as ``pm_card_visa``."""
+    number = cards.TEST_PAYMENT_METHODS.get(pm_id)
+    if number is not None:
+        year = datetime.date.today().year + 2
+        return _store_pm(store, number, 12, year, True, {})
+    pm = store.objects["payment_method"].get(pm_id)
+    if pm is None:
+        raise ApiError(
+            400, f"No such PaymentMethod: '{pm_id}'", code="resource_missing", param=param
+        )
+    return pm
+
+
+# -- payment intents --------------------------------------------------------------------------
+
+
+def check_amount(amount: int, currency: str) -> None:
+    minimum = 50
+    if amount < minimum:
+        raise ApiError(
+            400,
+            f"Amount must be at least {format_amount(minimum, currency)} {currency}",
+            code="amount_too_small",
+            param="amount",
+        )
+    if amount > 99_999_999:
+        raise ApiError(
+            400,
+            f"Amount must be no more than {format_amount(99_999_999, currency)}",
+            code="amount_too_large",
+            param="amount",
+        )
+
+
+def create_payment_intent(store: Store, params: Obj, render: Render) -> Obj:
+    require(params, "amount", "currency")
+    check_amount(params["amount"], params["currency"])
+    if params.get("capture_method") not in (None, "automatic", "automatic_async"):
+        raise invalid(
+            "The simulator only supports capture_method=automatic.", param="capture_method"
+        )
+    if customer := params.get("customer"):
+        store.get("customer", customer, param="customer")
+    apm = params.get("automatic_payment_methods")
+    types = params.get("payment_method_types")
+    if apm is not None and types is not None:
+        raise invalid(
+            "You may only specify one of these parameters: automatic_payment_methods, "
+            "payment_method_types."
+        )
+    if types is not None and types != ["card"]:
+        bad = next((t for t in types if t != "card"), "")
+        raise invalid(
+            f"The payment method type {bad!r} is not supported by the simulator; use card.",
+            param="payment_method_types",
+        )
+    automatic: Obj | None = None
+    if types is None:
+        if apm is not None and apm.get("enabled") is None:
+            raise ApiError(
+                400,
+                "Missing required param: automatic_payment_methods[enabled].",
+                code="parameter_missing",
+                param="automatic_payment_methods[enabled]",
+            )
+        if apm is None or apm.get("enabled"):
+            automatic = {"enabled": True}
+            if apm and apm.get("allow_redirects"):
+                automatic["allow_redirects"] = apm["allow_redirects"]
+    pi = store.add(objects.payment_intent(params, automatic=automatic))
+    if pm_id := params.get("payment_method"):
+        pi["payment_method"] = resolve_payment_method(store, pm_id)["id"]
+        pi["status"] = "requires_confirmation"
+    store.emit("payment_intent.created", pi)
+    if params.get("confirm"):
+        confirm(store, pi, {"return_url": params.get("return_url")}, render)
+    return pi
+
+
+def update_payment_intent(store: Store, pi: Obj, params: Obj) -> Obj:
+    for field in ("amount", "currency"):
+        if field in params and pi["status"] not in AMOUNT_UPDATABLE:
+            raise unexpected_state(
+                f"This PaymentIntent's {field} could not be updated because it has a status of "
+                f"{pi['status']}. You may only update the {field} of a PaymentIntent with one of "
+                "the following statuses: " + ", ".join(AMOUNT_UPDATABLE) + "."
+            )
+    if params.get("amount") is not None or params.get("currency") is not None:
+        check_amount(params.get("amount") or pi["amount"], params.get("currency") or pi["currency"])
+    if customer := params.get("customer"):
+        store.get("customer", customer, param="customer")
+    if "metadata" in params:
+        pi["metadata"] = merge_metadata(pi["metadata"], params["metadata"])
+    for field in (
+        "amount",
+        "currency",
+        "customer",
+        "description",
+        "receipt_email",
+        "setup_future_usage",
+        "statement_descriptor",
+        "statement_descriptor_suffix",
+        "transfer_group",
+    ):
+        if field in params:
+            pi[field] = params[field]
+    if pm_id := params.get("payment_method"):
+        pi["payment_method"] = resolve_payment_method(store, pm_id)["id"]
+        if pi["status"] in CONFIRMABLE:
+            pi["status"] = "requires_confirmation"
+            pi["next_action"] = None
+    return pi
+
+
+def confirm(store: Store, pi: Obj, params: Obj, render: Render) -> Obj:
+    status = pi["status"]
+    if status == "succeeded":
+        raise unexpected_state(
+            "You cannot confirm this PaymentIntent because it has already succeeded after "
+            "being previously confirmed."
+        )
+    if status not in CONFIRMABLE:
+        raise unexpected_state(
+            f"You cannot confirm this PaymentIntent because it has a status of {status}. Only "
+            "a PaymentIntent with one of the following statuses may be confirmed: "
+            + ", ".join(CONFIRMABLE)
+            + "."
+        )
+    if data := params.get("payment_method_data"):
+        pm = create_payment_method(store, data)
+    elif params.get("payment_method"):
+        pm = resolve_payment_method(store, params["payment_method"])
+    elif pi["payment_method"]:
+        pm = store.get("payment_method", pi["payment_method"])
+    else:
+        raise unexpected_state(
+            "You cannot confirm this PaymentIntent because it's missing a payment method. You "
+            "can either update the PaymentIntent with a payment method and then confirm it "
+            "again, or confirm it again directly with a payment method."
+        )
+    return_url = params.get("return_url")
+    automatic = pi["automatic_payment_methods"]
+    if automatic and automatic.get("allow_redirects") != "never" and not return_url:
+        raise invalid(REDIRECT_REQUIRED_MESSAGE)
+    if return_url and not urlsplit(return_url).scheme:
+        raise invalid("Invalid URL: return_url must be an absolute URL", param="return_url")
+    pi.update(payment_method=pm["id"], last_payment_error=None, next_action=None)
+    if return_url:
+        store.return_urls[pi["id"]] = return_url
+    card = cards.card_for(store.card_numbers[pm["id"]])
+    if card.outcome == cards.DECLINE:
+        _decline(store, pi, pm, cards.decline_for(card), render)
+    elif card.outcome == cards.AUTHENTICATE:
+        _require_action(store, pi, return_url)
+    elif card.outcome == cards.PROCESSING:
+        _start_processing(store, pi, pm)
+    else:
+        succeed(store, pi, pm)
+        if card.outcome == cards.DISPUTE:
+            create_dispute(store, pi, reason="fraudulent")
+    return pi
+
+
+def _receipt_url(store: Store, charge_id: str) -> str:
+    return f"{store.request.base_url}/_sim/receipts/{charge_id}"
+
+
+def succeed(store: Store, pi: Obj, pm: Obj, *, three_d_secure: bool = False) -> None:
+    ch = store.add(
+        objects.charge(
+            pi, pm, status="succeeded", three_d_secure=three_d_secure, receipt_url=""
+        )
+    )
+    ch["receipt_url"] = _receipt_url(store, ch["id"])
+    _settle(store, pi, ch)
+
+
+def _settle(store: Store, pi: Obj, ch: Obj) -> None:
+    txn = store.add(objects.balance_transaction(ch, amount=ch["amount"], kind="charge", source=ch["id"]))
+    ch.update(
+        status="succeeded",
+        paid=True,
+        captured=True,
+        amount_captured=ch["amount"],
+        balance_transaction=txn["id"],
+        outcome=objects.outcome(None),
+    )
+    pi.update(
+        status="succeeded",
+        amount_received=pi["amount"],
+        latest_charge=ch["id"],
+        next_action=None,
+        last_payment_error=None,
+        processing=None,
+    )
+    store.emit("charge.succeeded", ch)
+    store.emit("payment_intent.succeeded", pi)
+
+
+def _decline(store: Store, pi: Obj, pm: Obj, decline: cards.Decline, render: Render) -> None:
+    ch = store.add(objects.charge(pi, pm, status="failed", three_d_secure=False, receipt_url=""))
+    ch["receipt_url"] = None
+    ch.update(
+        failure_code=decline.code,
+        failure_message=decline.message,
+        outcome=objects.outcome(decline),
+    )
+    error = ApiError(
+        402,
+        decline.message,
+        type="card_error",
+        code=decline.code,
+        decline_code=decline.decline_code,
+        param=decline.param,
+        extra={"charge": ch["id"], "payment_method": pm},
+    )
+    pi.update(
+        status="requires_payment_method",
+        last_payment_error=error.body()["error"],
+        latest_charge=ch["id"],
+        payment_method=None,
+    )
+    store.emit("charge.failed", ch)
+    store.emit("payment_intent.payment_failed", pi)
+    error.extra["payment_intent"] = render(pi)
+    raise error
+
+
+def three_d_secure_url(store: Store, pi: Obj) -> str:
+    query = urlencode({"client_secret": pi["client_secret"]})
+    return f"{store.request.base_url}/_sim/3ds/{pi['id']}?{query}"
+
+
+def _require_action(store: Store, pi: Obj, return_url: str | None) -> None:
+    url = three_d_secure_url(store, pi)
+    if return_url:
+        next_action: Obj = {
+            "redirect_to_url": {"return_url": return_url, "url": url},
+            "type": "redirect_to_url",
+        }
+    else:
+        # Without a return_url Stripe hands the challenge to Stripe.js instead of redirecting.
+        next_action = {
+            "type": "use_stripe_sdk",
+            "use_stripe_sdk": {"type": "three_d_secure_redirect", "stripe_js": url},
+        }
+    pi.update(status="requires_action", next_action=next_action)
+    store.emit("payment_intent.requires_action", pi)
+
+
+def authenticate(store: Store, pi: Obj, *, success: bool) -> str:
+    """Finish the 3-D Secure challenge; returns the URL to send the browser back to."""
+    if pi["status"] != "requires_action":
+        raise unexpected_state(
+            f"This PaymentIntent has a status of {pi['status']} and is not awaiting "
+            "authentication."
+        )
+    pm = store.get("payment_method", pi["payment_method"])
+    if success:
+        succeed(store, pi, pm, three_d_secure=True)
+    else:
+        pi.update(
+            status="requires_payment_method",
+            next_action=None,
+            payment_method=None,
+            last_payment_error={
+                "code": "payment_intent_authentication_failure",
+                "doc_url": DOC_BASE + "payment-intent-authentication-failure",
+                "message": AUTH_FAILURE_MESSAGE,
+                "payment_method": pm,
+                "type": "invalid_request_error",
+            },
+        )
+        store.emit("payment_intent.payment_failed", pi)
+    return_url = store.return_urls.get(pi["id"])
+    if not return_url:
+        return ""
+    return add_query(
+        return_url,
+        payment_intent=pi["id"],
+        payment_intent_client_secret=pi["client_secret"],
+        redirect_status="succeeded" if success else "failed",
+    )
+
+
+def add_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = "&".join(filter(None, [parts.query, urlencode(params)]))
+    return urlunsplit(parts._replace(query=query))
+
+
+def _start_processing(store: Store, pi: Obj, pm: Obj) -> None:
+    ch = store.add(objects.charge(pi, pm, status="pending", three_d_secure=False, receipt_url=""))
+    ch["receipt_url"] = _receipt_url(store, ch["id"])
+    pi.update(status="processing", latest_charge=ch["id"], processing={"type": "card"})
+    store.emit("payment_intent.processing", pi)
+    store.later(store.config.processing_delay, lambda: finish_processing(store, pi["id"]))
+
+
+def finish_processing(store: Store, pi_id: str) -> None:
+    pi = store.objects["payment_intent"].get(pi_id)
+    if pi is None or pi["status"] != "processing":
+        return
+    _settle(store, pi, store.get("charge", pi["latest_charge"]))
+
+
+def force_succeed(store: Store, pi: Obj) -> Obj:
+    """What ``/_sim/payment_intents/<id>/succeed`` does: finish the payment whatever it waits on."""
+    status = pi["status"]
+    if status == "processing":
+        finish_processing(store, pi["id"])
+    elif status == "requires_action":
+        authenticate(store, pi, success=True)
+    elif status in ("requires_payment_method", "requires_confirmation"):
+        pm_id = pi["payment_method"]
+        pm = store.get("payment_method", pm_id) if pm_id else resolve_payment_method(store, "pm_card_visa")
+        pi["payment_method"] = pm["id"]
+        succeed(store, pi, pm)
+    else:
+        raise unexpected_state(f"This PaymentIntent has a status of {status} and cannot succeed.")
+    return pi
+
+
+def cancel(store: Store, pi: Obj, reason: str | None) -> Obj:
+    if pi["status"] not in CANCELABLE:
+        raise unexpected_state(
+            f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. "
+            "Only a PaymentIntent with one of the following statuses may be canceled: "
+            + ", ".join(CANCELABLE)
+            + "."
+        )
+    pi.update(
+        status="canceled",
+        canceled_at=objects.now(),
+        cancellation_reason=reason,
+        next_action=None,
+    )
+    store.emit("payment_intent.canceled", pi)
+    return pi
+
+
+# -- disputes ---------------------------------------------------------------------------------
+
+
+def create_dispute(store: Store, pi: Obj, *, reason: str = "fraudulent", amount: int | None = None) -> Obj:
+    ch = store.objects["charge"].get(pi["latest_charge"] or "")
+    if ch is None or ch["status"] != "succeeded":
+        raise invalid(f"PaymentIntent {pi['id']} has no succeeded charge to dispute.")
+    if ch["disputed"]:
+        raise invalid(f"Charge {ch['id']} is already disputed.")
+    dp = store.add(objects.dispute(ch, amount=amount or ch["amount"], reason=reason))
+    ch["disputed"] = True
+    store.emit("charge.dispute.created", dp)
+    return dp
+
+
+def close_dispute(store: Store, dp: Obj, status: str) -> Obj:
+    if status not in ("won", "lost"):
+        raise invalid("status must be won or lost", param="status")
+    if dp["status"] in ("won", "lost"):
+        raise invalid(f"Dispute {dp['id']} is already closed ({dp['status']}).")
+    previous = {"status": dp["status"]}
+    dp["status"] = status
+    store.emit("charge.dispute.closed", dp, previous)
+    return dp

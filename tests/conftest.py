@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from tests.factories import CustomerFactory, StaffFactory, UserFactory
+
+# pytest_plugins = ["tests.plugins.simulator"]  (enabled once the simulator lands)
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def system_chromium() -> str | None:
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    return path if Path(path).exists() else None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """pytest-playwright: the system Chromium when there is one, Playwright's own elsewhere."""
+    path = system_chromium()
+    if path is None:
+        return browser_type_launch_args
+    return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory(username="staffer")
+
+
+@pytest.fixture
+def stranger(db):
+    """Signed in, but not staff: must be refused everywhere staff-only."""
+    return UserFactory(username="stranger")
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def stranger_client(stranger) -> Client:
+    client = Client()
+    client.force_login(stranger)
+    return client
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory()

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from customers.models import Customer
+from invoices.models import Invoice, InvoiceLine
+from invoices.services import finalize_invoice
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "password")
+
+    @factory.post_generation
+    def saved(self, create: bool, extracted: object, **kwargs: object) -> None:
+        if create:
+            self.save()
+
+
+class StaffFactory(UserFactory):
+    is_staff = True
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    company = "Example Ltd"
+    address_line1 = "1 Example Street"
+    city = "Springfield"
+    country = "US"
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invoice
+
+    customer = factory.SubFactory(CustomerFactory)
+    currency = "USD"
+
+
+class InvoiceLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InvoiceLine
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    description = factory.Sequence(lambda n: f"Service {n}")
+    quantity = Decimal(1)
+    unit_amount = 10000
+    tax_rate = Decimal(0)
+    position = factory.Sequence(int)
+
+
+def make_draft(lines: int = 2, unit_amount: int = 10000, **kwargs: object) -> Invoice:
+    invoice = InvoiceFactory(**kwargs)
+    for position in range(lines):
+        InvoiceLineFactory(invoice=invoice, position=position, unit_amount=unit_amount)
+    invoice.apply_terms()
+    invoice.recalculate()
+    invoice.save()
+    return invoice
+
+
+def make_open(lines: int = 2, unit_amount: int = 10000, **kwargs: object) -> Invoice:
+    return finalize_invoice(invoice=make_draft(lines, unit_amount, **kwargs))

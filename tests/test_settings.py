@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.config import read_config
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k3y-" + "0123456789abcdef" * 4,
+    "ALLOWED_HOSTS": "billing.example.com",
+    "SITE_URL": "https://billing.example.com",
+    "DATABASE_URL": "postgres://portal@db.internal:5432/portal",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "EMAIL_URL": "smtp://mailer:secret@smtp.example.com:587/?tls=True",
+    "STRIPE_SECRET_KEY": "sk_live_abc",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_abc",
+    "STRIPE_WEBHOOK_SECRET": "whsec_abc",
+}
+
+
+def config(**overrides: str):
+    return read_config({**PRODUCTION, **overrides}, "/tmp")
+
+
+def fails_naming(variable: str, **overrides: str) -> str:
+    with pytest.raises(ImproperlyConfigured) as caught:
+        config(**overrides)
+    assert str(caught.value).startswith(f"{variable}:")
+    return str(caught.value)
+
+
+def test_it_reads_a_complete_production_environment():
+    cfg = config()
+    assert not cfg.debug
+    assert cfg.database["ENGINE"] == "django.db.backends.postgresql"
+    assert cfg.database["HOST"] == "db.internal"
+    assert cfg.stripe_api_base == "https://api.stripe.com"
+    assert cfg.stripe_js_url == "https://js.stripe.com/v3/"
+    assert cfg.site_is_https
+    assert not cfg.uses_simulator
+
+
+def test_it_needs_every_production_variable_by_name():
+    for name in ["SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "DATABASE_URL", "STRIPE_SECRET_KEY"]:
+        assert "is required" in fails_naming(name, **{name: ""})
+
+
+def test_it_refuses_a_short_or_insecure_secret_key():
+    fails_naming("SECRET_KEY", SECRET_KEY="short")
+    fails_naming("SECRET_KEY", SECRET_KEY="x" * 64)
+    fails_naming("SECRET_KEY", SECRET_KEY="django-insecure-" + "x" * 60)
+
+
+def test_it_refuses_live_and_test_keys_together():
+    message = fails_naming("STRIPE_PUBLISHABLE_KEY", STRIPE_PUBLISHABLE_KEY="pk_test_abc")
+    assert "test key" in message
+    assert "live key" in message
+
+
+def test_it_refuses_a_webhook_secret_without_whsec():
+    fails_naming("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET="abc")
+    fails_naming("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET="whsec_new,oops")
+
+
+def test_it_accepts_several_webhook_secrets_for_rotation():
+    cfg = config(STRIPE_WEBHOOK_SECRET="whsec_new, whsec_old")
+    assert cfg.stripe_webhook_secrets == ["whsec_new", "whsec_old"]
+
+
+def test_it_refuses_malformed_keys():
+    fails_naming("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY="pk_live_abc")
+    fails_naming("STRIPE_PUBLISHABLE_KEY", STRIPE_PUBLISHABLE_KEY="sk_live_abc")
+
+
+def test_it_refuses_live_keys_against_the_simulator():
+    fails_naming("STRIPE_API_BASE", STRIPE_API_BASE="http://127.0.0.1:12111")
+
+
+def test_it_refuses_plain_http_to_a_remote_api():
+    fails_naming(
+        "STRIPE_API_BASE",
+        STRIPE_SECRET_KEY="sk_test_a",
+        STRIPE_PUBLISHABLE_KEY="pk_test_a",
+        STRIPE_API_BASE="http://stripe.example.com",
+    )
+
+
+def test_it_refuses_bad_urls_by_name():
+    fails_naming("SITE_URL", SITE_URL="billing.example.com")
+    fails_naming("REDIS_URL", REDIS_URL="http://cache")
+    fails_naming("DEBUG", DEBUG="maybe")
+
+
+def test_development_defaults_point_at_the_simulator():
+    cfg = read_config({"DEBUG": "true"}, "/tmp")
+    assert cfg.uses_simulator
+    assert cfg.stripe_api_base == "http://127.0.0.1:12111"
+    assert cfg.stripe_js_url == "http://127.0.0.1:12111/v3/"
+    assert cfg.stripe_secret_key.startswith("sk_test_")
+    assert cfg.database["ENGINE"] == "django.db.backends.sqlite3"
+    assert cfg.redis_url == ""
+
+
+def test_check_deploy_is_clean_under_production_settings(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(PRODUCTION)
+    env.update(
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        DATABASE_URL=f"sqlite:///{tmp_path}/deploy.sqlite3",
+        STRIPE_SECRET_KEY="sk_test_abc",
+        STRIPE_PUBLISHABLE_KEY="pk_test_abc",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
