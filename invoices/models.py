@@ -481,3 +481,20 @@ class StripeEvent(models.Model):
     @property
     def data_object(self) -> dict[str, Any]:
         return self.payload.get("data", {}).get("object", {})
+
+
+class InvoiceReminder(models.Model):
+    """One row per reminder sent: the unique pair makes `send_reminders` idempotent."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminders")
+    offset_days = models.IntegerField(help_text="Days relative to the due date.")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "offset_days"], name="reminder_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} {self.offset_days:+d}d"
