@@ -170,7 +170,7 @@ def publish(channel: str, event: str, html: str) -> None:
 def render_customer_status(invoice: Invoice) -> str:
     from invoices.pay_context import pay_status_context
 
-    return render_to_string("pay/_status.html", pay_status_context(invoice))
+    return render_to_string("pay/_status.html", pay_status_context(invoice, live=True))
 
 
 def staff_messages(invoice: Invoice) -> list[tuple[str, str]]:

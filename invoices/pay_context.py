@@ -7,13 +7,20 @@ from typing import Any
 from invoices.models import BusinessProfile, Invoice, Payment
 
 
-def pay_status_context(invoice: Invoice) -> dict[str, Any]:
+def pay_status_context(invoice: Invoice, *, live: bool = False) -> dict[str, Any]:
+    from invoices.payments import refusal
+
     receipt = None
     if invoice.status == Invoice.Status.PAID:
         receipt = (
             invoice.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-updated_at").first()
         )
-    return {"invoice": invoice, "receipt": receipt}
+    return {
+        "invoice": invoice,
+        "receipt": receipt,
+        "can_pay": refusal(invoice) is None,
+        "live": live,
+    }
 
 
 def pay_page_context(invoice: Invoice) -> dict[str, Any]:

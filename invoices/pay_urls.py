@@ -8,5 +8,6 @@ app_name = "pay"
 
 urlpatterns = [
     path("<str:token>/", pay_views.invoice_page, name="invoice"),
+    path("<str:token>/pay/", pay_views.start_payment, name="start"),
     path("<str:token>/events/", pay_views.events, name="events"),
 ]

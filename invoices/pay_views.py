@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import hmac
+import logging
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
-from invoices import live
+from invoices import live, payments, stripe_api
 from invoices.models import Invoice, digest_token
 from invoices.pay_context import pay_page_context
+from invoices.services import InvoiceStateError, record_view
+
+logger = logging.getLogger(__name__)
 
 
 def invoice_for_token(token: str) -> Invoice:
@@ -26,15 +32,76 @@ def invoice_for_token(token: str) -> Invoice:
     return invoice
 
 
+def _is_staff(request: HttpRequest) -> bool:
+    return request.user.is_authenticated and request.user.is_staff
+
+
+def _return_notice(request: HttpRequest, invoice: Invoice) -> dict[str, str] | None:
+    """After Stripe.js redirects back: what happened, read from Stripe, never trusted
+    from the query string (and never marking anything paid: the webhook does)."""
+    intent_id = request.GET.get("payment_intent", "")
+    if not intent_id:
+        return None
+    if not invoice.payments.filter(stripe_payment_intent_id=intent_id).exists():
+        return {"tone": "bad", "text": "That payment does not belong to this invoice."}
+    try:
+        intent = stripe_api.retrieve_payment_intent(intent_id)
+    except stripe_api.StripeError as error:
+        logger.warning("return page: Stripe error for invoice %s: %s", invoice.pk, error)
+        return {"tone": "warn", "text": "We could not check your payment just now; this page "
+                "will update when it completes."}
+    if intent.status == "succeeded":
+        return {"tone": "ok", "text": "Payment received. Thank you!"}
+    if intent.status == "processing":
+        return {"tone": "warn", "text": "Your payment is processing. This page will update "
+                "when it completes, and we will email your receipt."}
+    error = (intent.last_payment_error or {}) if intent.status == "requires_payment_method" else {}
+    reason = error.get("message") if error else "The payment was not completed."
+    return {"tone": "bad", "text": f"{reason} You can try again below."}
+
+
 @require_safe
 def invoice_page(request: HttpRequest, token: str) -> HttpResponse:
     invoice = invoice_for_token(token)
-    return render(request, "pay/invoice.html", pay_page_context(invoice))
+    if not _is_staff(request) and invoice.viewed_at is None:
+        record_view(
+            invoice=invoice,
+            ip=request.META.get("REMOTE_ADDR", ""),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+    context = pay_page_context(invoice)
+    context["return_notice"] = _return_notice(request, invoice)
+    context["stripe_js_url"] = settings.STRIPE_JS_URL
+    return render(request, "pay/invoice.html", context)
+
+
+@require_POST
+def start_payment(request: HttpRequest, token: str) -> HttpResponse:
+    """Returns the payment partial. The amount comes from the invoice, never the request."""
+    invoice = invoice_for_token(token)
+    context: dict[str, object] = {"invoice": invoice}
+    try:
+        session = payments.start_payment(invoice=invoice)
+    except InvoiceStateError as refusal:
+        context["refusal"] = str(refusal)
+    except stripe_api.StripeError as error:
+        logger.error(
+            "pay: could not create a PaymentIntent for invoice %s: %s (%s)",
+            invoice.pk,
+            error.user_message or error,
+            type(error).__name__,
+        )
+        context["stripe_error"] = True
+    else:
+        context.update(
+            session=session,
+            publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
+            return_url=invoice.get_absolute_pay_url(),
+        )
+    return render(request, "pay/_payment.html", context)
 
 
 @require_safe
 async def events(request: HttpRequest, token: str) -> HttpResponse:
-    from asgiref.sync import sync_to_async
-
     invoice = await sync_to_async(invoice_for_token)(token)
     return await live.invoice_stream(request, invoice)

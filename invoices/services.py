@@ -7,12 +7,13 @@ with the invoice row locked; emails and live pushes happen after commit.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from invoices.models import BusinessProfile, Invoice, InvoiceActivity
+from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine, Payment
 from invoices.numbering import take_next_number
 
 logger = logging.getLogger(__name__)
@@ -78,3 +79,219 @@ def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
         record_activity(invoice, InvoiceActivity.Kind.FINALIZED, actor=actor, number=invoice.number)
         announce(invoice)
     return invoice
+
+
+def send_invoice(*, invoice: Invoice, actor: Any = None) -> None:
+    """Email the customer the pay link (first send and every resend)."""
+    from invoices.tasks import email_after_commit
+
+    with transaction.atomic():
+        invoice = lock(invoice)
+        if invoice.status == Invoice.Status.DRAFT:
+            raise InvoiceStateError("Finalize the invoice before sending it.")
+        if invoice.status == Invoice.Status.VOID:
+            raise InvoiceStateError("A voided invoice cannot be sent.")
+        resend = invoice.sent_at is not None
+        invoice.sent_at = timezone.now()
+        invoice.save(update_fields=["sent_at", "updated_at"])
+        record_activity(
+            invoice,
+            InvoiceActivity.Kind.SENT,
+            actor=actor,
+            message=f"{'Resent' if resend else 'Sent'} to {invoice.customer.email}",
+            to=invoice.customer.email,
+        )
+        email_after_commit("invoice", invoice)
+
+
+def revoke_pay_link(*, invoice: Invoice, actor: Any = None) -> None:
+    with transaction.atomic():
+        invoice = lock(invoice)
+        invoice.rotate_pay_token()
+        record_activity(invoice, InvoiceActivity.Kind.LINK_REVOKED, actor=actor)
+
+
+def void_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
+    """Open -> void. An open PaymentIntent is canceled first, so nobody can pay it."""
+    from invoices import stripe_api
+    from invoices.tasks import email_after_commit
+
+    with transaction.atomic():
+        invoice = lock(invoice)
+        if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE):
+            raise InvoiceStateError(
+                f"A {invoice.get_status_display().lower()} invoice cannot be voided."
+            )
+        if invoice.amount_paid:
+            raise InvoiceStateError("This invoice has payments; refund them before voiding.")
+        if invoice.payment_state == Invoice.PaymentState.PROCESSING:
+            raise InvoiceStateError("A payment is processing; wait for it before voiding.")
+        if invoice.stripe_payment_intent_id:
+            try:
+                intent = stripe_api.retrieve_payment_intent(invoice.stripe_payment_intent_id)
+                if intent.status in stripe_api.CONFIRMABLE:
+                    stripe_api.cancel_payment_intent(intent.id)
+                elif intent.status in ("processing", "succeeded"):
+                    raise InvoiceStateError("A card payment is under way; it cannot be voided now.")
+            except stripe_api.StripeError as error:
+                logger.warning("void: Stripe error for invoice %s: %s", invoice.pk, error)
+                raise InvoiceStateError(
+                    "Could not cancel the open card payment with Stripe; try again."
+                ) from error
+        invoice.status = Invoice.Status.VOID
+        invoice.voided_at = timezone.now()
+        invoice.amount_due = 0
+        invoice.save()
+        record_activity(invoice, InvoiceActivity.Kind.VOIDED, actor=actor)
+        announce(invoice)
+        email_after_commit("void", invoice)
+    return invoice
+
+
+def mark_uncollectible(*, invoice: Invoice, actor: Any = None) -> Invoice:
+    with transaction.atomic():
+        invoice = lock(invoice)
+        if invoice.status != Invoice.Status.OPEN:
+            raise InvoiceStateError("Only an open invoice can be marked uncollectible.")
+        invoice.status = Invoice.Status.UNCOLLECTIBLE
+        invoice.save(update_fields=["status", "updated_at"])
+        record_activity(invoice, InvoiceActivity.Kind.UNCOLLECTIBLE, actor=actor)
+        announce(invoice)
+    return invoice
+
+
+def record_offline_payment(
+    *,
+    invoice: Invoice,
+    amount: int,
+    method: str,
+    received_on: date,
+    reference: str = "",
+    actor: Any = None,
+) -> Payment:
+    """A bank transfer, cash or cheque: partial payments allowed, never more than due."""
+    from invoices.tasks import email_after_commit
+
+    if method not in Payment.Method.values or method == Payment.Method.CARD:
+        raise InvoiceStateError("Choose how the payment was made.")
+    with transaction.atomic():
+        invoice = lock(invoice)
+        if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE):
+            raise InvoiceStateError("Payments can only be recorded on an open invoice.")
+        if not 0 < amount <= invoice.amount_due:
+            limit = invoice.money(invoice.amount_due)
+            raise InvoiceStateError(f"The amount must be more than zero and at most {limit}.")
+        if invoice.status == Invoice.Status.UNCOLLECTIBLE:
+            invoice.status = Invoice.Status.OPEN
+        payment = Payment.objects.create(
+            invoice=invoice,
+            method=method,
+            status=Payment.Status.SUCCEEDED,
+            amount=amount,
+            currency=invoice.currency,
+            reference=reference,
+            received_on=received_on,
+            recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        invoice.add_payment(amount)
+        invoice.save()
+        record_activity(
+            invoice,
+            InvoiceActivity.Kind.PAYMENT_RECORDED,
+            actor=actor,
+            message=f"{payment.get_method_display()} {invoice.money(amount)} {reference}".strip(),
+            payment_id=payment.pk,
+        )
+        announce(invoice)
+        if invoice.status == Invoice.Status.PAID:
+            email_after_commit("receipt", invoice, payment_id=payment.pk)
+    return payment
+
+
+def refund_payment(*, payment: Payment, amount: int, actor: Any = None) -> None:
+    """Ask Stripe to refund a card payment; the `charge.refunded` webhook records it."""
+    from invoices import stripe_api
+
+    with transaction.atomic():
+        invoice = lock(payment.invoice)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.method != Payment.Method.CARD or not payment.stripe_payment_intent_id:
+            raise InvoiceStateError("Only card payments can be refunded through Stripe.")
+        if payment.status != Payment.Status.SUCCEEDED:
+            raise InvoiceStateError("Only a succeeded payment can be refunded.")
+        if not 0 < amount <= payment.refundable:
+            limit = invoice.money(payment.refundable)
+            raise InvoiceStateError(f"The refund must be more than zero and at most {limit}.")
+        requested = invoice.activities.filter(kind=InvoiceActivity.Kind.REFUND_REQUESTED).count()
+        try:
+            refund = stripe_api.create_refund(
+                payment_intent_id=payment.stripe_payment_intent_id,
+                amount=amount,
+                idempotency_key=f"portal-refund-{payment.pk}-{payment.amount_refunded}-{requested}",
+            )
+        except stripe_api.StripeError as error:
+            logger.warning("refund: Stripe error for payment %s: %s", payment.pk, error)
+            message = (
+                getattr(error, "user_message", None) or "Stripe could not refund it; try again."
+            )
+            raise InvoiceStateError(message) from error
+        record_activity(
+            invoice,
+            InvoiceActivity.Kind.REFUND_REQUESTED,
+            actor=actor,
+            message=f"Refund of {invoice.money(amount)} requested",
+            refund_id=refund.id,
+            amount=amount,
+        )
+
+
+def duplicate_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
+    with transaction.atomic():
+        copy = Invoice.objects.create(
+            customer=invoice.customer,
+            currency=invoice.currency,
+            terms=invoice.terms,
+            memo=invoice.memo,
+            footer=invoice.footer,
+            discount_kind=invoice.discount_kind,
+            discount_value=invoice.discount_value,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        lines = [
+            InvoiceLine(
+                invoice=copy,
+                position=line.position,
+                description=line.description,
+                quantity=line.quantity,
+                unit_amount=line.unit_amount,
+                tax_rate=line.tax_rate,
+            )
+            for line in invoice.lines.all()
+        ]
+        copy.apply_terms()
+        copy.recalculate(lines)
+        InvoiceLine.objects.bulk_create(lines)
+        copy.save()
+        record_activity(copy, InvoiceActivity.Kind.CREATED, actor=actor, source_invoice=invoice.pk)
+        record_activity(
+            invoice,
+            InvoiceActivity.Kind.DUPLICATED,
+            actor=actor,
+            message=f"Copied to draft #{copy.pk}",
+        )
+    return copy
+
+
+def record_view(*, invoice: Invoice, ip: str, user_agent: str) -> None:
+    """The customer's first look at the link (staff previews do not call this)."""
+    updated = Invoice.objects.filter(pk=invoice.pk, viewed_at__isnull=True).update(
+        viewed_at=timezone.now()
+    )
+    if updated:
+        record_activity(
+            invoice,
+            InvoiceActivity.Kind.VIEWED,
+            ip=ip,
+            user_agent=user_agent[:300],
+            source="customer",
+        )

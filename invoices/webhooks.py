@@ -1,15 +1,123 @@
-"""Stripe's webhook: verify, store the event once, dispatch to a handler."""
+"""Stripe's webhook: verify, store the event once, dispatch to a handler.
+
+Each event is stored by its unique id in the same transaction as the change
+it causes. A delivery of an event already processed (or ignored) is answered
+200 and changes nothing; two deliveries at the same moment serialize on the
+event row (`INSERT ... ON CONFLICT DO NOTHING`, then `SELECT ... FOR UPDATE`).
+A handler that raises leaves its error on the event row and answers 500, so
+Stripe retries; the retry processes it again.
+"""
 
 from __future__ import annotations
 
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+
+from invoices import payments, stripe_api
+from invoices.models import Invoice, StripeEvent
+
+logger = logging.getLogger("invoices.webhooks")
+
+Handler = Callable[[dict[str, Any], str], Invoice | None]
+
+HANDLERS: dict[str, Handler] = {
+    "payment_intent.succeeded": payments.apply_intent_succeeded,
+    "payment_intent.processing": payments.apply_intent_processing,
+    "payment_intent.payment_failed": payments.apply_intent_failed,
+    "payment_intent.canceled": payments.apply_intent_canceled,
+    "payment_intent.requires_action": payments.apply_intent_requires_action,
+    "charge.succeeded": payments.apply_charge_succeeded,
+    "charge.refunded": payments.apply_charge_refunded,
+    "charge.dispute.created": payments.apply_dispute_created,
+    "charge.dispute.closed": payments.apply_dispute_closed,
+}
+
+DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
+
+
+def _text(status: int, body: str) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/plain")
 
 
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
-    if "Stripe-Signature" not in request.headers:
-        return HttpResponse("missing Stripe-Signature header", status=400)
-    return HttpResponse("not implemented yet", status=503)
+    signature = request.headers.get("Stripe-Signature")
+    if not signature:
+        return _text(400, "missing Stripe-Signature header")
+    try:
+        event = stripe_api.verify_event(request.body, signature)
+    except stripe_api.SignatureVerificationError as error:
+        stale = "tolerance" in str(error).lower()
+        logger.warning("webhook refused: %s", error)
+        return _text(400, "timestamp outside the tolerance" if stale else "bad signature")
+    except (ValueError, UnicodeDecodeError):
+        return _text(400, "malformed payload")
+    status, body = process_event(event)
+    return _text(status, body)
+
+
+def process_event(event: dict[str, Any]) -> tuple[int, str]:
+    """Store and apply one verified event; returns (HTTP status, short reason)."""
+    event_id, event_type = event["id"], event["type"]
+    with transaction.atomic():
+        StripeEvent.objects.bulk_create(
+            [
+                StripeEvent(
+                    event_id=event_id,
+                    type=event_type,
+                    payload=event,
+                    livemode=bool(event.get("livemode")),
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        stored = StripeEvent.objects.select_for_update().get(event_id=event_id)
+        if stored.status in DONE:
+            logger.info("webhook duplicate event=%s type=%s", event_id, event_type)
+            return 200, "duplicate"
+        stored.attempts += 1
+        handler = HANDLERS.get(event_type)
+        invoice, error, failed = None, "", False
+        if handler is not None:
+            try:
+                with transaction.atomic():  # a failing handler rolls back only itself
+                    invoice = handler(event["data"]["object"], event_id)
+            except payments.UnknownInvoice as unknown:
+                error = str(unknown)
+            except Exception:
+                error, failed = traceback.format_exc(limit=5), True
+        if failed:
+            stored.status = StripeEvent.Status.FAILED
+        else:
+            done = invoice is not None
+            stored.status = StripeEvent.Status.PROCESSED if done else StripeEvent.Status.IGNORED
+            stored.processed_at = timezone.now()
+        stored.error = error
+        stored.invoice = invoice
+        stored.save()
+    outcome = stored.status
+    logger.info(
+        "webhook event=%s type=%s outcome=%s invoice=%s",
+        event_id,
+        event_type,
+        outcome,
+        invoice.pk if invoice else "-",
+    )
+    if outcome == StripeEvent.Status.FAILED:
+        logger.error("webhook handler failed event=%s\n%s", event_id, error)
+        return 500, "handler failed; retry"
+    return 200, outcome
+
+
+def reprocess(stored: StripeEvent) -> tuple[int, str]:
+    """Staff's "process again" for a failed event: the same path as a delivery."""
+    return process_event(stored.payload)

@@ -1,0 +1,137 @@
+"""The only module that talks to Stripe (or the simulator, through the same SDK).
+
+Everything here takes and returns plain values or SDK objects; the workflows
+that decide what to call live in `services.py`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from customers.models import Customer
+from invoices.models import Invoice
+
+StripeError = stripe.StripeError
+CardError = stripe.CardError
+SignatureVerificationError = stripe.SignatureVerificationError
+PaymentIntent = stripe.PaymentIntent
+
+# A PaymentIntent in one of these states can still be confirmed by the customer.
+CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
+TIMEOUT_SECONDS = 15
+
+
+@functools.cache
+def _client(api_key: str, api_base: str) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": api_base},
+        http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
+        max_network_retries=1,
+    )
+
+
+def client() -> stripe.StripeClient:
+    # Read settings on each call so tests (and the simulator's port) can change them.
+    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
+
+
+def ensure_customer(customer: Customer) -> str:
+    """The Stripe customer id, created on first use (idempotent per portal customer)."""
+    if customer.stripe_customer_id:
+        return customer.stripe_customer_id
+    created = client().v1.customers.create(
+        params={
+            "name": customer.name,
+            "email": customer.email,
+            "metadata": {"portal_customer_id": str(customer.pk)},
+        },
+        options={"idempotency_key": f"portal-customer-{customer.pk}"},
+    )
+    customer.stripe_customer_id = created.id
+    customer.save(update_fields=["stripe_customer_id", "updated_at"])
+    return created.id
+
+
+def create_payment_intent(
+    *, invoice: Invoice, amount: int, stripe_customer_id: str, idempotency_key: str
+) -> PaymentIntent:
+    return client().v1.payment_intents.create(
+        params={
+            "amount": amount,
+            "currency": invoice.currency.lower(),
+            "customer": stripe_customer_id,
+            "description": f"Invoice {invoice.number}",
+            "receipt_email": invoice.customer.email,
+            "metadata": {"invoice_id": str(invoice.pk), "invoice_number": invoice.number},
+            "automatic_payment_methods": {"enabled": True},
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+
+
+def retrieve_payment_intent(
+    payment_intent_id: str, *, expand_charge: bool = False
+) -> PaymentIntent:
+    params: dict[str, Any] = {"expand": ["latest_charge"]} if expand_charge else {}
+    return client().v1.payment_intents.retrieve(payment_intent_id, params=params)
+
+
+def update_payment_intent_amount(payment_intent_id: str, amount: int) -> PaymentIntent:
+    return client().v1.payment_intents.update(payment_intent_id, params={"amount": amount})
+
+
+def cancel_payment_intent(payment_intent_id: str) -> PaymentIntent:
+    return client().v1.payment_intents.cancel(
+        payment_intent_id, params={"cancellation_reason": "abandoned"}
+    )
+
+
+def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str) -> stripe.Refund:
+    return client().v1.refunds.create(
+        params={"payment_intent": payment_intent_id, "amount": amount},
+        options={"idempotency_key": idempotency_key},
+    )
+
+
+def verify_event(payload: bytes, signature: str) -> dict[str, Any]:
+    """Check `Stripe-Signature` against every configured secret (rotation).
+
+    Raises SignatureVerificationError (bad signature, stale timestamp) or
+    ValueError (not JSON). Returns the event as a plain dict.
+    """
+    error: Exception | None = None
+    for secret in settings.STRIPE_WEBHOOK_SECRETS:
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload.decode("utf-8"), signature, secret, stripe.Webhook.DEFAULT_TOLERANCE
+            )
+        except SignatureVerificationError as failure:
+            error = failure
+            continue
+        return _parse_event(payload)
+    assert error is not None
+    raise error
+
+
+def _parse_event(payload: bytes) -> dict[str, Any]:
+    import json
+
+    event = json.loads(payload)
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        raise ValueError("not a Stripe event")
+    if not isinstance(event.get("type"), str) or not isinstance(event.get("data"), dict):
+        raise ValueError("not a Stripe event")
+    return event
+
+
+def card_details(charge: Any) -> tuple[str, str]:
+    """(brand, last4) from a charge object or dict, when it was a card."""
+    if not charge or isinstance(charge, str):
+        return "", ""
+    details = (charge.get("payment_method_details") or {}).get("card") or {}
+    return details.get("brand", "") or "", details.get("last4", "") or ""
