@@ -48,15 +48,21 @@ def _return_notice(request: HttpRequest, invoice: Invoice) -> dict[str, str] | N
         intent = stripe_api.retrieve_payment_intent(intent_id)
     except stripe_api.StripeError as error:
         logger.warning("return page: Stripe error for invoice %s: %s", invoice.pk, error)
-        return {"tone": "warn", "text": "We could not check your payment just now; this page "
-                "will update when it completes."}
+        return {
+            "tone": "warn",
+            "text": "We could not check your payment just now; this page "
+            "will update when it completes.",
+        }
     if intent.status == "succeeded":
         return {"tone": "ok", "text": "Payment received. Thank you!"}
     if intent.status == "processing":
-        return {"tone": "warn", "text": "Your payment is processing. This page will update "
-                "when it completes, and we will email your receipt."}
-    error = (intent.last_payment_error or {}) if intent.status == "requires_payment_method" else {}
-    reason = error.get("message") if error else "The payment was not completed."
+        return {
+            "tone": "warn",
+            "text": "Your payment is processing. This page will update "
+            "when it completes, and we will email your receipt.",
+        }
+    error = intent.last_payment_error if intent.status == "requires_payment_method" else None
+    reason = (error.message if error else None) or "The payment was not completed."
     return {"tone": "bad", "text": f"{reason} You can try again below."}
 
 

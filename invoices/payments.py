@@ -226,6 +226,8 @@ def _apply_pending_state(
     invoice = payment.invoice
     if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.CANCELED):
         return invoice  # state only moves forward
+    if payment.status == payment_status and payment.failure_message in ("", message[:500]):
+        return invoice  # the same news again (a reconcile run, or a resent event)
     payment.status = payment_status
     if payment_status == Payment.Status.FAILED:
         payment.failure_message = message[:500]

@@ -198,5 +198,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "django.server": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},
     },
 }

@@ -4,13 +4,19 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from invoices import live, webhooks
+from invoices import event_views, live, webhooks
 from portal import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("invoices/wh/", webhooks.stripe_webhook, name="stripe_webhook"),
     path("live/staff/", live.staff_stream, name="live_staff"),
+    path("webhook-events/", event_views.event_list, name="webhook_events"),
+    path(
+        "webhook-events/<int:pk>/reprocess/",
+        event_views.reprocess_event,
+        name="webhook_event_reprocess",
+    ),
     path("pay/", include("invoices.pay_urls")),
     path("customers/", include("customers.urls")),
     path("accounts/", include("portal.auth_urls")),

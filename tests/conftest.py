@@ -8,7 +8,7 @@ from django.test import Client
 
 from tests.factories import CustomerFactory, StaffFactory, UserFactory
 
-# pytest_plugins = ["tests.plugins.simulator"]  (enabled once the simulator lands)
+pytest_plugins = ["tests.plugins.simulator"]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -62,3 +62,14 @@ def stranger_client(stranger) -> Client:
 @pytest.fixture
 def customer(db):
     return CustomerFactory()
+
+
+@pytest.fixture
+def stripe_env(sim, settings):
+    """The portal wired to the test session's simulator (fresh state per test)."""
+    settings.STRIPE_API_BASE = sim.api_base
+    settings.STRIPE_SECRET_KEY = sim.secret_key
+    settings.STRIPE_PUBLISHABLE_KEY = sim.publishable_key
+    settings.STRIPE_JS_URL = sim.js_url
+    settings.STRIPE_WEBHOOK_SECRETS = [sim.webhook_secret]
+    return sim

@@ -1,0 +1,249 @@
+"""Staff actions on one invoice. Each is a POST (destructive ones confirmed first)
+that calls the workflow in `services.py` and reports the outcome with a message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from invoices import services
+from invoices.forms import OfflinePaymentForm, RefundForm
+from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
+from invoices.services import InvoiceStateError
+from portal.access import staff_required
+from portal.money import to_major
+
+
+def _invoice(pk: int) -> Invoice:
+    return get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+
+
+def _done(request: HttpRequest, url: str) -> HttpResponse:
+    """After a POST: a client-side redirect for htmx, a plain one otherwise."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _run(
+    request: HttpRequest, invoice: Invoice, action: Callable[[], Any], success: str
+) -> HttpResponse:
+    try:
+        action()
+    except InvoiceStateError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, success)
+    return _done(request, invoice.get_absolute_url())
+
+
+def _confirm(request: HttpRequest, invoice: Invoice, **context: Any) -> HttpResponse:
+    """The no-JavaScript confirmation step (htmx asks with hx-confirm instead)."""
+    context.setdefault("danger", True)
+    context.update(action_url=request.path, cancel_url=invoice.get_absolute_url())
+    return render(request, "invoices/confirm.html", {"invoice": invoice, **context})
+
+
+@require_POST
+@staff_required
+def finalize(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _invoice(pk)
+    try:
+        invoice = services.finalize_invoice(invoice=invoice, actor=request.user)
+    except InvoiceStateError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Invoice {invoice.number} finalized. Send it when ready.")
+    return _done(request, invoice.get_absolute_url())
+
+
+@require_POST
+@staff_required
+def send(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _invoice(pk)
+    return _run(
+        request,
+        invoice,
+        lambda: services.send_invoice(invoice=invoice, actor=request.user),
+        f"Invoice emailed to {invoice.customer.email}.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def void(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _invoice(pk)
+    if request.method == "GET":
+        return _confirm(
+            request,
+            invoice,
+            title=f"Void {invoice}",
+            question=f"Void invoice {invoice}? The customer can no longer pay it.",
+            detail="Voiding cannot be undone; duplicate the invoice to bill again.",
+            button="Void invoice",
+        )
+    return _run(
+        request,
+        invoice,
+        lambda: services.void_invoice(invoice=invoice, actor=request.user),
+        f"Invoice {invoice} voided.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def uncollectible(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _invoice(pk)
+    if request.method == "GET":
+        return _confirm(
+            request,
+            invoice,
+            title=f"Mark {invoice} uncollectible",
+            question=f"Mark invoice {invoice} as uncollectible (bad debt)?",
+            detail="It leaves the outstanding totals; a payment recorded later reopens it.",
+            button="Mark uncollectible",
+        )
+    return _run(
+        request,
+        invoice,
+        lambda: services.mark_uncollectible(invoice=invoice, actor=request.user),
+        f"Invoice {invoice} marked uncollectible.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _invoice(pk)
+    if request.method == "GET":
+        return _confirm(
+            request,
+            invoice,
+            title=f"Replace the pay link of {invoice}",
+            question="Replace the pay link? The link already sent stops working at once.",
+            detail="Send the invoice again so the customer gets the new link.",
+            button="Replace link",
+        )
+    return _run(
+        request,
+        invoice,
+        lambda: services.revoke_pay_link(invoice=invoice, actor=request.user),
+        "The old pay link no longer works. Send the invoice again to share the new one.",
+    )
+
+
+@require_POST
+@staff_required
+def duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _invoice(pk)
+    copy = services.duplicate_invoice(invoice=invoice, actor=request.user)
+    messages.success(request, f"Copied {invoice} into a new draft.")
+    return _done(request, reverse("invoices:edit", args=[copy.pk]))
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def delete_draft(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _invoice(pk)
+    if not invoice.is_draft:
+        messages.error(request, "Only a draft can be deleted; void a finalized invoice instead.")
+        return _done(request, invoice.get_absolute_url())
+    if request.method == "GET":
+        return _confirm(
+            request,
+            invoice,
+            title=f"Delete {invoice}",
+            question=f"Delete {invoice} for {invoice.customer.name}? This cannot be undone.",
+            button="Delete draft",
+        )
+    with transaction.atomic():
+        # Re-checked under lock: a finalize may have won the race.
+        locked = Invoice.objects.select_for_update().filter(pk=pk, status=Invoice.Status.DRAFT)
+        deleted, _ = locked.delete()
+    if not deleted:
+        messages.error(request, "Only a draft can be deleted; void a finalized invoice instead.")
+        return _done(request, invoice.get_absolute_url())
+    messages.success(request, "Draft deleted.")
+    return _done(request, reverse("invoices:dashboard"))
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _invoice(pk)
+    initial = {
+        "received_on": timezone.localdate(),
+        "amount": to_major(invoice.amount_due, invoice.currency),
+    }
+    form = OfflinePaymentForm(request.POST or None, invoice=invoice, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_offline_payment(
+                invoice=invoice, actor=request.user, **form.cleaned_data
+            )
+        except InvoiceStateError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{invoice.money(form.cleaned_data['amount'])} recorded.")
+            return _done(request, invoice.get_absolute_url())
+    return render(request, "invoices/record_payment.html", {"invoice": invoice, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def refund(request: HttpRequest, pk: int, payment_pk: int) -> HttpResponse:
+    invoice = _invoice(pk)
+    payment = get_object_or_404(Payment, pk=payment_pk, invoice=invoice)
+    if not payment.refundable:
+        messages.error(request, "Only a succeeded card payment with money left can be refunded.")
+        return _done(request, invoice.get_absolute_url())
+    form = RefundForm(
+        request.POST or None,
+        payment=payment,
+        initial={"amount": to_major(payment.refundable, payment.currency)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.refund_payment(
+                payment=payment, amount=form.cleaned_data["amount"], actor=request.user
+            )
+        except InvoiceStateError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"Refund of {invoice.money(form.cleaned_data['amount'])} requested; "
+                "it appears here once Stripe confirms it.",
+            )
+            return _done(request, invoice.get_absolute_url())
+    context = {"invoice": invoice, "payment": payment, "form": form}
+    return render(request, "invoices/refund.html", context)
+
+
+@require_POST
+@staff_required
+def resolve_flag(request: HttpRequest, pk: int, flag_pk: int) -> HttpResponse:
+    invoice = _invoice(pk)
+    with transaction.atomic():
+        resolved = InvoiceFlag.objects.filter(
+            pk=flag_pk, invoice=invoice, resolved_at__isnull=True
+        ).update(resolved_at=timezone.now())
+        if resolved:
+            flag = InvoiceFlag.objects.get(pk=flag_pk)
+            services.record_activity(
+                invoice,
+                InvoiceActivity.Kind.UPDATED,
+                actor=request.user,
+                message=f"Flag resolved: {flag.message}",
+                flag_id=flag.pk,
+            )
+    if resolved:
+        messages.success(request, "Flag marked resolved.")
+    return _done(request, invoice.get_absolute_url())

@@ -1,0 +1,178 @@
+"""The staff invoice list: filters, sort and paging read from the URL.
+
+Shared by the dashboard, the CSV export and a customer's page, so a link, the
+back button and an export all mean the same list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet, Sum
+from django.http import QueryDict
+from django.utils import timezone
+
+from invoices.models import Invoice
+
+PAGE_SIZE = 25
+
+TABS = [
+    ("all", "All"),
+    ("draft", "Draft"),
+    ("open", "Open"),
+    ("overdue", "Overdue"),
+    ("paid", "Paid"),
+    ("void", "Void"),
+    ("uncollectible", "Uncollectible"),
+]
+
+# Each sort ends with a unique key so pages never overlap or skip rows.
+SORTS: dict[str, tuple[str, ...]] = {
+    "number": ("number", "id"),
+    "customer": ("customer__name", "id"),
+    "issue_date": ("issue_date", "id"),
+    "due_date": ("due_date", "id"),
+    "total": ("total", "id"),
+}
+SORT_LABELS = {
+    "number": "Number",
+    "customer": "Customer",
+    "issue_date": "Issued",
+    "due_date": "Due",
+    "total": "Total",
+}
+
+
+def _positive_int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and int(value) > 0 else None
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    q: str = ""
+    status: str = "all"
+    sort: str = ""  # "" = newest first; "-total" = descending
+    page: int = 1
+    customer_id: int | None = None
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> InvoiceFilter:
+        status = query.get("status", "all")
+        sort = query.get("sort", "")
+        return cls(
+            q=query.get("q", "").strip()[:100],
+            status=status if status in dict(TABS) else "all",
+            sort=sort if sort.removeprefix("-") in SORTS else "",
+            page=min(_positive_int(query.get("page")) or 1, 10_000),
+            customer_id=_positive_int(query.get("customer")),
+        )
+
+    def queryset(self, today: date | None = None) -> QuerySet[Invoice]:
+        invoices = Invoice.objects.select_related("customer")
+        if self.status == "overdue":
+            invoices = invoices.overdue(today)
+        elif self.status != "all":
+            invoices = invoices.filter(status=self.status)
+        if self.customer_id:
+            invoices = invoices.filter(customer_id=self.customer_id)
+        invoices = invoices.search(self.q)
+        if self.sort:
+            keys = SORTS[self.sort.removeprefix("-")]
+            if self.sort.startswith("-"):
+                keys = tuple(f"-{key}" for key in keys)
+            invoices = invoices.order_by(*keys)
+        return invoices
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        values = {
+            "q": self.q,
+            "status": self.status,
+            "sort": self.sort,
+            "page": self.page,
+            "customer": self.customer_id,
+            **changes,
+        }
+        defaults = {"status": "all", "page": 1}
+        return {
+            key: str(value)
+            for key, value in values.items()
+            if value not in ("", None) and defaults.get(key) != value
+        }
+
+    def url_query(self, **changes: Any) -> str:
+        query = QueryDict(mutable=True)
+        query.update(self.params(**changes))
+        encoded = query.urlencode()
+        return f"?{encoded}" if encoded else "?"
+
+    def sort_query(self, key: str) -> str:
+        """The link of a column header: ascending first, then descending."""
+        sort = f"-{key}" if self.sort == key else key
+        return self.url_query(sort=sort, page=1)
+
+
+@dataclass
+class Page:
+    items: list[Invoice]
+    number: int
+    has_next: bool
+    filter: InvoiceFilter
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def next_query(self) -> str:
+        return self.filter.url_query(page=self.number + 1)
+
+    @property
+    def previous_query(self) -> str:
+        return self.filter.url_query(page=self.number - 1)
+
+
+def page_of(invoice_filter: InvoiceFilter, size: int = PAGE_SIZE) -> Page:
+    """One page without a COUNT(*): fetch one row more to know if a next page exists."""
+    start = (invoice_filter.page - 1) * size
+    rows = list(invoice_filter.queryset()[start : start + size + 1])
+    return Page(
+        items=rows[:size],
+        number=invoice_filter.page,
+        has_next=len(rows) > size,
+        filter=invoice_filter,
+    )
+
+
+@dataclass(frozen=True)
+class Balance:
+    currency: str
+    outstanding: int
+    overdue: int
+    paid: int
+
+
+def balances(invoices: QuerySet[Invoice], paid_since: datetime | None = None) -> list[Balance]:
+    """Per currency, in one query: open amount due, the overdue part, and paid totals.
+
+    `paid` counts invoices paid on or after `paid_since` (all paid ones without it).
+    """
+    today = timezone.localdate()
+    open_q = Q(status=Invoice.Status.OPEN)
+    paid_q = Q(status=Invoice.Status.PAID)
+    if paid_since is not None:
+        paid_q &= Q(paid_at__gte=paid_since)
+    rows = (
+        invoices.filter(open_q | paid_q)
+        .order_by()
+        .values("currency")
+        .annotate(
+            outstanding=Sum("amount_due", filter=open_q, default=0),
+            overdue=Sum("amount_due", filter=open_q & Q(due_date__lt=today), default=0),
+            paid=Sum("amount_paid", filter=paid_q, default=0),
+        )
+        .order_by("currency")
+    )
+    return [Balance(**row) for row in rows]

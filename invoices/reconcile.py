@@ -1,0 +1,65 @@
+"""Catch up with Stripe when webhooks were missed: ask for each active
+PaymentIntent and apply what it says through the webhook's own handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Q
+
+from invoices import payments, stripe_api
+from invoices.models import Invoice
+
+logger = logging.getLogger(__name__)
+
+BY_STATUS = {
+    "succeeded": payments.apply_intent_succeeded,
+    "processing": payments.apply_intent_processing,
+    "requires_action": payments.apply_intent_requires_action,
+    "canceled": payments.apply_intent_canceled,
+}
+
+
+@dataclass
+class Report:
+    checked: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def invoices_to_check() -> Iterable[Invoice]:
+    return (
+        Invoice.objects.exclude(stripe_payment_intent_id="")
+        .filter(Q(status=Invoice.Status.OPEN) | ~Q(payment_state=""))
+        .only("pk", "stripe_payment_intent_id")
+        .order_by("pk")
+    )
+
+
+def reconcile_invoice(invoice: Invoice) -> None:
+    intent = stripe_api.retrieve_payment_intent(
+        invoice.stripe_payment_intent_id, expand_charge=True
+    ).to_dict()
+    handler = BY_STATUS.get(intent["status"])
+    if intent["status"] == "requires_payment_method" and intent.get("last_payment_error"):
+        handler = payments.apply_intent_failed
+    charge = intent.get("latest_charge")
+    with transaction.atomic():
+        if handler is not None:
+            handler(intent, "")
+        if isinstance(charge, dict) and charge.get("amount_refunded"):
+            payments.apply_charge_refunded(charge, "")
+
+
+def reconcile_all() -> Report:
+    report = Report()
+    for invoice in invoices_to_check():
+        report.checked += 1
+        try:
+            reconcile_invoice(invoice)
+        except stripe_api.StripeError as error:
+            logger.warning("reconcile: invoice %s: %s", invoice.pk, error)
+            report.errors.append(f"{invoice.pk}: {error}")
+    return report
