@@ -75,6 +75,12 @@ test: install system-deps lint
 e2e: install system-deps
 	$(BIN)/pytest tests/e2e $(ARGS)
 
+prod: install
+	bin/prod
+
+bench: install system-deps
+	$(BIN)/python bench/run.py $(ARGS)
+
 sim: install
 	$(BIN)/python -m stripe_sim --port $(SIM_PORT) --webhook-url http://$(HOST):$(PORT)/invoices/wh/
 

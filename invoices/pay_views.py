@@ -69,6 +69,7 @@ def _return_notice(request: HttpRequest, invoice: Invoice) -> dict[str, str] | N
 @require_safe
 def invoice_page(request: HttpRequest, token: str) -> HttpResponse:
     invoice = invoice_for_token(token)
+    request.log_invoice = invoice.pk
     if not _is_staff(request) and invoice.viewed_at is None:
         record_view(
             invoice=invoice,
@@ -85,6 +86,7 @@ def invoice_page(request: HttpRequest, token: str) -> HttpResponse:
 def start_payment(request: HttpRequest, token: str) -> HttpResponse:
     """Returns the payment partial. The amount comes from the invoice, never the request."""
     invoice = invoice_for_token(token)
+    request.log_invoice = invoice.pk
     context: dict[str, object] = {"invoice": invoice}
     try:
         session = payments.start_payment(invoice=invoice)

@@ -82,7 +82,9 @@ def process_event(event: dict[str, Any]) -> tuple[int, str]:
         )
         stored = StripeEvent.objects.select_for_update().get(event_id=event_id)
         if stored.status in DONE:
-            logger.info("webhook duplicate event=%s type=%s", event_id, event_type)
+            logger.info(
+                "webhook", extra={"event": event_id, "type": event_type, "outcome": "duplicate"}
+            )
             return 200, "duplicate"
         stored.attempts += 1
         handler = HANDLERS.get(event_type)
@@ -106,11 +108,13 @@ def process_event(event: dict[str, Any]) -> tuple[int, str]:
         stored.save()
     outcome = stored.status
     logger.info(
-        "webhook event=%s type=%s outcome=%s invoice=%s",
-        event_id,
-        event_type,
-        outcome,
-        invoice.pk if invoice else "-",
+        "webhook",
+        extra={
+            "event": event_id,
+            "type": event_type,
+            "outcome": outcome,
+            "invoice": invoice.pk if invoice else None,
+        },
     )
     if outcome == StripeEvent.Status.FAILED:
         logger.error("webhook handler failed event=%s\n%s", event_id, error)

@@ -1,0 +1,95 @@
+"""Middleware that stays async under ASGI (a sync-only one would put every
+request, SSE streams included, through a thread hop)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from whitenoise.middleware import WhiteNoiseMiddleware
+
+request_log = logging.getLogger("portal.requests")
+
+
+class StaticFilesMiddleware:
+    """WhiteNoise for `STATIC_URL` paths only; every other request passes straight on."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.whitenoise = WhiteNoiseMiddleware(lambda request: None)
+        self.prefix = "/" + settings.STATIC_URL.lstrip("/")
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        if request.path_info.startswith(self.prefix):
+            response = self.whitenoise(request)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(self.prefix):
+            response = await sync_to_async(self.whitenoise, thread_sensitive=False)(request)
+            if response is not None:
+                return response
+        return await self.get_response(request)
+
+
+class RequestLogMiddleware:
+    """One line per request: method, path, status, duration and the invoice if any.
+
+    Views set `request.log_invoice` so the line carries the invoice id (never a
+    pay token: those are secrets and stay out of the logs).
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        self._log(request, response, started)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response: HttpResponse = await self.get_response(request)  # type: ignore[misc]
+        self._log(request, response, started)
+        return response
+
+    def _log(self, request: HttpRequest, response: HttpResponse, started: float) -> None:
+        if not request_log.isEnabledFor(logging.INFO):
+            return
+        match = request.resolver_match
+        route = match.view_name if match else "-"
+        path = request.path if route not in ("pay:invoice", "pay:start", "pay:events") else route
+        request_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "invoice": getattr(request, "log_invoice", None),
+            },
+        )
