@@ -8,5 +8,11 @@ app_name = "customers"
 
 urlpatterns = [
     path("", views.customer_list, name="list"),
+    path("new/", views.customer_create, name="create"),
+    path("pick/", views.customer_pick, name="pick"),
     path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("<int:pk>/archive/", views.customer_archive, name="archive"),
+    path("<int:pk>/restore/", views.customer_restore, name="restore"),
+    path("<int:pk>/delete/", views.customer_delete, name="delete"),
 ]

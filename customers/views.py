@@ -2,20 +2,144 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import HttpResponseClientRedirect
 
+from customers.forms import CustomerForm
 from customers.models import Customer
+from invoices.listing import balances
+from invoices.live import since_token
 from portal.access import staff_required
 
+PAGE_SIZE = 50
 
+
+def _done(request: HttpRequest, url: str) -> HttpResponse:
+    """After a POST: a client-side redirect for htmx, a plain one otherwise."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@require_safe
 @staff_required
 def customer_list(request: HttpRequest) -> HttpResponse:
-    customers = Customer.objects.active().search(request.GET.get("q", ""))[:100]
-    return render(request, "customers/list.html", {"customers": customers})
+    q = request.GET.get("q", "").strip()[:100]
+    archived = request.GET.get("archived") == "1"
+    page = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    page = max(page, 1)
+    customers = Customer.objects.search(q)
+    customers = customers.filter(archived_at__isnull=False) if archived else customers.active()
+    start = (page - 1) * PAGE_SIZE
+    rows = list(customers[start : start + PAGE_SIZE + 1])
+    context = {
+        "customers": rows[:PAGE_SIZE],
+        "q": q,
+        "archived": archived,
+        "page": page,
+        "has_next": len(rows) > PAGE_SIZE,
+    }
+    template = "customers/list.html"
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        template += "#results"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
+@require_safe
+@staff_required
+def customer_pick(request: HttpRequest) -> HttpResponse:
+    """The invoice editor's customer search: a <select> of matching active customers."""
+    q = request.GET.get("customer_q", "").strip()[:100]
+    customers = list(Customer.objects.active().search(q)[:50])
+    return render(
+        request,
+        "customers/_pick.html",
+        {"customers": customers, "selected": request.GET.get("customer", ""), "q": q},
+    )
+
+
+@require_safe
 @staff_required
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
-    return render(request, "customers/detail.html", {"customer": customer})
+    invoices = customer.invoices.select_related("customer")
+    context = {
+        "customer": customer,
+        "invoices": list(invoices[:20]),
+        "balances": balances(customer.invoices.all()),
+        "live_since": since_token(),
+    }
+    return render(request, "customers/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def customer_create(request: HttpRequest) -> HttpResponse:
+    form = CustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        customer = form.save()
+        messages.success(request, f"Customer {customer.name} added.")
+        return redirect(customer)
+    return render(request, "customers/form.html", {"form": form, "customer": None})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    form = CustomerForm(request.POST or None, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Customer saved.")
+        return redirect(customer)
+    return render(request, "customers/form.html", {"form": form, "customer": customer})
+
+
+@require_POST
+@staff_required
+def customer_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    if not customer.is_archived:
+        customer.archive()
+    messages.success(request, f"{customer.name} is archived: hidden from lists and new invoices.")
+    return _done(request, customer.get_absolute_url())
+
+
+@require_POST
+@staff_required
+def customer_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    if customer.is_archived:
+        customer.restore()
+    messages.success(request, f"{customer.name} is restored.")
+    return _done(request, customer.get_absolute_url())
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    has_invoices = customer.invoices.exists()
+    if request.method == "POST" and not has_invoices:
+        try:
+            customer.delete()
+        except ProtectedError:  # an invoice arrived since the check
+            has_invoices = True
+        else:
+            messages.success(request, f"Customer {customer.name} deleted.")
+            return _done(request, reverse("customers:list"))
+    status = 409 if request.method == "POST" else 200
+    if request.method == "POST":
+        messages.error(request, "A customer with invoices cannot be deleted: archive it instead.")
+    return render(
+        request,
+        "customers/delete.html",
+        {"customer": customer, "has_invoices": has_invoices},
+        status=status,
+    )

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from customers.models import Customer
 from invoices.forms import DraftCreateForm, InvoiceHeaderForm, LineForm
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine
 from invoices.services import InvoiceStateError, announce, record_activity
@@ -251,8 +252,6 @@ def new_invoice(request: HttpRequest) -> HttpResponse:
             record_activity(invoice, InvoiceActivity.Kind.CREATED, actor=request.user)
         return redirect("invoices:edit", invoice.pk)
     q = request.GET.get("customer_q", "").strip()[:100]
-    from customers.models import Customer
-
     customers = list(Customer.objects.active().search(q)[:200])
     context = {
         "form": form,

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -201,6 +202,15 @@ def _stream_response(events: AsyncIterator[bytes]) -> StreamingHttpResponse:
     return response
 
 
+async def release_connection() -> None:
+    """Give this request's database connection back before the stream goes idle.
+
+    Django returns connections when a response finishes, which for a stream is
+    when the client leaves: hundreds of open streams would hold the whole pool.
+    """
+    await sync_to_async(close_old_connections)()
+
+
 async def _relay(queue: asyncio.Queue[Message]) -> AsyncIterator[bytes]:
     while True:
         try:
@@ -219,6 +229,7 @@ async def invoice_stream(request: HttpRequest, invoice: Invoice) -> HttpResponse
             # Subscribed first, then the current state: nothing falls in between.
             fresh = await Invoice.objects.select_related("customer").aget(pk=invoice.pk)
             html = await sync_to_async(render_customer_status)(fresh)
+            await release_connection()
             yield b"retry: 2000\n\n"
             yield Message("status", html, new_message_id()).encode()
             async for chunk in _relay(queue):
@@ -261,6 +272,7 @@ async def staff_stream(request: HttpRequest) -> HttpResponse:
             yield b"retry: 2000\n\n"
             for message in await sync_to_async(_catch_up)(since):
                 yield message.encode()
+            await release_connection()
             async for chunk in _relay(queue):
                 yield chunk
 

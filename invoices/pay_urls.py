@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from invoices import pay_views
+from invoices import document_views, pay_views
 
 app_name = "pay"
 
 urlpatterns = [
     path("<str:token>/", pay_views.invoice_page, name="invoice"),
     path("<str:token>/pay/", pay_views.start_payment, name="start"),
+    path("<str:token>/pdf/", document_views.pay_pdf, name="pdf"),
     path("<str:token>/events/", pay_views.events, name="events"),
 ]

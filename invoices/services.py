@@ -48,8 +48,10 @@ def lock(invoice: Invoice) -> Invoice:
 def announce(invoice: Invoice) -> None:
     """After commit: push the invoice's new state to every open page."""
     from invoices import live
+    from invoices.listing import forget_balances
 
     def push() -> None:
+        forget_balances()
         fresh = Invoice.objects.select_related("customer").get(pk=invoice.pk)
         live.invoice_changed(fresh)
 
@@ -209,7 +211,12 @@ def record_offline_payment(
 
 
 def refund_payment(*, payment: Payment, amount: int, actor: Any = None) -> None:
-    """Ask Stripe to refund a card payment; the `charge.refunded` webhook records it."""
+    """Ask Stripe to refund a card payment; the `charge.refunded` webhook records it.
+
+    The checks run under the row lock, but the Stripe call does not hold it: a
+    network call must never keep the invoice (or, on SQLite, the database)
+    locked. The idempotency key makes a repeated click the same refund.
+    """
     from invoices import stripe_api
 
     with transaction.atomic():
@@ -223,26 +230,24 @@ def refund_payment(*, payment: Payment, amount: int, actor: Any = None) -> None:
             limit = invoice.money(payment.refundable)
             raise InvoiceStateError(f"The refund must be more than zero and at most {limit}.")
         requested = invoice.activities.filter(kind=InvoiceActivity.Kind.REFUND_REQUESTED).count()
-        try:
-            refund = stripe_api.create_refund(
-                payment_intent_id=payment.stripe_payment_intent_id,
-                amount=amount,
-                idempotency_key=f"portal-refund-{payment.pk}-{payment.amount_refunded}-{requested}",
-            )
-        except stripe_api.StripeError as error:
-            logger.warning("refund: Stripe error for payment %s: %s", payment.pk, error)
-            message = (
-                getattr(error, "user_message", None) or "Stripe could not refund it; try again."
-            )
-            raise InvoiceStateError(message) from error
-        record_activity(
-            invoice,
-            InvoiceActivity.Kind.REFUND_REQUESTED,
-            actor=actor,
-            message=f"Refund of {invoice.money(amount)} requested",
-            refund_id=refund.id,
+    try:
+        refund = stripe_api.create_refund(
+            payment_intent_id=payment.stripe_payment_intent_id,
             amount=amount,
+            idempotency_key=f"portal-refund-{payment.pk}-{payment.amount_refunded}-{requested}",
         )
+    except stripe_api.StripeError as error:
+        logger.warning("refund: Stripe error for payment %s: %s", payment.pk, error)
+        message = getattr(error, "user_message", None) or "Stripe could not refund it; try again."
+        raise InvoiceStateError(message) from error
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.REFUND_REQUESTED,
+        actor=actor,
+        message=f"Refund of {invoice.money(amount)} requested",
+        refund_id=refund.id,
+        amount=amount,
+    )
 
 
 def duplicate_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:

@@ -2,11 +2,48 @@ from __future__ import annotations
 
 from django.urls import path
 
-from invoices import views
+from invoices import actions, document_views, editor, exports, views
 
 app_name = "invoices"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("invoices/export.csv", exports.export_csv, name="export"),
+    path("invoices/new/", editor.new_invoice, name="new"),
     path("invoices/<int:pk>/", views.invoice_detail, name="detail"),
+    path("invoices/<int:pk>/edit/", editor.edit_invoice, name="edit"),
+    path("invoices/<int:pk>/lines/add/", editor.add_line, name="add_line"),
+    path("invoices/<int:pk>/lines/<int:index>/remove/", editor.remove_line, name="remove_line"),
+    path(
+        "invoices/<int:pk>/lines/<int:index>/<str:direction>/",
+        editor.move_line,
+        name="move_line",
+    ),
+    path("invoices/<int:pk>/finalize/", actions.finalize, name="finalize"),
+    path("invoices/<int:pk>/send/", actions.send, name="send"),
+    path("invoices/<int:pk>/void/", actions.void, name="void"),
+    path("invoices/<int:pk>/uncollectible/", actions.uncollectible, name="uncollectible"),
+    path("invoices/<int:pk>/revoke-link/", actions.revoke_link, name="revoke_link"),
+    path("invoices/<int:pk>/duplicate/", actions.duplicate, name="duplicate"),
+    path("invoices/<int:pk>/delete/", actions.delete_draft, name="delete_draft"),
+    path("invoices/<int:pk>/payments/new/", actions.record_payment, name="record_payment"),
+    path("invoices/<int:pk>/payments/<int:payment_pk>/refund/", actions.refund, name="refund"),
+    path(
+        "invoices/<int:pk>/flags/<int:flag_pk>/resolve/", actions.resolve_flag, name="resolve_flag"
+    ),
+    path("invoices/<int:pk>/pdf/", document_views.invoice_pdf, name="pdf"),
+    path(
+        "invoices/<int:pk>/payments/<int:payment_pk>/receipt.pdf",
+        document_views.receipt_pdf,
+        name="receipt_pdf",
+    ),
+    path(
+        "invoices/<int:pk>/emails/<str:kind>/", document_views.email_preview, name="email_preview"
+    ),
+    path(
+        "invoices/<int:pk>/emails/<str:kind>/html/",
+        document_views.email_preview_html,
+        name="email_preview_html",
+    ),
+    path("settings/business/", views.business_profile, name="profile"),
 ]

@@ -1,21 +1,121 @@
-"""Staff pages for invoices."""
+"""Staff pages for invoices: the dashboard, an invoice's page, the business profile.
+
+The editor is in `editor.py`, the actions (finalize, send, void, ...) in
+`actions.py`, the CSV export in `exports.py`.
+"""
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods, require_safe
 
-from invoices.models import Invoice
+from customers.models import Customer
+from invoices.forms import BusinessProfileForm
+from invoices.listing import (
+    SORT_LABELS,
+    TABS,
+    InvoiceFilter,
+    dashboard_balances,
+    page_of,
+)
+from invoices.live import since_token
+from invoices.models import BusinessProfile, Invoice, InvoiceFlag
 from portal.access import staff_required
 
+FLAG_ADVICE = {
+    InvoiceFlag.Kind.AMOUNT_MISMATCH: (
+        "The amount received differs from the amount due. Compare the payment in Stripe "
+        "with the invoice; refund the difference or record the rest as an offline payment."
+    ),
+    InvoiceFlag.Kind.CURRENCY_MISMATCH: (
+        "The payment came in another currency. Check it in Stripe and refund it if it "
+        "cannot be accepted."
+    ),
+    InvoiceFlag.Kind.OVERPAID: (
+        "The customer paid more than was due. Refund the extra amount from the payment below."
+    ),
+    InvoiceFlag.Kind.DISPUTE: (
+        "The customer disputed the card payment. Respond with evidence in the Stripe "
+        "dashboard before the deadline."
+    ),
+}
 
+
+@require_safe
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    invoices = Invoice.objects.select_related("customer")[:50]
-    return render(request, "invoices/dashboard.html", {"invoices": invoices})
+    invoice_filter = InvoiceFilter.from_query(request.GET)
+    page = page_of(invoice_filter)
+    context = {
+        "page": page,
+        "filter": invoice_filter,
+        "tabs": [(key, label, invoice_filter.url_query(status=key, page=1)) for key, label in TABS],
+        "sort_links": {key: invoice_filter.sort_query(key) for key in SORT_LABELS},
+        "live_since": since_token(),
+        "export_query": invoice_filter.url_query(page=1),
+    }
+    template = "invoices/dashboard.html"
+    if _wants_fragment(request):
+        return _vary(render(request, template + "#results", context))
+    month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    context["balances"] = dashboard_balances(month_start)
+    if invoice_filter.customer_id:
+        context["customer"] = Customer.objects.filter(pk=invoice_filter.customer_id).first()
+    return _vary(render(request, template, context))
 
 
+def _wants_fragment(request: HttpRequest) -> bool:
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _vary(response: HttpResponse) -> HttpResponse:
+    # The same URL answers a fragment or a page: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _detail_context(invoice: Invoice) -> dict:
+    activities = invoice.activities.select_related("actor").order_by("-created_at", "-id")
+    return {
+        "invoice": invoice,
+        "lines": list(invoice.lines.all()),
+        "payments": list(invoice.payments.all()),
+        "activities": list(activities),
+        "flags": [
+            (flag, FLAG_ADVICE.get(flag.kind, ""))
+            for flag in invoice.flags.filter(resolved_at__isnull=True)
+        ],
+        "profile": BusinessProfile.load(),
+        "live_since": since_token(),
+    }
+
+
+@require_safe
 @staff_required
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
-    return render(request, "invoices/detail.html", {"invoice": invoice})
+    invoice = get_object_or_404(Invoice.objects.select_related("customer", "created_by"), pk=pk)
+    template = "invoices/detail.html"
+    # The live sections reload themselves when the staff feed says the status changed.
+    if request.htmx and request.htmx.target == "invoice-live-sections":
+        template += "#live-sections"
+    return render(request, template, _detail_context(invoice))
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def business_profile(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_superuser:
+        raise PermissionDenied("Only an administrator can change the business profile.")
+    profile = BusinessProfile.load()
+    form = BusinessProfileForm(request.POST or None, request.FILES or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Business profile saved.")
+        return redirect("invoices:profile")
+    return render(request, "invoices/profile.html", {"form": form, "profile": profile})

@@ -79,10 +79,20 @@ TEMPLATES = [
 
 DATABASES = {"default": CONFIG.database}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Persistent connections are safe for the sync views; ASGI's async views
-    # (SSE) never touch a connection across awaits.
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # Under ASGI every request runs its sync code in a thread of its own, so
+    # per-thread persistent connections (CONN_MAX_AGE) would pile up until
+    # PostgreSQL refuses clients. A connection pool per process is the safe
+    # way to keep connections open between requests.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "pool",
+        {
+            "min_size": 2,
+            "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+            "timeout": 10,
+        },
+    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault(
@@ -202,6 +212,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "django.server": {"level": "WARNING"},
         "stripe": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
         "portal.requests": {"level": os.environ.get("REQUEST_LOG_LEVEL", "INFO")},
     },
 }

@@ -46,7 +46,9 @@ class SimConfig:
 
     def update(self, data: dict[str, Any]) -> None:
         """Apply a ``POST /_sim/config`` body; raise ``ValueError`` naming the bad field."""
-        for key, value in data.items():
+        # The secret first: endpoints given without one in the same body take the new default.
+        ordered = sorted(data.items(), key=lambda item: item[0] != "webhook_secret")
+        for key, value in ordered:
             if key in ("webhook_endpoints", "webhook_urls"):
                 self.endpoints = [self._endpoint(item) for item in _as_list(key, value)]
             elif key in ("delivery_enabled", "hold"):

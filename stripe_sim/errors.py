@@ -68,7 +68,9 @@ def unknown_param(param: str) -> ApiError:
 
 
 def no_such(kind: str, obj_id: str, *, param: str = "id") -> ApiError:
-    return ApiError(404, f"No such {kind}: '{obj_id}'", code="resource_missing", param=param)
+    # A missing object named in the URL is a 404; one named by a body parameter is a 400.
+    status = 404 if param in ("id", "intent") else 400
+    return ApiError(status, f"No such {kind}: '{obj_id}'", code="resource_missing", param=param)
 
 
 def unexpected_state(message: str, *, code: str = "payment_intent_unexpected_state") -> ApiError:
@@ -126,4 +128,14 @@ def idempotency_mismatch(key: str) -> ApiError:
         f"used with. Try using a key other than '{key}' if you meant to execute a different "
         "request.",
         type="idempotency_error",
+    )
+
+
+def idempotency_in_use(key: str) -> ApiError:
+    return ApiError(
+        409,
+        "There is currently another in-progress request using this Idempotent Key (that "
+        "probably means you submitted twice, and the other request is still going through): "
+        f"{key}. Please try again later.",
+        code="idempotency_key_in_use",
     )

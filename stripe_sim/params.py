@@ -11,7 +11,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from stripe_sim.errors import ApiError, invalid, unknown_param
+from stripe_sim.errors import invalid, missing_param, unknown_param
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
@@ -192,9 +192,7 @@ def validate(raw: dict[str, Any], schema: Schema, prefix: str = "") -> dict[str,
 def require(params: dict[str, Any], *names: str) -> None:
     for name in names:
         if params.get(name) in (None, ""):
-            raise ApiError(
-                400, f"Missing required param: {name}.", code="parameter_missing", param=name
-            )
+            raise missing_param(name)
 
 
 def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> dict[str, str]:
@@ -212,9 +210,6 @@ def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> di
 
 def format_amount(amount: int, currency: str) -> str:
     symbols = {"usd": "$", "eur": "€", "gbp": "£", "cad": "$", "aud": "$"}
-    if currency in ZERO_DECIMAL:
-        text = f"{amount:,}"
-    else:
-        text = f"{amount / 100:,.2f}"
+    text = f"{amount:,}" if currency in ZERO_DECIMAL else f"{amount / 100:,.2f}"
     symbol = symbols.get(currency)
     return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"

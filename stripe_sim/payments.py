@@ -6,18 +6,24 @@ emitted in the order Stripe sends them for the same transition.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from stripe_sim import cards, objects
-from stripe_sim.errors import DOC_BASE, ApiError, invalid, unexpected_state
+from stripe_sim import cards, ledger, objects
+from stripe_sim.disputes import create_dispute
+from stripe_sim.errors import DOC_BASE, ApiError, invalid, missing_param, unexpected_state
 from stripe_sim.objects import Obj
 from stripe_sim.params import format_amount, merge_metadata, require
+from stripe_sim.payment_methods import create_payment_method, resolve_payment_method
 from stripe_sim.state import Store
 
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
-CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action")
+CANCELABLE = (
+    "requires_payment_method",
+    "requires_capture",
+    "requires_confirmation",
+    "requires_action",
+)
 AMOUNT_UPDATABLE = CONFIRMABLE
 AUTH_FAILURE_MESSAGE = (
     "The provided PaymentMethod has failed authentication. You can provide payment_method_data "
@@ -33,52 +39,6 @@ REDIRECT_REQUIRED_MESSAGE = (
 )
 
 Render = Callable[[Obj], Obj]
-
-
-# -- payment methods --------------------------------------------------------------------------
-
-
-def create_payment_method(store: Store, params: Obj) -> Obj:
-    require(params, "type")
-    if params["type"] != "card":
-        raise invalid(
-            f"Invalid type: the simulator only supports card, not {params['type']}", param="type"
-        )
-    card = params.get("card")
-    if not card:
-        raise ApiError(400, "Missing required param: card.", code="parameter_missing", param="card")
-    for field in ("number", "exp_month", "exp_year"):
-        if card.get(field) is None:
-            raise ApiError(
-                400,
-                f"Missing required param: card[{field}].",
-                code="parameter_missing",
-                param=f"card[{field}]",
-            )
-    number = cards.normalize_number(card["number"])
-    year = cards.check_expiry(card["exp_month"], card["exp_year"])
-    cards.check_cvc(card.get("cvc"), cards.brand_of(number))
-    return _store_pm(store, number, card["exp_month"], year, bool(card.get("cvc")), params)
-
-
-def _store_pm(store: Store, number: str, month: int, year: int, cvc: bool, extra: Obj) -> Obj:
-    pm = store.add(objects.payment_method(number, month, year, cvc=cvc, extra=extra))
-    store.card_numbers[pm["id"]] = number
-    return pm
-
-
-def resolve_payment_method(store: Store, pm_id: str, *, param: str = "payment_method") -> Obj:
-    """A stored PaymentMethod, or a fresh one for a Stripe test id such as ``pm_card_visa``."""
-    number = cards.TEST_PAYMENT_METHODS.get(pm_id)
-    if number is not None:
-        year = datetime.date.today().year + 2
-        return _store_pm(store, number, 12, year, True, {})
-    pm = store.objects["payment_method"].get(pm_id)
-    if pm is None:
-        raise ApiError(
-            400, f"No such PaymentMethod: '{pm_id}'", code="resource_missing", param=param
-        )
-    return pm
 
 
 # -- payment intents --------------------------------------------------------------------------
@@ -127,12 +87,7 @@ def create_payment_intent(store: Store, params: Obj, render: Render) -> Obj:
     automatic: Obj | None = None
     if types is None:
         if apm is not None and apm.get("enabled") is None:
-            raise ApiError(
-                400,
-                "Missing required param: automatic_payment_methods[enabled].",
-                code="parameter_missing",
-                param="automatic_payment_methods[enabled]",
-            )
+            raise missing_param("automatic_payment_methods[enabled]")
         if apm is None or apm.get("enabled"):
             automatic = {"enabled": True}
             if apm and apm.get("allow_redirects"):
@@ -196,6 +151,12 @@ def confirm(store: Store, pi: Obj, params: Obj, render: Render) -> Obj:
             + ", ".join(CONFIRMABLE)
             + "."
         )
+    return_url = params.get("return_url")
+    automatic = pi["automatic_payment_methods"]
+    if automatic and automatic.get("allow_redirects") != "never" and not return_url:
+        raise invalid(REDIRECT_REQUIRED_MESSAGE)
+    if return_url and not urlsplit(return_url).scheme:
+        raise invalid("Invalid URL: return_url must be an absolute URL", param="return_url")
     if data := params.get("payment_method_data"):
         pm = create_payment_method(store, data)
     elif params.get("payment_method"):
@@ -208,12 +169,6 @@ def confirm(store: Store, pi: Obj, params: Obj, render: Render) -> Obj:
             "can either update the PaymentIntent with a payment method and then confirm it "
             "again, or confirm it again directly with a payment method."
         )
-    return_url = params.get("return_url")
-    automatic = pi["automatic_payment_methods"]
-    if automatic and automatic.get("allow_redirects") != "never" and not return_url:
-        raise invalid(REDIRECT_REQUIRED_MESSAGE)
-    if return_url and not urlsplit(return_url).scheme:
-        raise invalid("Invalid URL: return_url must be an absolute URL", param="return_url")
     pi.update(payment_method=pm["id"], last_payment_error=None, next_action=None)
     if return_url:
         store.return_urls[pi["id"]] = return_url
@@ -231,29 +186,26 @@ def confirm(store: Store, pi: Obj, params: Obj, render: Render) -> Obj:
     return pi
 
 
-def _receipt_url(store: Store, charge_id: str) -> str:
-    return f"{store.request.base_url}/_sim/receipts/{charge_id}"
-
-
 def succeed(store: Store, pi: Obj, pm: Obj, *, three_d_secure: bool = False) -> None:
     ch = store.add(
-        objects.charge(
-            pi, pm, status="succeeded", three_d_secure=three_d_secure, receipt_url=""
+        ledger.charge(
+            pi, pm, "succeeded", base_url=store.request.base_url, three_d_secure=three_d_secure
         )
     )
-    ch["receipt_url"] = _receipt_url(store, ch["id"])
     _settle(store, pi, ch)
 
 
 def _settle(store: Store, pi: Obj, ch: Obj) -> None:
-    txn = store.add(objects.balance_transaction(ch, amount=ch["amount"], kind="charge", source=ch["id"]))
+    txn = store.add(
+        ledger.balance_transaction(ch, amount=ch["amount"], kind="charge", source=ch["id"])
+    )
     ch.update(
         status="succeeded",
         paid=True,
         captured=True,
         amount_captured=ch["amount"],
         balance_transaction=txn["id"],
-        outcome=objects.outcome(None),
+        outcome=ledger.outcome(None),
     )
     pi.update(
         status="succeeded",
@@ -268,12 +220,11 @@ def _settle(store: Store, pi: Obj, ch: Obj) -> None:
 
 
 def _decline(store: Store, pi: Obj, pm: Obj, decline: cards.Decline, render: Render) -> None:
-    ch = store.add(objects.charge(pi, pm, status="failed", three_d_secure=False, receipt_url=""))
-    ch["receipt_url"] = None
+    ch = store.add(ledger.charge(pi, pm, "failed", base_url=store.request.base_url))
     ch.update(
         failure_code=decline.code,
         failure_message=decline.message,
-        outcome=objects.outcome(decline),
+        outcome=ledger.outcome(decline),
     )
     error = ApiError(
         402,
@@ -322,8 +273,7 @@ def authenticate(store: Store, pi: Obj, *, success: bool) -> str:
     """Finish the 3-D Secure challenge; returns the URL to send the browser back to."""
     if pi["status"] != "requires_action":
         raise unexpected_state(
-            f"This PaymentIntent has a status of {pi['status']} and is not awaiting "
-            "authentication."
+            f"This PaymentIntent has a status of {pi['status']} and is not awaiting authentication."
         )
     pm = store.get("payment_method", pi["payment_method"])
     if success:
@@ -360,8 +310,7 @@ def add_query(url: str, **params: str) -> str:
 
 
 def _start_processing(store: Store, pi: Obj, pm: Obj) -> None:
-    ch = store.add(objects.charge(pi, pm, status="pending", three_d_secure=False, receipt_url=""))
-    ch["receipt_url"] = _receipt_url(store, ch["id"])
+    ch = store.add(ledger.charge(pi, pm, "pending", base_url=store.request.base_url))
     pi.update(status="processing", latest_charge=ch["id"], processing={"type": "card"})
     store.emit("payment_intent.processing", pi)
     store.later(store.config.processing_delay, lambda: finish_processing(store, pi["id"]))
@@ -383,7 +332,11 @@ def force_succeed(store: Store, pi: Obj) -> Obj:
         authenticate(store, pi, success=True)
     elif status in ("requires_payment_method", "requires_confirmation"):
         pm_id = pi["payment_method"]
-        pm = store.get("payment_method", pm_id) if pm_id else resolve_payment_method(store, "pm_card_visa")
+        pm = (
+            store.get("payment_method", pm_id)
+            if pm_id
+            else resolve_payment_method(store, "pm_card_visa")
+        )
         pi["payment_method"] = pm["id"]
         succeed(store, pi, pm)
     else:
@@ -407,29 +360,3 @@ def cancel(store: Store, pi: Obj, reason: str | None) -> Obj:
     )
     store.emit("payment_intent.canceled", pi)
     return pi
-
-
-# -- disputes ---------------------------------------------------------------------------------
-
-
-def create_dispute(store: Store, pi: Obj, *, reason: str = "fraudulent", amount: int | None = None) -> Obj:
-    ch = store.objects["charge"].get(pi["latest_charge"] or "")
-    if ch is None or ch["status"] != "succeeded":
-        raise invalid(f"PaymentIntent {pi['id']} has no succeeded charge to dispute.")
-    if ch["disputed"]:
-        raise invalid(f"Charge {ch['id']} is already disputed.")
-    dp = store.add(objects.dispute(ch, amount=amount or ch["amount"], reason=reason))
-    ch["disputed"] = True
-    store.emit("charge.dispute.created", dp)
-    return dp
-
-
-def close_dispute(store: Store, dp: Obj, status: str) -> Obj:
-    if status not in ("won", "lost"):
-        raise invalid("status must be won or lost", param="status")
-    if dp["status"] in ("won", "lost"):
-        raise invalid(f"Dispute {dp['id']} is already closed ({dp['status']}).")
-    previous = {"status": dp["status"]}
-    dp["status"] = status
-    store.emit("charge.dispute.closed", dp, previous)
-    return dp

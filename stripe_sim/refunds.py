@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stripe_sim import objects
+from stripe_sim import ledger
 from stripe_sim.errors import ApiError, invalid
 from stripe_sim.objects import Obj
 from stripe_sim.params import format_amount
@@ -34,9 +34,9 @@ def create_refund(store: Store, params: Obj) -> Obj:
             code="amount_too_large",
             param="amount",
         )
-    refund = store.add(objects.refund(ch, amount, params))
+    refund = store.add(ledger.refund(ch, amount, params))
     txn = store.add(
-        objects.balance_transaction(ch, amount=-amount, kind="refund", source=refund["id"])
+        ledger.balance_transaction(ch, amount=-amount, kind="refund", source=refund["id"])
     )
     refund["balance_transaction"] = txn["id"]
     refund["customer"] = ch["customer"]

@@ -165,12 +165,13 @@ class Store:
         if after := params.get("starting_after"):
             if after not in ids:
                 raise no_such_cursor(after, "starting_after")
-            items = items[ids.index(after) + 1 :]
-        elif before := params.get("ending_before"):
+            rest = items[ids.index(after) + 1 :]
+            return objects.list_object(rest[:limit], url, has_more=len(rest) > limit)
+        if before := params.get("ending_before"):
             if before not in ids:
                 raise no_such_cursor(before, "ending_before")
-            items = items[: ids.index(before)]
-            items = items[-limit:]
+            rest = items[: ids.index(before)]
+            return objects.list_object(rest[-limit:], url, has_more=len(rest) > limit)
         return objects.list_object(items[:limit], url, has_more=len(items) > limit)
 
     def expand(self, obj: Obj, paths: list[str] | None) -> Obj:

@@ -7,6 +7,7 @@ otherwise. The delivery log records every attempt for ``GET /_sim/deliveries``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import hmac
@@ -170,7 +171,7 @@ class Deliverer:
             if job.attempt >= config.max_attempts:
                 return
             delay = config.retry_base * 2 ** (job.attempt - 1)
-            retry = Job(**{**job.__dict__, "attempt": job.attempt + 1})
+            retry = dataclasses.replace(job, attempt=job.attempt + 1)
             self._worker(job.endpoint.url).push(time.monotonic() + delay, next(self._seq), retry)
 
     # -- inspection and lifecycle -----------------------------------------------------------

@@ -34,6 +34,16 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_ARGS}
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Cached pieces (dashboard totals, login rate limits) never leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def staff(db):
     return StaffFactory(username="staffer")

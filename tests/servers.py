@@ -50,6 +50,7 @@ class Deployment:
 
     def __init__(self, tmp: Path, *, redis: str | None = None, **env: str) -> None:
         self.tmp = tmp
+        self.mail_dir = tmp / "mail"  # EMAIL_URL: one .log file per connection, raw messages
         self._pg_name: str | None = None
         base = os.environ.get("DATABASE_URL", "")
         if base.startswith(("postgres://", "postgresql://")):
@@ -65,7 +66,9 @@ class Deployment:
             "DEBUG": "true",
             "DATABASE_URL": database_url,
             "REDIS_URL": redis or "",
-            "EMAIL_URL": f"filemail://{tmp}/mail",
+            # Four slashes before the absolute path: django-environ drops the path's first
+            # slash, so filemail:///tmp/x would write to tmp/x under the working directory.
+            "EMAIL_URL": f"filemail:///{self.mail_dir}",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
             **env,
@@ -109,8 +112,12 @@ class Deployment:
 class PortalServer:
     """`uvicorn portal.asgi:application` on a free loopback port."""
 
-    def __init__(self, deployment: Deployment, *, workers: int = 1, **env: str) -> None:
-        self.port = free_port()
+    def __init__(
+        self, deployment: Deployment, *, workers: int = 1, port: int | None = None, **env: str
+    ) -> None:
+        # `port`: when the deployment's environment must name the URL before the server
+        # starts (SITE_URL with DEBUG=false, a webhook endpoint); else a free one.
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = deployment.tmp / f"server-{self.port}.log"
         self.env = {**deployment.env, "SITE_URL": self.url, **env}
@@ -151,9 +158,16 @@ class PortalServer:
             time.sleep(0.1)
         raise RuntimeError(f"server did not answer /healthz in {timeout}s:\n{self.logs()}")
 
-    def logs(self) -> str:
+    def logs(self, since: int = 0) -> str:
+        """The server's output; `since`: a `log_size()` taken earlier, for what came after."""
         self._log.flush()
-        return self.log_path.read_text()
+        with self.log_path.open("rb") as log:
+            log.seek(since)
+            return log.read().decode("utf-8", errors="replace")
+
+    def log_size(self) -> int:
+        self._log.flush()
+        return self.log_path.stat().st_size
 
     def stop(self) -> None:
         if self.process.poll() is None:

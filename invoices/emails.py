@@ -1,0 +1,235 @@
+"""The emails an invoice sends: each builds its context and goes through `portal.emails`.
+
+Services call these after commit (through the tasks framework), so each takes
+model instances, reads what it needs itself and returns the sent message.
+The `*_context` builders are public so the staff previews render exactly what
+would be sent, without sending it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urljoin
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+
+from invoices import documents
+from invoices.models import BusinessProfile, Invoice, Payment
+from portal.emails import render_email, send_email
+
+STAFF_NOTICE_SUBJECTS = {
+    "payment_received": "Payment received",
+    "payment_failed": "Payment failed",
+    "dispute": "Payment disputed",
+    "flag": "Needs review",
+}
+
+Attachment = tuple[str, bytes, str]
+
+
+def absolute_url(path_or_url: str) -> str:
+    """Storage URLs may be relative (`/media/...`) or absolute (a CDN); emails need absolute."""
+    return urljoin(settings.SITE_URL + "/", path_or_url)
+
+
+def logo_url(profile: BusinessProfile) -> str:
+    if not profile.logo:
+        return ""
+    try:
+        return absolute_url(profile.logo.url)
+    except ValueError:
+        return ""
+
+
+def base_context(invoice: Invoice) -> dict[str, Any]:
+    profile = BusinessProfile.load()
+    return {
+        "business": profile,
+        "logo_url": logo_url(profile),
+        "invoice": invoice,
+        "customer": invoice.customer,
+        "pay_url": invoice.get_absolute_pay_url(),
+        "site_url": settings.SITE_URL,
+    }
+
+
+def _send_to_customer(
+    name: str, invoice: Invoice, context: dict[str, Any], attachments: tuple[Attachment, ...] = ()
+) -> EmailMultiAlternatives:
+    # Replies go to the business, not to the no-reply sender address.
+    return send_email(
+        name,
+        to=[invoice.customer.email],
+        context=context,
+        attachments=attachments,
+        reply_to=[context["business"].email],
+    )
+
+
+def invoice_attachment(invoice: Invoice) -> Attachment:
+    return (
+        documents.invoice_filename(invoice),
+        documents.invoice_pdf(invoice),
+        documents.PDF_MIMETYPE,
+    )
+
+
+# -- invoice ------------------------------------------------------------------
+
+
+def invoice_context(invoice: Invoice) -> dict[str, Any]:
+    return base_context(invoice)
+
+
+def send_invoice_email(invoice: Invoice) -> EmailMultiAlternatives:
+    return _send_to_customer(
+        "invoice", invoice, invoice_context(invoice), (invoice_attachment(invoice),)
+    )
+
+
+# -- receipt ------------------------------------------------------------------
+
+
+def receipt_context(invoice: Invoice, payment: Payment) -> dict[str, Any]:
+    return {
+        **base_context(invoice),
+        "payment": payment,
+        "payment_method": documents.payment_method_label(payment),
+        "payment_reference": documents.payment_reference(payment),
+        "payment_date": documents.payment_date(payment),
+    }
+
+
+def send_receipt_email(invoice: Invoice, payment: Payment) -> EmailMultiAlternatives:
+    attachment = (
+        documents.receipt_filename(invoice, payment),
+        documents.receipt_pdf(invoice, payment),
+        documents.PDF_MIMETYPE,
+    )
+    return _send_to_customer("receipt", invoice, receipt_context(invoice, payment), (attachment,))
+
+
+# -- reminder -----------------------------------------------------------------
+
+
+def reminder_context(
+    invoice: Invoice, offset_days: int, today: date | None = None
+) -> dict[str, Any]:
+    """The wording follows the real calendar, not the schedule: a reminder caught
+    up late for the "3 days before" slot must not say "due in 3 days"."""
+    today = today or timezone.localdate()
+    days = (invoice.due_date - today).days if invoice.due_date else 0
+    if days > 0:
+        timing = "before"
+    elif days == 0:
+        timing = "on"
+    else:
+        timing = "after"
+    return {
+        **base_context(invoice),
+        "offset_days": offset_days,
+        "timing": timing,
+        "days_until_due": max(days, 0),
+        "days_overdue": max(-days, 0),
+    }
+
+
+def send_reminder_email(invoice: Invoice, offset_days: int) -> EmailMultiAlternatives:
+    return _send_to_customer(
+        "reminder",
+        invoice,
+        reminder_context(invoice, offset_days),
+        (invoice_attachment(invoice),),
+    )
+
+
+# -- refund -------------------------------------------------------------------
+
+
+def refund_context(invoice: Invoice, payment: Payment, amount: int) -> dict[str, Any]:
+    return {
+        **base_context(invoice),
+        "payment": payment,
+        "payment_method": documents.payment_method_label(payment),
+        "payment_reference": documents.payment_reference(payment),
+        "amount": amount,
+        "fully_refunded": payment.amount_refunded >= payment.amount,
+    }
+
+
+def send_refund_email(invoice: Invoice, payment: Payment, amount: int) -> EmailMultiAlternatives:
+    return _send_to_customer("refund", invoice, refund_context(invoice, payment, amount))
+
+
+# -- void ---------------------------------------------------------------------
+
+
+def void_context(invoice: Invoice) -> dict[str, Any]:
+    return base_context(invoice)
+
+
+def send_void_email(invoice: Invoice) -> EmailMultiAlternatives:
+    return _send_to_customer("void", invoice, void_context(invoice))
+
+
+# -- staff --------------------------------------------------------------------
+
+
+def staff_notice_context(invoice: Invoice, kind: str, message: str) -> dict[str, Any]:
+    if kind not in STAFF_NOTICE_SUBJECTS:
+        raise ValueError(f"Unknown staff notice kind {kind!r}")
+    return {
+        **base_context(invoice),
+        "kind": kind,
+        "headline": STAFF_NOTICE_SUBJECTS[kind],
+        "message": message,
+        "staff_url": settings.SITE_URL + invoice.get_absolute_url(),
+    }
+
+
+def send_staff_notice(invoice: Invoice, kind: str, message: str) -> EmailMultiAlternatives:
+    context = staff_notice_context(invoice, kind, message)
+    return send_email("staff_notice", to=[context["business"].email], context=context)
+
+
+# -- previews -----------------------------------------------------------------
+
+PREVIEW_KINDS = ("invoice", "receipt", "reminder", "refund", "void")
+
+
+def sample_payment(invoice: Invoice) -> Payment:
+    """An unsaved stand-in, so staff can preview a receipt before any payment exists."""
+    return Payment(
+        invoice=invoice,
+        method=Payment.Method.CARD,
+        status=Payment.Status.SUCCEEDED,
+        amount=invoice.amount_due or invoice.total,
+        currency=invoice.currency,
+        card_brand="visa",
+        card_last4="4242",
+        stripe_payment_intent_id="pi_preview",
+        received_on=timezone.localdate(),
+    )
+
+
+def preview_email(invoice: Invoice, kind: str, offset_days: int = 0) -> tuple[str, str, str]:
+    """(subject, text, html) of what `kind` would send for this invoice right now."""
+    payment = documents.latest_payment(invoice) or sample_payment(invoice)
+    if kind == "invoice":
+        context = invoice_context(invoice)
+    elif kind == "receipt":
+        context = receipt_context(invoice, payment)
+    elif kind == "reminder":
+        # Show the wording the customer gets on that day of the schedule.
+        day = invoice.due_date + timedelta(days=offset_days) if invoice.due_date else None
+        context = reminder_context(invoice, offset_days, today=day)
+    elif kind == "refund":
+        context = refund_context(invoice, payment, payment.amount_refunded or payment.amount)
+    elif kind == "void":
+        context = void_context(invoice)
+    else:
+        raise ValueError(f"Unknown email kind {kind!r}")
+    return render_email(kind, context)

@@ -1,0 +1,244 @@
+"""Staff forms. Money is typed in major units ("12.50") and stored in minor units."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
+
+from customers.models import Customer
+from invoices.models import BusinessProfile, Invoice, Payment, Terms
+from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
+
+
+def minor_amount(raw: str, currency: str, *, allow_zero: bool = True) -> int:
+    """Parse a major-unit amount typed by a person into minor units, or raise a form error."""
+    raw = (raw or "").strip().replace(",", "")
+    if not raw:
+        raise forms.ValidationError("Enter an amount.")
+    try:
+        amount = to_minor(raw, currency)
+    except ValueError as error:
+        message = str(error) if "decimals" in str(error) else "Enter a number, e.g. 12.50."
+        raise forms.ValidationError(message) from error
+    if amount < 0:
+        raise forms.ValidationError("The amount cannot be negative.")
+    if amount == 0 and not allow_zero:
+        raise forms.ValidationError("Enter an amount above zero.")
+    if amount > MAX_AMOUNT:
+        raise forms.ValidationError(f"The largest amount is {format_money(MAX_AMOUNT, currency)}.")
+    return amount
+
+
+class DraftCreateForm(forms.Form):
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.active(),
+        empty_label=None,
+        error_messages={
+            "required": "Choose a customer.",
+            "invalid_choice": "Choose an active customer from the list.",
+        },
+    )
+    currency = forms.ChoiceField(choices=CURRENCY_CHOICES)
+
+
+class InvoiceHeaderForm(forms.Form):
+    currency = forms.ChoiceField(choices=CURRENCY_CHOICES)
+    issue_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    terms = forms.ChoiceField(choices=Terms.choices)
+    due_date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Set by the terms unless they are “Custom due date”.",
+    )
+    discount_kind = forms.ChoiceField(
+        choices=Invoice.DiscountKind.choices, required=False, label="Discount"
+    )
+    discount_value = forms.CharField(
+        required=False,
+        label="Discount value",
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    memo = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    footer = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        currency = data.get("currency") or "USD"
+        issue: date | None = data.get("issue_date")
+        if data.get("terms") == Terms.CUSTOM:
+            due = data.get("due_date")
+            if due is None:
+                self.add_error("due_date", "Enter the due date, or pick payment terms.")
+            elif issue and due < issue:
+                self.add_error("due_date", "The due date cannot be before the issue date.")
+        elif issue and data.get("terms"):
+            data["due_date"] = issue + timedelta(days=Terms.days(data["terms"]) or 0)
+        data["discount"] = self._discount(data.get("discount_kind", ""), currency)
+        return data
+
+    def _discount(self, kind: str, currency: str) -> Decimal:
+        """The stored discount value: minor units for an amount, a percentage otherwise."""
+        raw = (self.cleaned_data.get("discount_value") or "").strip()
+        if not kind:
+            return Decimal(0)
+        try:
+            if kind == Invoice.DiscountKind.AMOUNT:
+                return Decimal(minor_amount(raw, currency))
+            value = Decimal(raw)
+            if not value.is_finite() or value.as_tuple().exponent < -2:
+                raise ArithmeticError
+        except forms.ValidationError as error:
+            self.add_error("discount_value", error)
+            return Decimal(0)
+        except ArithmeticError:
+            self.add_error("discount_value", "Enter a percentage such as 10 or 12.5.")
+            return Decimal(0)
+        if not Decimal(0) <= value <= Decimal(100):
+            self.add_error("discount_value", "A percentage is between 0 and 100.")
+        return value
+
+
+class LineForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    description = forms.CharField(
+        max_length=500,
+        error_messages={"required": "Describe the item."},
+    )
+    quantity = forms.DecimalField(
+        max_digits=10,
+        decimal_places=3,
+        validators=[
+            MinValueValidator(Decimal("0.001"), "The quantity must be above zero."),
+            MaxValueValidator(Decimal("1000000")),
+        ],
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
+    )
+    unit_price = forms.CharField(
+        label="Unit price", widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 9})
+    )
+    tax_rate = forms.DecimalField(
+        label="Tax %",
+        required=False,
+        max_digits=5,
+        decimal_places=2,
+        validators=[
+            MinValueValidator(0, "The tax rate is between 0 and 100."),
+            MaxValueValidator(100, "The tax rate is between 0 and 100."),
+        ],
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 4}),
+    )
+
+    def __init__(self, *args: Any, currency: str = "USD", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean_unit_price(self) -> int:
+        return minor_amount(self.cleaned_data["unit_price"], self.currency)
+
+    def clean_tax_rate(self) -> Decimal:
+        return self.cleaned_data["tax_rate"] or Decimal(0)
+
+    @property
+    def is_blank(self) -> bool:
+        """A new row nobody has typed into yet: skipped, not an error."""
+        values = [
+            self.data.get(self.add_prefix(name), "").strip()
+            for name in ("id", "description", "unit_price")
+        ]
+        return not any(values)
+
+
+class OfflinePaymentForm(forms.Form):
+    amount = forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    received_on = forms.DateField(
+        label="Received on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    method = forms.ChoiceField(
+        choices=[c for c in Payment.Method.choices if c[0] != Payment.Method.CARD]
+    )
+    reference = forms.CharField(
+        max_length=200, required=False, help_text="Check number, transfer reference, ..."
+    )
+
+    def __init__(self, *args: Any, invoice: Invoice, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.invoice = invoice
+
+    def clean_amount(self) -> int:
+        amount = minor_amount(self.cleaned_data["amount"], self.invoice.currency, allow_zero=False)
+        if amount > self.invoice.amount_due:
+            raise forms.ValidationError(
+                f"That is more than the amount due ({self.invoice.money(self.invoice.amount_due)})."
+            )
+        return amount
+
+    def clean_received_on(self) -> date:
+        received = self.cleaned_data["received_on"]
+        if received > timezone.localdate():
+            raise forms.ValidationError("The date cannot be in the future.")
+        return received
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+
+    def __init__(self, *args: Any, payment: Payment, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.payment = payment
+
+    def clean_amount(self) -> int:
+        payment = self.payment
+        amount = minor_amount(self.cleaned_data["amount"], payment.currency, allow_zero=False)
+        if amount > payment.refundable:
+            raise forms.ValidationError(
+                "That is more than can be refunded "
+                f"({format_money(payment.refundable, payment.currency)})."
+            )
+        return amount
+
+
+class BusinessProfileForm(forms.ModelForm):
+    class Meta:
+        model = BusinessProfile
+        fields = [
+            "name",
+            "email",
+            "address",
+            "tax_id",
+            "logo",
+            "default_currency",
+            "default_terms",
+            "number_prefix",
+            "reminder_schedule",
+            "default_footer",
+        ]
+        widgets = {
+            "address": forms.Textarea(attrs={"rows": 3}),
+            "default_footer": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def clean_reminder_schedule(self) -> str:
+        raw = self.cleaned_data["reminder_schedule"]
+        offsets = []
+        for part in filter(None, (p.strip() for p in raw.split(","))):
+            try:
+                offset = int(part)
+            except ValueError:
+                raise forms.ValidationError(
+                    f"“{part}” is not a whole number of days (e.g. -3,0,7,14)."
+                ) from None
+            if not -60 <= offset <= 365:
+                raise forms.ValidationError("Each offset is between -60 and 365 days.")
+            offsets.append(offset)
+        return ",".join(str(o) for o in sorted(set(offsets)))
+
+    def clean_number_prefix(self) -> str:
+        prefix = self.cleaned_data["number_prefix"].strip()
+        if not prefix:
+            raise forms.ValidationError("Enter a prefix, e.g. INV-.")
+        return prefix
