@@ -265,7 +265,10 @@ class Invoice(models.Model):
             self.due_date = self.issue_date + timedelta(days=days)
 
     def recalculate(self, lines: list[InvoiceLine] | None = None) -> None:
-        """Recompute every amount from the lines (and save the lines' amounts)."""
+        """Recompute every amount from the lines, setting each line's `amount`.
+
+        Saves nothing: the caller saves the invoice and the lines it passed.
+        """
         if lines is None:
             lines = list(self.lines.all())
         totals = compute_totals(

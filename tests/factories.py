@@ -66,7 +66,9 @@ def make_draft(lines: int = 2, unit_amount: int = 10000, **kwargs: object) -> In
     for position in range(lines):
         InvoiceLineFactory(invoice=invoice, position=position, unit_amount=unit_amount)
     invoice.apply_terms()
-    invoice.recalculate()
+    saved = list(invoice.lines.all())
+    invoice.recalculate(saved)
+    InvoiceLine.objects.bulk_update(saved, ["amount"])
     invoice.save()
     return invoice
 

@@ -108,7 +108,9 @@ class Command(BaseCommand):
                 tax_rate=rate,
             )
         invoice.apply_terms()
-        invoice.recalculate()
+        lines = list(invoice.lines.all())
+        invoice.recalculate(lines)
+        InvoiceLine.objects.bulk_update(lines, ["amount"])
         invoice.save()
         record_activity(invoice, "created", actor=staff)
         if status == Invoice.Status.DRAFT:
