@@ -68,6 +68,20 @@ class InvoiceAdmin(admin.ModelAdmin):
     ]
     inlines = [InvoiceLineInline, PaymentInline, ActivityInline]
     date_hierarchy = "issue_date"
+    actions = ["send_selected"]
+
+    @admin.action(description="Email the selected invoices to their customers")
+    def send_selected(self, request, queryset) -> None:
+        from invoices.services import InvoiceStateError, send_invoice
+
+        sent = 0
+        for invoice in queryset.select_related("customer"):
+            try:
+                send_invoice(invoice=invoice, actor=request.user)
+                sent += 1
+            except InvoiceStateError as error:
+                self.message_user(request, f"{invoice}: {error}", level="warning")
+        self.message_user(request, f"Sent {sent} invoice(s).")
 
 
 @admin.register(Payment)
