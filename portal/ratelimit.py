@@ -45,8 +45,11 @@ def retry_after(limits: list[Limit]) -> int:
     waits = [0]
     for limit in limits:
         state = cache.get(limit.key)
-        if state and state["count"] >= limit.max_failures:
-            waits.append(max(1, math.ceil(state["start"] + WINDOW_SECONDS - now)))
+        # The window is checked here too, not only by the cache's expiry: a
+        # shared cache (Redis) keeps its own clock.
+        left = state["start"] + WINDOW_SECONDS - now if state else 0
+        if state and state["count"] >= limit.max_failures and left > 0:
+            waits.append(math.ceil(left))
     return max(waits)
 
 
