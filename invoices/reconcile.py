@@ -10,16 +10,16 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Q
 
-from invoices import payments, stripe_api
+from invoices import handlers, stripe_api
 from invoices.models import Invoice
 
 logger = logging.getLogger(__name__)
 
 BY_STATUS = {
-    "succeeded": payments.apply_intent_succeeded,
-    "processing": payments.apply_intent_processing,
-    "requires_action": payments.apply_intent_requires_action,
-    "canceled": payments.apply_intent_canceled,
+    "succeeded": handlers.apply_intent_succeeded,
+    "processing": handlers.apply_intent_processing,
+    "requires_action": handlers.apply_intent_requires_action,
+    "canceled": handlers.apply_intent_canceled,
 }
 
 
@@ -44,13 +44,13 @@ def reconcile_invoice(invoice: Invoice) -> None:
     ).to_dict()
     handler = BY_STATUS.get(intent["status"])
     if intent["status"] == "requires_payment_method" and intent.get("last_payment_error"):
-        handler = payments.apply_intent_failed
+        handler = handlers.apply_intent_failed
     charge = intent.get("latest_charge")
     with transaction.atomic():
         if handler is not None:
             handler(intent, "")
         if isinstance(charge, dict) and charge.get("amount_refunded"):
-            payments.apply_charge_refunded(charge, "")
+            handlers.apply_charge_refunded(charge, "")
 
 
 def reconcile_all() -> Report:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from invoices import payments, stripe_api
+from invoices import handlers, stripe_api
 from invoices.models import Invoice, StripeEvent
 
 logger = logging.getLogger("invoices.webhooks")
@@ -29,15 +29,15 @@ logger = logging.getLogger("invoices.webhooks")
 Handler = Callable[[dict[str, Any], str], Invoice | None]
 
 HANDLERS: dict[str, Handler] = {
-    "payment_intent.succeeded": payments.apply_intent_succeeded,
-    "payment_intent.processing": payments.apply_intent_processing,
-    "payment_intent.payment_failed": payments.apply_intent_failed,
-    "payment_intent.canceled": payments.apply_intent_canceled,
-    "payment_intent.requires_action": payments.apply_intent_requires_action,
-    "charge.succeeded": payments.apply_charge_succeeded,
-    "charge.refunded": payments.apply_charge_refunded,
-    "charge.dispute.created": payments.apply_dispute_created,
-    "charge.dispute.closed": payments.apply_dispute_closed,
+    "payment_intent.succeeded": handlers.apply_intent_succeeded,
+    "payment_intent.processing": handlers.apply_intent_processing,
+    "payment_intent.payment_failed": handlers.apply_intent_failed,
+    "payment_intent.canceled": handlers.apply_intent_canceled,
+    "payment_intent.requires_action": handlers.apply_intent_requires_action,
+    "charge.succeeded": handlers.apply_charge_succeeded,
+    "charge.refunded": handlers.apply_charge_refunded,
+    "charge.dispute.created": handlers.apply_dispute_created,
+    "charge.dispute.closed": handlers.apply_dispute_closed,
 }
 
 DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
@@ -93,7 +93,7 @@ def process_event(event: dict[str, Any]) -> tuple[int, str]:
             try:
                 with transaction.atomic():  # a failing handler rolls back only itself
                     invoice = handler(event["data"]["object"], event_id)
-            except payments.UnknownInvoice as unknown:
+            except handlers.UnknownInvoice as unknown:
                 error = str(unknown)
             except Exception:
                 error, failed = traceback.format_exc(limit=5), True

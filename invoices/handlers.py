@@ -1,0 +1,308 @@
+"""What Stripe reports, applied: the webhook's dispatch table and the reconcile
+command call these inside the caller's transaction. Each is idempotent and only
+moves state forward, so deliveries may arrive twice and in any order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from invoices import stripe_api
+from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
+from invoices.services import announce, record_activity
+from invoices.tasks import email_after_commit, notify_staff_after_commit
+
+
+class UnknownInvoice(Exception):
+    """The PaymentIntent's metadata names an invoice the portal does not have."""
+
+
+def _locked_payment(intent: dict[str, Any]) -> Payment | None:
+    """The intent's Payment with its invoice locked (invoice first, then payment).
+
+    None when the intent is not the portal's (no invoice in its metadata).
+    """
+    intent_id = intent["id"]
+    invoice_id = (
+        Payment.objects.filter(stripe_payment_intent_id=intent_id)
+        .values_list("invoice_id", flat=True)
+        .first()
+    )
+    if invoice_id is None:
+        raw = (intent.get("metadata") or {}).get("invoice_id")
+        if not raw:
+            return None
+        if not str(raw).isdigit() or not Invoice.objects.filter(pk=raw).exists():
+            raise UnknownInvoice(f"metadata names invoice {raw!r}, which does not exist")
+        invoice_id = int(raw)
+    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice_id)
+    payment, _ = Payment.objects.select_for_update().get_or_create(
+        stripe_payment_intent_id=intent_id,
+        defaults={
+            "invoice": invoice,
+            "method": Payment.Method.CARD,
+            "amount": intent.get("amount") or 0,
+            "currency": str(intent.get("currency", invoice.currency)).upper(),
+        },
+    )
+    payment.invoice = invoice
+    return payment
+
+
+def _flag(invoice: Invoice, kind: str, message: str, event_id: str) -> None:
+    InvoiceFlag.objects.create(
+        invoice=invoice, kind=kind, message=message, stripe_event_id=event_id
+    )
+    record_activity(invoice, InvoiceActivity.Kind.FLAGGED, message=message, source="stripe")
+    notify_staff_after_commit(invoice, "flag", message)
+
+
+def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
+    payment = _locked_payment(intent)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    if payment.status == Payment.Status.SUCCEEDED:
+        return invoice  # already applied (a duplicate under another event id, or reconcile)
+    received = int(intent.get("amount_received") or intent.get("amount") or 0)
+    currency = str(intent.get("currency", "")).upper()
+    payment.status = Payment.Status.SUCCEEDED
+    payment.amount = received
+    payment.currency = currency
+    payment.received_on = timezone.localdate()
+    payment.failure_message = ""
+    brand, last4 = stripe_api.card_details(intent.get("latest_charge"))
+    payment.card_brand = brand or payment.card_brand
+    payment.card_last4 = last4 or payment.card_last4
+    payment.save()
+    money = invoice.money(received) if currency == invoice.currency else f"{received} {currency}"
+    if currency != invoice.currency:
+        _flag(
+            invoice,
+            InvoiceFlag.Kind.CURRENCY_MISMATCH,
+            f"Received {money} but the invoice is in {invoice.currency}: "
+            "check the payment in Stripe and refund or record it by hand.",
+            event_id,
+        )
+        return invoice
+    if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE):
+        _flag(
+            invoice,
+            InvoiceFlag.Kind.AMOUNT_MISMATCH,
+            f"Received {money} on a {invoice.get_status_display().lower()} invoice: refund it.",
+            event_id,
+        )
+        return invoice
+    if received > invoice.amount_due:
+        _flag(
+            invoice,
+            InvoiceFlag.Kind.OVERPAID,
+            f"Received {money} but only {invoice.money(invoice.amount_due)} was due: "
+            f"refund {invoice.money(received - invoice.amount_due)}.",
+            event_id,
+        )
+    if invoice.status == Invoice.Status.UNCOLLECTIBLE:
+        invoice.status = Invoice.Status.OPEN
+    invoice.add_payment(received)
+    invoice.save()
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.PAYMENT_SUCCEEDED,
+        message=f"Card payment of {money} received",
+        payment_intent=intent["id"],
+        source="stripe",
+    )
+    announce(invoice)
+    if invoice.status == Invoice.Status.PAID:
+        email_after_commit("receipt", invoice, payment_id=payment.pk)
+    notify_staff_after_commit(invoice, "payment_received", f"Card payment of {money} received.")
+    return invoice
+
+
+def _apply_pending_state(
+    intent: dict[str, Any], payment_status: str, invoice_state: str, kind: str, message: str
+) -> Invoice | None:
+    payment = _locked_payment(intent)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.CANCELED):
+        return invoice  # state only moves forward
+    if payment.status == payment_status and payment.failure_message in ("", message[:500]):
+        return invoice  # the same news again (a reconcile run, or a resent event)
+    payment.status = payment_status
+    if payment_status == Payment.Status.FAILED:
+        payment.failure_message = message[:500]
+    payment.save()
+    if invoice.status == Invoice.Status.OPEN and invoice.stripe_payment_intent_id in (
+        "",
+        intent["id"],
+    ):
+        invoice.payment_state = invoice_state
+        invoice.last_payment_error = message[:500] if invoice_state == "failed" else ""
+        invoice.save(update_fields=["payment_state", "last_payment_error", "updated_at"])
+    record_activity(invoice, kind, message=message, payment_intent=intent["id"], source="stripe")
+    announce(invoice)
+    return invoice
+
+
+def apply_intent_processing(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
+    return _apply_pending_state(
+        intent,
+        Payment.Status.PROCESSING,
+        Invoice.PaymentState.PROCESSING,
+        InvoiceActivity.Kind.PAYMENT_PROCESSING,
+        "Card payment processing",
+    )
+
+
+def apply_intent_requires_action(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
+    return _apply_pending_state(
+        intent,
+        Payment.Status.REQUIRES_ACTION,
+        Invoice.PaymentState.REQUIRES_ACTION,
+        InvoiceActivity.Kind.PAYMENT_ACTION,
+        "Waiting for the customer to authenticate the card",
+    )
+
+
+def apply_intent_failed(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
+    error = intent.get("last_payment_error") or {}
+    reason = error.get("message") or "The payment failed."
+    invoice = _apply_pending_state(
+        intent,
+        Payment.Status.FAILED,
+        Invoice.PaymentState.FAILED,
+        InvoiceActivity.Kind.PAYMENT_FAILED,
+        reason,
+    )
+    if invoice is not None and invoice.payment_state == Invoice.PaymentState.FAILED:
+        notify_staff_after_commit(invoice, "payment_failed", f"A card payment failed: {reason}")
+    return invoice
+
+
+def apply_intent_canceled(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
+    payment = _locked_payment(intent)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    if payment.status == Payment.Status.SUCCEEDED:
+        return invoice
+    payment.status = Payment.Status.CANCELED
+    payment.save(update_fields=["status", "updated_at"])
+    if invoice.stripe_payment_intent_id == intent["id"] and invoice.payment_state:
+        invoice.payment_state = ""
+        invoice.save(update_fields=["payment_state", "updated_at"])
+    reason = intent.get("cancellation_reason") or "canceled"
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.PAYMENT_CANCELED,
+        message=f"Card payment canceled ({reason})",
+        payment_intent=intent["id"],
+        source="stripe",
+    )
+    announce(invoice)
+    return invoice
+
+
+def _payment_for_charge(charge: dict[str, Any]) -> Payment | None:
+    intent_id = charge.get("payment_intent")
+    if not intent_id:
+        return None
+    return _locked_payment({"id": intent_id, "metadata": charge.get("metadata") or {}})
+
+
+def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
+    """Card brand and last 4 for the receipt (the intent's event carries only ids)."""
+    payment = _payment_for_charge(charge)
+    if payment is None:
+        return None
+    brand, last4 = stripe_api.card_details(charge)
+    if (payment.card_brand, payment.card_last4, payment.stripe_charge_id) != (
+        brand,
+        last4,
+        charge["id"],
+    ):
+        payment.card_brand, payment.card_last4 = brand, last4
+        payment.stripe_charge_id = charge["id"]
+        payment.save(update_fields=["card_brand", "card_last4", "stripe_charge_id", "updated_at"])
+        announce(payment.invoice)
+    return payment.invoice
+
+
+def apply_charge_refunded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
+    """Refunds are absolute on the charge, so late or repeated events change nothing."""
+    payment = _payment_for_charge(charge)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    total_refunded = int(charge.get("amount_refunded") or 0)
+    delta = total_refunded - payment.amount_refunded
+    if delta <= 0:
+        return invoice
+    payment.amount_refunded = total_refunded
+    payment.stripe_charge_id = charge["id"]
+    payment.save(update_fields=["amount_refunded", "stripe_charge_id", "updated_at"])
+    invoice.add_refund(delta)
+    invoice.save(update_fields=["amount_refunded", "updated_at"])
+    full = " (full)" if charge.get("refunded") else ""
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.REFUNDED,
+        message=f"Refunded {invoice.money(delta)}{full}",
+        charge=charge["id"],
+        amount=delta,
+        source="stripe",
+    )
+    announce(invoice)
+    email_after_commit("refund", invoice, payment_id=payment.pk, amount=delta)
+    return invoice
+
+
+def apply_dispute_created(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
+    payment = _payment_for_charge(dispute)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    if invoice.dispute_status == Invoice.DisputeStatus.OPEN:
+        return invoice
+    invoice.dispute_status = Invoice.DisputeStatus.OPEN
+    invoice.save(update_fields=["dispute_status", "updated_at"])
+    amount = invoice.money(int(dispute.get("amount") or 0))
+    reason = str(dispute.get("reason") or "unspecified").replace("_", " ")
+    _flag(
+        invoice,
+        InvoiceFlag.Kind.DISPUTE,
+        f"The customer disputed {amount} ({reason}). Respond with evidence in Stripe "
+        "before the deadline.",
+        event_id,
+    )
+    record_activity(invoice, InvoiceActivity.Kind.DISPUTED, message=reason, source="stripe")
+    announce(invoice)
+    notify_staff_after_commit(invoice, "dispute", f"Payment disputed: {amount} ({reason}).")
+    return invoice
+
+
+def apply_dispute_closed(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
+    payment = _payment_for_charge(dispute)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    outcome = (
+        Invoice.DisputeStatus.WON if dispute.get("status") == "won" else Invoice.DisputeStatus.LOST
+    )
+    invoice.dispute_status = outcome
+    invoice.save(update_fields=["dispute_status", "updated_at"])
+    invoice.flags.filter(kind=InvoiceFlag.Kind.DISPUTE, resolved_at__isnull=True).update(
+        resolved_at=timezone.now()
+    )
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.DISPUTE_CLOSED,
+        message=f"Dispute {outcome.label.lower()}",
+        source="stripe",
+    )
+    announce(invoice)
+    return invoice
