@@ -19,7 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -176,7 +176,15 @@ def render_customer_status(invoice: Invoice) -> str:
 
 def staff_messages(invoice: Invoice) -> list[tuple[str, str]]:
     context = {"invoice": invoice}
+    payments = {
+        "invoice": invoice,
+        "payments": list(invoice.payments.select_related("recorded_by")),
+    }
     return [
+        (
+            f"invoice-{invoice.pk}-payments",
+            render_to_string("invoices/_payments.html", payments),
+        ),
         (f"invoice-{invoice.pk}-row", render_to_string("invoices/_invoice_row.html", context)),
         (
             f"invoice-{invoice.pk}-status",
@@ -238,13 +246,20 @@ async def invoice_stream(request: HttpRequest, invoice: Invoice) -> HttpResponse
     return _stream_response(events())
 
 
+# A change is stamped (`updated_at`) when it is saved but only visible once its
+# transaction commits: a page rendered in between carries a later `since` and
+# would never be sent that change. Going back a little re-sends a few states
+# the page already has, which is harmless.
+CATCH_UP_MARGIN = timedelta(seconds=10)
+
+
 def _since(request: HttpRequest) -> datetime | None:
     """The newest moment the page already knows about: `?since=` or Last-Event-ID."""
     stamps = [request.GET.get("since", ""), request.headers.get("Last-Event-ID", "")]
     micros = [int(s) for s in stamps if s.isdigit()]
     if not micros:
         return None
-    return datetime.fromtimestamp(max(micros) / 1_000_000, tz=UTC)
+    return datetime.fromtimestamp(max(micros) / 1_000_000, tz=UTC) - CATCH_UP_MARGIN
 
 
 def _catch_up(since: datetime | None) -> list[Message]:

@@ -85,7 +85,7 @@ def _detail_context(invoice: Invoice) -> dict:
     return {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
-        "payments": list(invoice.payments.all()),
+        "payments": list(invoice.payments.select_related("recorded_by")),
         "activities": list(activities),
         "flags": [
             (flag, FLAG_ADVICE.get(flag.kind, ""))
