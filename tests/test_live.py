@@ -85,8 +85,10 @@ def test_the_staff_feed_flips_the_row_live_and_refuses_strangers(deployment, ser
         f"{server.url}/live/staff/?since={since}", cookies={"sessionid": invoice["session"]}
     )
     assert pay_webhook(server, invoice).status_code == 200
-    row = listener.wait_for(lambda e: e.event == f"invoice-{invoice['id']}-row")
-    assert "Paid" in row.data
+    # (the stream may first resend recent states, so wait for the paid one)
+    row_event = f"invoice-{invoice['id']}-row"
+    row = listener.wait_for(lambda e: e.event == row_event and "Paid" in e.data)
+    assert f'id="invoice-row-{invoice["id"]}"' in row.data
     listener.close()
 
 
