@@ -382,8 +382,9 @@ def write_report(
             list_p99 < 50,
         ),
         (
-            f"push p99 < 100 ms, {LISTENERS} listeners (measured {push['p99']:.1f})",
-            push["p99"] < 100,
+            f"push p99 < 100 ms, {LISTENERS} listeners (measured {push['send_p99']:.1f} "
+            f"from the send, {push['p99']:.1f} from the 200)",
+            push["send_p99"] < 100,
         ),
         ("queries per request constant in the number of lines", constant),
     ]
@@ -405,6 +406,8 @@ Baseline: `GET /healthz` (one `SELECT 1`), the framework's floor here.
 The invoice list rows run against 100,000 invoices (first page, the open tab, a
 search) with 2 connections, as a latency measurement (the other rows use 32
 connections, 16 for webhooks and 8 for PaymentIntents, to saturate the server).
+The first page also shows the per-currency totals, cached for 30 s: the requests
+that recompute them (a scan of every invoice) make its p99.
 The PaymentIntent rows post to the simulator directly and through the
 portal's pay endpoint: the portal's own overhead per PaymentIntent is about
 **{overhead:.1f} ms** at the median (portal p50 minus simulator p50; the portal also
