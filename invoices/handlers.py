@@ -34,10 +34,15 @@ def _locked_payment(intent: dict[str, Any]) -> Payment | None:
         raw = (intent.get("metadata") or {}).get("invoice_id")
         if not raw:
             return None
-        if not str(raw).isdigit() or not Invoice.objects.filter(pk=raw).exists():
+        if not str(raw).isdigit():
             raise UnknownInvoice(f"metadata names invoice {raw!r}, which does not exist")
         invoice_id = int(raw)
-    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice_id)
+    # One query both checks the invoice exists and locks it.
+    invoice = (
+        Invoice.objects.select_for_update().select_related("customer").filter(pk=invoice_id).first()
+    )
+    if invoice is None:
+        raise UnknownInvoice(f"metadata names invoice {invoice_id!r}, which does not exist")
     payment, _ = Payment.objects.select_for_update().get_or_create(
         stripe_payment_intent_id=intent_id,
         defaults={

@@ -65,10 +65,6 @@ class Hub:
         )
         self._redis_task: asyncio.Task | None = None
 
-    def listener_count(self) -> int:
-        with self._lock:
-            return sum(len(v) for v in self._listeners.values())
-
     def dispatch(self, channel: str, message: Message) -> None:
         with self._lock:
             targets = list(self._listeners.get(channel, ()))
