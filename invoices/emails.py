@@ -1,6 +1,6 @@
 """The emails an invoice sends: each builds its context and goes through `portal.emails`.
 
-Services call these after commit (through the tasks framework), so each takes
+The outbox calls these from its delivery task (`invoices.outbox`), so each takes
 model instances, reads what it needs itself and returns the sent message.
 The `*_context` builders are public so the staff previews render exactly what
 would be sent, without sending it.
@@ -28,6 +28,8 @@ STAFF_NOTICE_SUBJECTS = {
 }
 
 Attachment = tuple[str, bytes, str]
+# The outbox passes a fixed Message-ID, the same on every attempt of one email.
+Headers = dict[str, str] | None
 
 
 def absolute_url(path_or_url: str) -> str:
@@ -57,7 +59,11 @@ def base_context(invoice: Invoice) -> dict[str, Any]:
 
 
 def _send_to_customer(
-    name: str, invoice: Invoice, context: dict[str, Any], attachments: tuple[Attachment, ...] = ()
+    name: str,
+    invoice: Invoice,
+    context: dict[str, Any],
+    attachments: tuple[Attachment, ...] = (),
+    headers: Headers = None,
 ) -> EmailMultiAlternatives:
     # Replies go to the business, not to the no-reply sender address.
     return send_email(
@@ -66,6 +72,7 @@ def _send_to_customer(
         context=context,
         attachments=attachments,
         reply_to=[context["business"].email],
+        headers=headers,
     )
 
 
@@ -84,9 +91,9 @@ def invoice_context(invoice: Invoice) -> dict[str, Any]:
     return base_context(invoice)
 
 
-def send_invoice_email(invoice: Invoice) -> EmailMultiAlternatives:
+def send_invoice_email(invoice: Invoice, headers: Headers = None) -> EmailMultiAlternatives:
     return _send_to_customer(
-        "invoice", invoice, invoice_context(invoice), (invoice_attachment(invoice),)
+        "invoice", invoice, invoice_context(invoice), (invoice_attachment(invoice),), headers
     )
 
 
@@ -103,13 +110,16 @@ def receipt_context(invoice: Invoice, payment: Payment) -> dict[str, Any]:
     }
 
 
-def send_receipt_email(invoice: Invoice, payment: Payment) -> EmailMultiAlternatives:
+def send_receipt_email(
+    invoice: Invoice, payment: Payment, headers: Headers = None
+) -> EmailMultiAlternatives:
     attachment = (
         documents.receipt_filename(invoice, payment),
         documents.receipt_pdf(invoice, payment),
         documents.PDF_MIMETYPE,
     )
-    return _send_to_customer("receipt", invoice, receipt_context(invoice, payment), (attachment,))
+    context = receipt_context(invoice, payment)
+    return _send_to_customer("receipt", invoice, context, (attachment,), headers)
 
 
 # -- reminder -----------------------------------------------------------------
@@ -137,12 +147,15 @@ def reminder_context(
     }
 
 
-def send_reminder_email(invoice: Invoice, offset_days: int) -> EmailMultiAlternatives:
+def send_reminder_email(
+    invoice: Invoice, offset_days: int, headers: Headers = None
+) -> EmailMultiAlternatives:
     return _send_to_customer(
         "reminder",
         invoice,
         reminder_context(invoice, offset_days),
         (invoice_attachment(invoice),),
+        headers,
     )
 
 
@@ -160,8 +173,11 @@ def refund_context(invoice: Invoice, payment: Payment, amount: int) -> dict[str,
     }
 
 
-def send_refund_email(invoice: Invoice, payment: Payment, amount: int) -> EmailMultiAlternatives:
-    return _send_to_customer("refund", invoice, refund_context(invoice, payment, amount))
+def send_refund_email(
+    invoice: Invoice, payment: Payment, amount: int, headers: Headers = None
+) -> EmailMultiAlternatives:
+    context = refund_context(invoice, payment, amount)
+    return _send_to_customer("refund", invoice, context, headers=headers)
 
 
 # -- void ---------------------------------------------------------------------
@@ -171,8 +187,8 @@ def void_context(invoice: Invoice) -> dict[str, Any]:
     return base_context(invoice)
 
 
-def send_void_email(invoice: Invoice) -> EmailMultiAlternatives:
-    return _send_to_customer("void", invoice, void_context(invoice))
+def send_void_email(invoice: Invoice, headers: Headers = None) -> EmailMultiAlternatives:
+    return _send_to_customer("void", invoice, void_context(invoice), headers=headers)
 
 
 # -- staff --------------------------------------------------------------------
@@ -190,9 +206,13 @@ def staff_notice_context(invoice: Invoice, kind: str, message: str) -> dict[str,
     }
 
 
-def send_staff_notice(invoice: Invoice, kind: str, message: str) -> EmailMultiAlternatives:
+def send_staff_notice(
+    invoice: Invoice, kind: str, message: str, headers: Headers = None
+) -> EmailMultiAlternatives:
     context = staff_notice_context(invoice, kind, message)
-    return send_email("staff_notice", to=[context["business"].email], context=context)
+    return send_email(
+        "staff_notice", to=[context["business"].email], context=context, headers=headers
+    )
 
 
 # -- previews -----------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.utils import timezone
 from invoices import stripe_api
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.services import announce, record_activity
-from invoices.tasks import email_after_commit, notify_staff_after_commit
+from invoices.tasks import queue_email, queue_staff_notice
 
 
 class UnknownInvoice(Exception):
@@ -57,11 +57,11 @@ def _locked_payment(intent: dict[str, Any]) -> Payment | None:
 
 
 def _flag(invoice: Invoice, kind: str, message: str, event_id: str) -> None:
-    InvoiceFlag.objects.create(
+    flag = InvoiceFlag.objects.create(
         invoice=invoice, kind=kind, message=message, stripe_event_id=event_id
     )
     record_activity(invoice, InvoiceActivity.Kind.FLAGGED, message=message, source="stripe")
-    notify_staff_after_commit(invoice, "flag", message)
+    queue_staff_notice(invoice, "flag", message, ref=f"flag-{flag.pk}")
 
 
 def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
@@ -121,8 +121,10 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
     )
     announce(invoice)
     if invoice.status == Invoice.Status.PAID:
-        email_after_commit("receipt", invoice, payment_id=payment.pk)
-    notify_staff_after_commit(invoice, "payment_received", f"Card payment of {money} received.")
+        queue_email("receipt", invoice, payment_id=payment.pk)
+    queue_staff_notice(
+        invoice, "payment_received", f"Card payment of {money} received.", ref=f"{payment.pk}"
+    )
     return invoice
 
 
@@ -184,7 +186,7 @@ def apply_intent_failed(intent: dict[str, Any], event_id: str = "") -> Invoice |
         reason,
     )
     if invoice is not None and invoice.payment_state == Invoice.PaymentState.FAILED:
-        notify_staff_after_commit(invoice, "payment_failed", f"A card payment failed: {reason}")
+        queue_staff_notice(invoice, "payment_failed", f"A card payment failed: {reason}")
     return invoice
 
 
@@ -262,7 +264,7 @@ def apply_charge_refunded(charge: dict[str, Any], event_id: str = "") -> Invoice
         source="stripe",
     )
     announce(invoice)
-    email_after_commit("refund", invoice, payment_id=payment.pk, amount=delta)
+    queue_email("refund", invoice, payment_id=payment.pk, amount=delta, ref=f"to-{total_refunded}")
     return invoice
 
 
@@ -286,7 +288,9 @@ def apply_dispute_created(dispute: dict[str, Any], event_id: str = "") -> Invoic
     )
     record_activity(invoice, InvoiceActivity.Kind.DISPUTED, message=reason, source="stripe")
     announce(invoice)
-    notify_staff_after_commit(invoice, "dispute", f"Payment disputed: {amount} ({reason}).")
+    queue_staff_notice(
+        invoice, "dispute", f"Payment disputed: {amount} ({reason}).", ref=f"{dispute.get('id')}"
+    )
     return invoice
 
 

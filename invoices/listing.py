@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Q, QuerySet, Sum
 from django.http import QueryDict
 from django.utils import timezone
 
 from invoices.models import Invoice
+from portal.safecache import cache
 
 PAGE_SIZE = 25
 

@@ -137,11 +137,16 @@ _redis_lock = threading.Lock()
 def _redis():
     global _redis_client
     with _redis_lock:
-        if _redis_client is None:
+        if _redis_client is None or _redis_client[0] != settings.REDIS_URL:
             import redis
 
-            _redis_client = redis.Redis.from_url(settings.REDIS_URL)
-        return _redis_client
+            # Short timeouts: a publish happens after a commit, inside a
+            # request; a Redis that is down must not hold that request.
+            client = redis.Redis.from_url(
+                settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
+            )
+            _redis_client = (settings.REDIS_URL, client)
+        return _redis_client[1]
 
 
 def new_message_id() -> str:

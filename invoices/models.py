@@ -502,3 +502,7 @@ class InvoiceReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice} {self.offset_days:+d}d"
+
+
+# The outbox's model lives in its own module; imported here so Django registers it.
+from invoices.email_log import EmailLog  # noqa: E402, F401

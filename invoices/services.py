@@ -1,7 +1,8 @@
 """Invoice workflows with side effects (numbering, Stripe, email, live push, activity).
 
 Each is a keyword-only function. Database changes happen in one transaction
-with the invoice row locked; emails and live pushes happen after commit.
+with the invoice row locked, emails are queued inside it (the outbox), and
+live pushes happen after commit, best-effort.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine, Payment
 from invoices.numbering import take_next_number
+from portal.hooks import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +48,20 @@ def lock(invoice: Invoice) -> Invoice:
 
 
 def announce(invoice: Invoice) -> None:
-    """After commit: push the invoice's new state to every open page."""
+    """After commit, best-effort: forget cached totals, push the new state to open pages.
+
+    Each may fail (Redis down) without touching the other or the caller's answer;
+    pages catch up from the state every (re)connecting stream is sent first.
+    """
     from invoices import live
     from invoices.listing import forget_balances
 
     def push() -> None:
-        forget_balances()
         fresh = Invoice.objects.select_related("customer").get(pk=invoice.pk)
         live.invoice_changed(fresh)
 
-    transaction.on_commit(push)
+    after_commit("forget balances", forget_balances)
+    after_commit("live push", push)
 
 
 def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
@@ -85,7 +91,7 @@ def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
 
 def send_invoice(*, invoice: Invoice, actor: Any = None) -> None:
     """Email the customer the pay link (first send and every resend)."""
-    from invoices.tasks import email_after_commit
+    from invoices.tasks import queue_email
 
     with transaction.atomic():
         invoice = lock(invoice)
@@ -96,14 +102,14 @@ def send_invoice(*, invoice: Invoice, actor: Any = None) -> None:
         resend = invoice.sent_at is not None
         invoice.sent_at = timezone.now()
         invoice.save(update_fields=["sent_at", "updated_at"])
-        record_activity(
+        sent = record_activity(
             invoice,
             InvoiceActivity.Kind.SENT,
             actor=actor,
             message=f"{'Resent' if resend else 'Sent'} to {invoice.customer.email}",
             to=invoice.customer.email,
         )
-        email_after_commit("invoice", invoice)
+        queue_email("invoice", invoice, ref=f"{sent.pk}")
 
 
 def revoke_pay_link(*, invoice: Invoice, actor: Any = None) -> None:
@@ -116,7 +122,7 @@ def revoke_pay_link(*, invoice: Invoice, actor: Any = None) -> None:
 def void_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
     """Open -> void. An open PaymentIntent is canceled first, so nobody can pay it."""
     from invoices import stripe_api
-    from invoices.tasks import email_after_commit
+    from invoices.tasks import queue_email
 
     with transaction.atomic():
         invoice = lock(invoice)
@@ -146,7 +152,7 @@ def void_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
         invoice.save()
         record_activity(invoice, InvoiceActivity.Kind.VOIDED, actor=actor)
         announce(invoice)
-        email_after_commit("void", invoice)
+        queue_email("void", invoice)
     return invoice
 
 
@@ -172,7 +178,7 @@ def record_offline_payment(
     actor: Any = None,
 ) -> Payment:
     """A bank transfer, cash or cheque: partial payments allowed, never more than due."""
-    from invoices.tasks import email_after_commit
+    from invoices.tasks import queue_email
 
     if method not in Payment.Method.values or method == Payment.Method.CARD:
         raise InvoiceStateError("Choose how the payment was made.")
@@ -206,7 +212,7 @@ def record_offline_payment(
         )
         announce(invoice)
         if invoice.status == Invoice.Status.PAID:
-            email_after_commit("receipt", invoice, payment_id=payment.pk)
+            queue_email("receipt", invoice, payment_id=payment.pk)
     return payment
 
 

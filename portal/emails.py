@@ -26,6 +26,7 @@ def send_email(
     context: dict[str, Any],
     attachments: Sequence[tuple[str, bytes, str]] = (),
     reply_to: Sequence[str] = (),
+    headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
     subject, text, html = render_email(name, context)
     message = EmailMultiAlternatives(
@@ -34,6 +35,7 @@ def send_email(
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=list(to),
         reply_to=list(reply_to),
+        headers=headers or {},
     )
     message.attach_alternative(html, "text/html")
     for filename, content, mimetype in attachments:

@@ -1,4 +1,5 @@
-"""Failed-login rate limits, kept in Django's cache (Redis when there are several workers).
+"""Failed-login rate limits, kept in the shared cache (Redis when there are several workers;
+the database cache while Redis is down, see `portal.safecache`).
 
 A fixed window opens at the first failure for a key (an IP or a username) and
 counts failures until it expires. Once a key reaches its limit, sign-in is
@@ -13,7 +14,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from portal.safecache import shared_cache as cache
 
 WINDOW_SECONDS = 15 * 60
 

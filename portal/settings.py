@@ -93,6 +93,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": 10,
         },
     )
+    # After a database restart every pooled connection is dead: the pool checks
+    # each one as it hands it out (one cheap round trip), so requests get a
+    # fresh connection instead of an error.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault(
@@ -104,12 +108,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = CONFIG.redis_url
 # Shared by every worker when Redis is there (login rate limits must be).
+# Short socket timeouts: a Redis that is down or unreachable must cost a page
+# a fraction of a second, never a hung request (reads go through
+# `portal.safecache`, which logs and falls back).
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    # Where what must stay shared (login rate limits) goes while Redis is down.
+    "database": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "portal_cache",
+    },
 }
 WEB_CONCURRENCY = CONFIG.web_concurrency
 
@@ -161,6 +177,10 @@ TASKS = {
         )
     }
 }
+
+# A task whose worker has not finished it after this long is presumed dead
+# (killed, machine lost) and is run again; see `invoices.worker`.
+TASKS_LEASE_SECONDS = int(os.environ.get("TASKS_LEASE_SECONDS", "300"))
 
 STRIPE_SECRET_KEY = CONFIG.stripe_secret_key
 STRIPE_PUBLISHABLE_KEY = CONFIG.stripe_publishable_key

@@ -1,0 +1,267 @@
+"""Queue, deliver and retry the portal's emails through the `EmailLog` outbox.
+
+`queue_email` / `queue_staff_notice` are called inside the transaction that
+records the money. They write the `EmailLog` row there and, with the database
+task backend, the delivery task too: both commit or roll back with the
+payment. Backends that run tasks at once (development, tests) get the task
+after commit instead, so nothing is sent for a change that rolled back.
+
+`deliver` claims the row (pending -> sending, committed), sends, then marks
+it sent. A failed send is retried after 1 min, 5 min, 30 min, 2 h and 12 h,
+then marked failed for staff to "Send again". A delivery that died while
+sending (worker killed, machine lost) is taken up again once its lease runs
+out. The one case that can still email twice: the mail server accepted the
+message and the process died before the row was marked sent. SMTP has no
+idempotency key, so the retry carries the same Message-ID, which most mail
+clients use to hide the copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from invoices.email_log import EmailLog
+from invoices.models import Invoice, Payment
+from portal.hooks import after_commit
+
+logger = logging.getLogger("invoices.outbox")
+
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=12),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+
+
+def lease() -> timedelta:
+    """How long a claimed delivery may take before it is presumed dead and taken again."""
+    return timedelta(seconds=settings.TASKS_LEASE_SECONDS)
+
+
+# -- queueing (inside the caller's transaction) -------------------------------
+
+
+def _email_key(kind: str, invoice: Invoice, payment_id: int | None, ref: str, offset: int) -> str:
+    about = {
+        "receipt": f"{payment_id}",
+        "refund": f"{payment_id}:{ref}",
+        "void": "",
+        "reminder": f"{offset}",
+    }.get(kind, ref)
+    if kind in ("invoice", "refund") and not ref:
+        about = f"{about}:{uuid.uuid4().hex}"  # each send is an email of its own
+    return ":".join(str(part) for part in (kind, invoice.pk, about) if part != "")
+
+
+def queue_email(
+    kind: str,
+    invoice: Invoice,
+    *,
+    payment_id: int | None = None,
+    amount: int = 0,
+    offset_days: int = 0,
+    ref: str = "",
+) -> EmailLog:
+    """Owe the customer one email; queued at most once per key (see `_email_key`)."""
+    key = _email_key(kind, invoice, payment_id, ref, offset_days)
+    params = {"amount": amount, "offset_days": offset_days}
+    return _queue(key, kind, invoice, payment_id, params)
+
+
+def queue_staff_notice(invoice: Invoice, kind: str, message: str, *, ref: str = "") -> EmailLog:
+    """Owe staff one notice; `ref` names what it is about, so a replay adds none."""
+    key = f"notice:{kind}:{invoice.pk}:{ref or uuid.uuid4().hex}"
+    params = {"notice_kind": kind, "message": message}
+    return _queue(key, "notice", invoice, None, params)
+
+
+def _queue(
+    key: str, kind: str, invoice: Invoice, payment_id: int | None, params: dict[str, Any]
+) -> EmailLog:
+    with transaction.atomic():
+        email, created = EmailLog.objects.get_or_create(
+            key=key[:200],
+            defaults={"kind": kind, "invoice": invoice, "payment_id": payment_id, "params": params},
+        )
+        if created:
+            schedule(email)
+    return email
+
+
+def _stores_tasks_in_database() -> bool:
+    from django_tasks_db import DatabaseBackend
+
+    from invoices.tasks import deliver_email
+
+    return isinstance(deliver_email.get_backend(), DatabaseBackend)
+
+
+def schedule(email: EmailLog, run_after: datetime | None = None) -> None:
+    """Ask the task backend to deliver `email` (at `run_after`, or now)."""
+    from invoices.tasks import deliver_email
+
+    if _stores_tasks_in_database():
+        # The task row joins the caller's transaction: it exists iff the email does.
+        deliver_email.using(run_after=run_after).enqueue(email.pk)
+    elif run_after is None:
+        # Backends that run the task at once must not run it before the commit.
+        after_commit("deliver email", lambda: deliver_email.enqueue(email.pk))
+    # Else a retry waits for `deliver_due()` (the `send_emails` command).
+
+
+# -- delivery (the task) ------------------------------------------------------
+
+
+def _claim(email_id: int) -> EmailLog | None:
+    now = timezone.now()
+    with transaction.atomic():
+        email = EmailLog.objects.select_for_update().filter(pk=email_id).first()
+        if email is None:
+            return None
+        due = email.status == EmailLog.Status.PENDING and email.next_attempt_at <= now
+        stale = (
+            email.status == EmailLog.Status.SENDING
+            and email.claimed_at is not None
+            and email.claimed_at <= now - lease()
+        )
+        if not (due or stale):
+            return None  # sent, failed, not due yet, or another worker has it
+        email.status = EmailLog.Status.SENDING
+        email.attempts += 1
+        email.claimed_at = now
+        email.save(update_fields=["status", "attempts", "claimed_at"])
+    return email
+
+
+def message_id(email: EmailLog) -> str:
+    """The same on every attempt, so a copy sent twice is recognisably one email."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{email.key}".encode()).hexdigest()[:20]
+    return f"<{email.pk}.{digest}@{domain}>"
+
+
+def _sender(email: EmailLog) -> Callable[[Invoice, Payment | None, dict[str, str]], Any]:
+    from invoices import emails
+
+    params = email.params
+    senders: dict[str, Callable[[Invoice, Payment | None, dict[str, str]], Any]] = {
+        "invoice": lambda inv, pay, h: emails.send_invoice_email(inv, headers=h),
+        "receipt": lambda inv, pay, h: emails.send_receipt_email(inv, pay, headers=h),
+        "refund": lambda inv, pay, h: emails.send_refund_email(
+            inv, pay, params.get("amount", 0), headers=h
+        ),
+        "void": lambda inv, pay, h: emails.send_void_email(inv, headers=h),
+        "reminder": lambda inv, pay, h: emails.send_reminder_email(
+            inv, params.get("offset_days", 0), headers=h
+        ),
+        "notice": lambda inv, pay, h: emails.send_staff_notice(
+            inv, params.get("notice_kind", ""), params.get("message", ""), headers=h
+        ),
+    }
+    return senders[email.kind]
+
+
+def deliver(email_id: int) -> str:
+    """Send one queued email if it is due; returns what happened (for the task result)."""
+    email = _claim(email_id)
+    if email is None:
+        return "skipped"
+    try:
+        invoice = Invoice.objects.select_related("customer").get(pk=email.invoice_id)
+        payment = Payment.objects.get(pk=email.payment_id) if email.payment_id else None
+        message = _sender(email)(invoice, payment, {"Message-ID": message_id(email)})
+    except Exception as error:
+        logger.warning("email %s attempt %s failed: %s", email.key, email.attempts, error)
+        return _attempt_failed(email, error)
+    _mark_sent(email, to=", ".join(message.to), subject=str(message.subject))
+    logger.info("email sent key=%s attempts=%s", email.key, email.attempts)
+    return "sent"
+
+
+def _mark_sent(email: EmailLog, *, to: str, subject: str) -> None:
+    # The message is out: try hard to say so, because a row left "sending" is
+    # sent again once its lease runs out.
+    for attempt in range(3):
+        try:
+            EmailLog.objects.filter(pk=email.pk).update(
+                status=EmailLog.Status.SENT,
+                sent_at=timezone.now(),
+                recipient=to[:254],
+                subject=subject[:300],
+                message_id=message_id(email),
+                last_error="",
+            )
+            return
+        except DatabaseError:
+            if attempt == 2:
+                raise
+            close_old_connections()
+            time.sleep(1 + attempt)
+
+
+def _attempt_failed(email: EmailLog, error: Exception) -> str:
+    with transaction.atomic():
+        row = EmailLog.objects.select_for_update().get(pk=email.pk)
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = EmailLog.Status.FAILED
+            row.save(update_fields=["status", "last_error"])
+            logger.error("email %s failed after %s attempts", row.key, row.attempts)
+            return "failed"
+        row.status = EmailLog.Status.PENDING
+        row.next_attempt_at = timezone.now() + RETRY_DELAYS[row.attempts - 1]
+        row.save(update_fields=["status", "last_error", "next_attempt_at"])
+        schedule(row, run_after=row.next_attempt_at)
+    return "retry"
+
+
+# -- staff and operators ---------------------------------------------------------
+
+
+def send_again(email: EmailLog) -> bool:
+    """Staff's "Send again" for a failed email: a fresh round of attempts, now."""
+    with transaction.atomic():
+        updated = EmailLog.objects.filter(pk=email.pk, status=EmailLog.Status.FAILED).update(
+            status=EmailLog.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
+        )
+        if updated:
+            schedule(EmailLog.objects.get(pk=email.pk))
+    return bool(updated)
+
+
+def due_emails() -> list[int]:
+    """Pending rows whose time has come, and deliveries whose lease ran out."""
+    now = timezone.now()
+    due = Q(status=EmailLog.Status.PENDING, next_attempt_at__lte=now)
+    stale = Q(status=EmailLog.Status.SENDING, claimed_at__lte=now - lease())
+    return list(EmailLog.objects.filter(due | stale).order_by("id").values_list("id", flat=True))
+
+
+def deliver_due() -> dict[str, int]:
+    """Deliver every due email here and now (the `send_emails` command)."""
+    outcomes: dict[str, int] = {}
+    for email_id in due_emails():
+        outcome = deliver(email_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+def oldest_pending_age() -> timedelta | None:
+    """How long the oldest email not yet sent has waited (None: the queue is empty)."""
+    waiting = (EmailLog.Status.PENDING, EmailLog.Status.SENDING)
+    oldest = EmailLog.objects.filter(status__in=waiting).aggregate(oldest=Min("created_at"))
+    return timezone.now() - oldest["oldest"] if oldest["oldest"] else None
