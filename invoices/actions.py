@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from invoices import services
+from invoices import outbox, services
 from invoices.forms import OfflinePaymentForm, RefundForm
-from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
+from invoices.models import EmailLog, Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.services import InvoiceStateError
 from portal.access import staff_required
 from portal.money import to_major
@@ -246,4 +246,24 @@ def resolve_flag(request: HttpRequest, pk: int, flag_pk: int) -> HttpResponse:
             )
     if resolved:
         messages.success(request, "Flag marked resolved.")
+    return _done(request, invoice.get_absolute_url())
+
+
+@require_POST
+@staff_required
+def send_email_again(request: HttpRequest, pk: int, email_pk: int) -> HttpResponse:
+    """A failed email (every retry used up): a fresh round of attempts, starting now."""
+    invoice = _invoice(pk)
+    email = get_object_or_404(EmailLog, pk=email_pk, invoice=invoice)
+    if outbox.send_again(email):
+        services.record_activity(
+            invoice,
+            InvoiceActivity.Kind.UPDATED,
+            actor=request.user,
+            message=f"{email.label} email queued again",
+            email_id=email.pk,
+        )
+        messages.success(request, f"{email.label} email queued again.")
+    else:
+        messages.error(request, "That email has not failed; nothing to send again.")
     return _done(request, invoice.get_absolute_url())

@@ -31,6 +31,11 @@ urlpatterns = [
     path(
         "invoices/<int:pk>/flags/<int:flag_pk>/resolve/", actions.resolve_flag, name="resolve_flag"
     ),
+    path(
+        "invoices/<int:pk>/sent-emails/<int:email_pk>/again/",
+        actions.send_email_again,
+        name="send_email_again",
+    ),
     path("invoices/<int:pk>/pdf/", document_views.invoice_pdf, name="pdf"),
     path(
         "invoices/<int:pk>/payments/<int:payment_pk>/receipt.pdf",

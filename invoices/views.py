@@ -91,6 +91,7 @@ def _detail_context(invoice: Invoice) -> dict:
             (flag, FLAG_ADVICE.get(flag.kind, ""))
             for flag in invoice.flags.filter(resolved_at__isnull=True)
         ],
+        "emails": list(invoice.email_logs.order_by("-created_at", "-id")[:20]),
         "profile": BusinessProfile.load(),
         "live_since": since_token(),
     }

@@ -55,15 +55,14 @@ def recover() -> None:
         requeue_owed_emails()
     except Exception as error:
         logger.warning("recovery skipped, database unavailable: %s", error)
-    finally:
-        connections.close_all()
 
 
 class Worker(db_worker.Worker):
     def run(self) -> None:
+        recover()
         stop = threading.Event()
-        watcher = threading.Thread(target=self._watch, args=(stop,), daemon=True)
-        watcher.start()
+        if not self.batch:
+            threading.Thread(target=self._watch, args=(stop,), daemon=True).start()
         delay = 1.0
         try:
             while self.running:
@@ -71,6 +70,8 @@ class Worker(db_worker.Worker):
                     super().run()
                     return  # --batch or --max-tasks: done
                 except Exception as error:  # a task's own errors never get here
+                    if self.batch:
+                        raise
                     logger.warning("worker: %s; retrying in %ss", error, delay)
                     connections.close_all()
                     time.sleep(delay)
@@ -79,13 +80,26 @@ class Worker(db_worker.Worker):
             stop.set()
 
     def _watch(self, stop: threading.Event) -> None:
-        while True:
+        while not stop.wait(RECOVER_EVERY_SECONDS):
             recover()
-            if stop.wait(RECOVER_EVERY_SECONDS):
-                return
+            connections.close_all()  # this thread's own connection
 
 
 def run(**options: object) -> None:
     worker = Worker(**options)  # type: ignore[arg-type]
     worker.configure_signals()
     worker.run()
+
+
+def run_batch() -> None:
+    """Run every task that is due, then return (tests, and `run_worker --batch`)."""
+    Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="batch",
+        excluded_queue_names=[],
+    ).run()
