@@ -64,6 +64,7 @@ class Hub:
             defaultdict(set)
         )
         self._redis_task: asyncio.Task | None = None
+        self.redis_subscribed = False
 
     def dispatch(self, channel: str, message: Message) -> None:
         with self._lock:
@@ -91,6 +92,11 @@ class Hub:
                     if not self._listeners[channel]:
                         del self._listeners[channel]
 
+    @property
+    def degraded(self) -> bool:
+        """Redis is configured but this process is not subscribed (Redis down)."""
+        return bool(settings.REDIS_URL) and not self.redis_subscribed
+
     async def _ensure_redis_reader(self) -> None:
         task = self._redis_task
         if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
@@ -106,6 +112,7 @@ class Hub:
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.psubscribe(f"{CHANNEL_PREFIX}:*")
+                    self.redis_subscribed = True
                     ready.set()
                     async for raw in pubsub.listen():
                         if raw.get("type") != "pmessage":
@@ -115,12 +122,16 @@ class Hub:
                         self.dispatch(channel, Message(**data))
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("live: redis subscription lost; reconnecting")
+            except Exception as error:
+                if self.redis_subscribed or not ready.is_set():
+                    logger.warning("live: redis subscription lost (%s); reconnecting", error)
+                self.redis_subscribed = False
                 ready.set()
                 await asyncio.sleep(1)
             finally:
-                await client.aclose()
+                self.redis_subscribed = False
+                with contextlib.suppress(Exception):
+                    await client.aclose()
 
 
 def _offer(queue: asyncio.Queue[Message], message: Message) -> None:
@@ -222,9 +233,16 @@ async def release_connection() -> None:
 
 async def _relay(queue: asyncio.Queue[Message]) -> AsyncIterator[bytes]:
     while True:
+        wait = settings.LIVE_DEGRADED_REFRESH_SECONDS if hub.degraded else KEEPALIVE_SECONDS
         try:
-            message = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+            message = await asyncio.wait_for(queue.get(), wait)
         except TimeoutError:
+            if hub.degraded:
+                # No bus, so no pushes: end the stream. The browser reconnects
+                # (`retry: 2000`, then htmx's back-off) and every new stream
+                # starts with the current state: a periodic refresh until the
+                # subscription is back.
+                return
             yield b": keep-alive\n\n"
             continue
         yield message.encode()

@@ -8,9 +8,9 @@ after commit instead, so nothing is sent for a change that rolled back.
 
 `deliver` claims the row (pending -> sending, committed), sends, then marks
 it sent. A failed send is retried after 1 min, 5 min, 30 min, 2 h and 12 h,
-then marked failed for staff to "Send again". A delivery that died while
-sending (worker killed, machine lost) is taken up again once its lease runs
-out. The one case that can still email twice: the mail server accepted the
+then marked failed for staff to "Send again" (`EMAIL_RETRY_DELAYS`). A delivery
+that died while sending (worker killed, machine lost) is taken up again once
+its lease runs out. The one case that can still email twice: the mail server accepted the
 message and the process died before the row was marked sent. SMTP has no
 idempotency key, so the retry carries the same Message-ID, which most mail
 clients use to hide the copy.
@@ -37,14 +37,13 @@ from portal.hooks import after_commit
 
 logger = logging.getLogger("invoices.outbox")
 
-RETRY_DELAYS = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=12),
-)
-MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+
+def retry_delays() -> list[timedelta]:
+    """Waits after the 1st, 2nd ... failed attempt; after the last one the email fails.
+
+    `EMAIL_RETRY_DELAYS` (seconds): 1 min, 5 min, 30 min, 2 h, 12 h by default.
+    """
+    return [timedelta(seconds=s) for s in settings.EMAIL_RETRY_DELAYS]
 
 
 def lease() -> timedelta:
@@ -217,13 +216,14 @@ def _attempt_failed(email: EmailLog, error: Exception) -> str:
     with transaction.atomic():
         row = EmailLog.objects.select_for_update().get(pk=email.pk)
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if row.attempts >= MAX_ATTEMPTS:
+        delays = retry_delays()
+        if row.attempts > len(delays):
             row.status = EmailLog.Status.FAILED
             row.save(update_fields=["status", "last_error"])
             logger.error("email %s failed after %s attempts", row.key, row.attempts)
             return "failed"
         row.status = EmailLog.Status.PENDING
-        row.next_attempt_at = timezone.now() + RETRY_DELAYS[row.attempts - 1]
+        row.next_attempt_at = timezone.now() + delays[row.attempts - 1]
         row.save(update_fields=["status", "last_error", "next_attempt_at"])
         schedule(row, run_after=row.next_attempt_at)
     return "retry"

@@ -22,7 +22,14 @@ PaymentIntent = stripe.PaymentIntent
 
 # A PaymentIntent in one of these states can still be confirmed by the customer.
 CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
-TIMEOUT_SECONDS = 15
+# Every SDK call is bounded, so Stripe being down or slow holds a request
+# thread for seconds, not minutes: 2 s to connect, 4 s to answer, and one
+# retry (idempotency keys make it safe) after the SDK's 0.5-1 s back-off. Worst
+# case, both attempts time out: about 2 x 4 s + 1 s = 9 s; a refused
+# connection or a 500 fails within about a second.
+CONNECT_TIMEOUT_SECONDS = 2.0
+READ_TIMEOUT_SECONDS = 4.0
+MAX_NETWORK_RETRIES = 1
 
 
 @functools.cache
@@ -30,8 +37,8 @@ def _client(api_key: str, api_base: str) -> stripe.StripeClient:
     return stripe.StripeClient(
         api_key,
         base_addresses={"api": api_base},
-        http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
-        max_network_retries=1,
+        http_client=stripe.RequestsClient(timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)),
+        max_network_retries=MAX_NETWORK_RETRIES,
     )
 
 

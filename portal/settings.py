@@ -128,6 +128,8 @@ CACHES = {
     },
 }
 WEB_CONCURRENCY = CONFIG.web_concurrency
+# While Redis is down, live streams end this often so pages refresh their state.
+LIVE_DEGRADED_REFRESH_SECONDS = float(os.environ.get("LIVE_DEGRADED_REFRESH_SECONDS", "15"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -181,6 +183,10 @@ TASKS = {
 # A task whose worker has not finished it after this long is presumed dead
 # (killed, machine lost) and is run again; see `invoices.worker`.
 TASKS_LEASE_SECONDS = int(os.environ.get("TASKS_LEASE_SECONDS", "300"))
+# Waits between attempts to send an email (seconds); after the last, it fails.
+EMAIL_RETRY_DELAYS = [
+    int(s) for s in os.environ.get("EMAIL_RETRY_DELAYS", "60,300,1800,7200,43200").split(",")
+]
 
 STRIPE_SECRET_KEY = CONFIG.stripe_secret_key
 STRIPE_PUBLISHABLE_KEY = CONFIG.stripe_publishable_key

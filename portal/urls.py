@@ -9,6 +9,7 @@ from portal import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/queue", views.queue_health, name="queue_health"),
     path("invoices/wh/", webhooks.stripe_webhook, name="stripe_webhook"),
     path("live/staff/", live.staff_stream, name="live_staff"),
     path("webhook-events/", event_views.event_list, name="webhook_events"),

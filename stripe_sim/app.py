@@ -23,6 +23,7 @@ from stripe_sim.errors import (
     missing_api_key,
     unrecognized_url,
 )
+from stripe_sim.faults import Faults
 from stripe_sim.objects import new_id
 from stripe_sim.params import flatten, parse_form
 from stripe_sim.state import RequestInfo, Store, Stored
@@ -50,12 +51,13 @@ class Simulator:
         self.started = time.time()
         self._inflight: set[tuple[str, str]] = set()
         self._inflight_lock = threading.Lock()
+        self.faults = Faults()
 
     def handle(self, request: Request) -> Response:
         if request.method == "OPTIONS":
             response = Response(204)
         elif request.path.startswith("/v1/"):
-            response = self._api(request)
+            response = self._api_with_faults(request)
         elif request.path in ("/v3", "/v3/"):
             response = Response(
                 200,
@@ -78,12 +80,28 @@ class Simulator:
                 self.config = self.initial_config.copy()
             self.store.clear()
             self.deliverer.reset()
+            self.faults.clear()
 
     def stop(self) -> None:
         self.reset()
         self.deliverer.stop()
 
     # -- /v1 --------------------------------------------------------------------------------
+
+    def _api_with_faults(self, request: Request) -> Response:
+        fault = self.faults.take()
+        if fault is None:
+            return self._api(request)
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.status is None:
+            return self._api(request)
+        if fault.when == "after":
+            self._api(request)
+        failure = ApiError(
+            fault.status, "An error occurred with our API (simulated fault).", type="api_error"
+        )
+        return _error(failure, new_id("req", 14))
 
     def _api(self, request: Request) -> Response:
         request_id = new_id("req", 14)

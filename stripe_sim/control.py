@@ -108,6 +108,20 @@ def set_config(sim: Simulator, request: Request) -> Response:
     return _ok(sim.config.public())
 
 
+@_route("GET", "/_sim/faults")
+def get_faults(sim: Simulator, request: Request) -> Response:
+    return _ok(sim.faults.public())
+
+
+@_route("POST", "/_sim/faults")
+def set_faults(sim: Simulator, request: Request) -> Response:
+    """Stripe down or slow for the next `count` API calls (see `stripe_sim.faults`)."""
+    try:
+        return _ok(sim.faults.configure(_body(request)))
+    except ValueError as exc:
+        raise invalid(str(exc)) from exc
+
+
 @_route("POST", "/_sim/reset")
 def reset(sim: Simulator, request: Request) -> Response:
     data = _body(request)
