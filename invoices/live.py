@@ -170,9 +170,9 @@ def publish(channel: str, event: str, html: str) -> None:
         try:
             payload = json.dumps(message.__dict__)
             _redis().publish(f"{CHANNEL_PREFIX}:{channel}", payload)
-        except Exception:
+        except Exception as error:
             # A lost update is repaired by the state sent on every (re)connect.
-            logger.exception("live: could not publish to redis")
+            logger.warning("live: could not publish to redis: %s", error)
     else:
         hub.dispatch(channel, message)
 
@@ -232,10 +232,13 @@ async def release_connection() -> None:
 
 
 async def _relay(queue: asyncio.Queue[Message]) -> AsyncIterator[bytes]:
+    tick = KEEPALIVE_SECONDS
+    if settings.REDIS_URL:
+        tick = min(tick, settings.LIVE_DEGRADED_REFRESH_SECONDS)
+    idle = 0.0
     while True:
-        wait = settings.LIVE_DEGRADED_REFRESH_SECONDS if hub.degraded else KEEPALIVE_SECONDS
         try:
-            message = await asyncio.wait_for(queue.get(), wait)
+            message = await asyncio.wait_for(queue.get(), tick)
         except TimeoutError:
             if hub.degraded:
                 # No bus, so no pushes: end the stream. The browser reconnects
@@ -243,8 +246,12 @@ async def _relay(queue: asyncio.Queue[Message]) -> AsyncIterator[bytes]:
                 # starts with the current state: a periodic refresh until the
                 # subscription is back.
                 return
-            yield b": keep-alive\n\n"
+            idle += tick
+            if idle >= KEEPALIVE_SECONDS:
+                idle = 0.0
+                yield b": keep-alive\n\n"
             continue
+        idle = 0.0
         yield message.encode()
 
 
