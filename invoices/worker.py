@@ -80,7 +80,8 @@ class Worker(db_worker.Worker):
             stop.set()
 
     def _watch(self, stop: threading.Event) -> None:
-        while not stop.wait(RECOVER_EVERY_SECONDS):
+        every = min(RECOVER_EVERY_SECONDS, settings.TASKS_LEASE_SECONDS)
+        while not stop.wait(every):
             recover()
             connections.close_all()  # this thread's own connection
 

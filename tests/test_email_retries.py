@@ -169,3 +169,19 @@ def test_it_oldest_pending_age_measures_the_queue(database_tasks):
     email = paid_receipt()
     with time_machine.travel(email.created_at + timedelta(minutes=7)):
         assert outbox.oldest_pending_age() == timedelta(minutes=7)
+
+
+def test_the_send_emails_command_delivers_what_is_due(smtp_refusing, settings, mailoutbox):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    email = paid_receipt()  # the first attempt (after commit) was refused
+    assert refreshed(email).attempts == 1
+    settings.MAILERS = LOCMEM
+    out = StringIO()
+    with time_machine.travel(refreshed(email).next_attempt_at + timedelta(seconds=1)):
+        call_command("send_emails", stdout=out)
+    assert out.getvalue().strip() == "Emails: 1 sent."
+    assert refreshed(email).status == EmailLog.Status.SENT
+    assert len(mailoutbox) == 1
