@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -61,7 +61,13 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         return _text(400, "timestamp outside the tolerance" if stale else "bad signature")
     except (ValueError, UnicodeDecodeError):
         return _text(400, "malformed payload")
-    status, body = process_event(event)
+    try:
+        status, body = process_event(event)
+    except (OperationalError, InterfaceError) as error:
+        # The database is unreachable (a restart, a failover): nothing was stored,
+        # so Stripe's retry will apply the event. Answer at once, without a 500 page.
+        logger.warning("webhook: database unavailable: %s", error)
+        return _text(503, "database unavailable; retry")
     return _text(status, body)
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import CustomerFactory, StaffFactory, UserFactory
+from tests.servers import free_port
 
 pytest_plugins = ["tests.plugins.simulator"]
 
@@ -83,3 +84,19 @@ def stripe_env(sim, settings):
     settings.STRIPE_JS_URL = sim.js_url
     settings.STRIPE_WEBHOOK_SECRETS = [sim.webhook_secret]
     return sim
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The cache and the live bus point at a port where nothing listens."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    settings.REDIS_URL = dead
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": dead,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    }
+    return dead

@@ -17,25 +17,8 @@ from invoices.services import record_offline_payment
 from portal.hooks import after_commit
 from tests import stripe_events as se
 from tests.factories import make_open
-from tests.servers import free_port
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
-
-@pytest.fixture
-def redis_down(settings):
-    """The cache and the live bus point at a port where nothing listens."""
-    dead = f"redis://127.0.0.1:{free_port()}/0"
-    settings.REDIS_URL = dead
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": dead,
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        },
-    }
-    return dead
 
 
 def open_with_intent(intent_id: str = "pi_outbox_1") -> Invoice:
