@@ -1,6 +1,22 @@
+"""The Django admin: a searchable window on the books, never a way around the portal's rules.
+
+Money and history are written only by the portal's workflows (numbering,
+totals, payments, refunds, webhooks, activity). So here finalized invoices,
+their lines, payments, Stripe events, activity, flags, reminders and the
+numbering sequence are read-only, numbered invoices and payments can't be
+deleted (void an invoice; reverse a payment in the portal), and even a draft's
+money (currency, discount, lines) is changed only in the invoice editor,
+which recomputes the totals.
+"""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from invoices.models import (
     BusinessProfile,
@@ -8,24 +24,40 @@ from invoices.models import (
     InvoiceActivity,
     InvoiceFlag,
     InvoiceLine,
+    InvoiceReminder,
     InvoiceSequence,
     Payment,
     StripeEvent,
 )
 
 AMOUNTS = ["subtotal", "discount", "tax", "total", "amount_paid", "amount_refunded", "amount_due"]
+# What a draft may still have changed here; everything else goes through the editor.
+DRAFT_EDITABLE = {"customer", "issue_date", "terms", "due_date", "memo", "footer"}
 
 
-class InvoiceLineInline(admin.TabularInline):
+class ReadOnly:
+    """Listed, searched and viewed; never added, changed or deleted from the admin."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class InvoiceLineInline(ReadOnly, admin.TabularInline):
     model = InvoiceLine
     extra = 0
-    readonly_fields = ["amount"]
+    fields = ["position", "description", "quantity", "unit_amount", "tax_rate", "amount"]
+    readonly_fields = fields
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ReadOnly, admin.TabularInline):
     model = Payment
     extra = 0
-    can_delete = False
     fields = [
         "method",
         "status",
@@ -37,10 +69,9 @@ class PaymentInline(admin.TabularInline):
     readonly_fields = fields
 
 
-class ActivityInline(admin.TabularInline):
+class ActivityInline(ReadOnly, admin.TabularInline):
     model = InvoiceActivity
     extra = 0
-    can_delete = False
     fields = ["created_at", "kind", "actor", "message"]
     readonly_fields = fields
 
@@ -52,26 +83,54 @@ class InvoiceAdmin(admin.ModelAdmin):
     search_fields = ["number", "customer__name", "customer__email", "stripe_payment_intent_id"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
-    readonly_fields = [
-        "number",
-        "status",
-        *AMOUNTS,
-        "stripe_payment_intent_id",
-        "payment_state",
-        "finalized_at",
-        "sent_at",
-        "viewed_at",
-        "paid_at",
-        "voided_at",
-        "created_at",
-        "updated_at",
-    ]
     inlines = [InvoiceLineInline, PaymentInline, ActivityInline]
     date_hierarchy = "issue_date"
     actions = ["send_selected"]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # The editor makes invoices (and computes their totals).
+
+    def has_change_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        if obj is not None and not obj.is_draft:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        # Only one draft at a time (no bulk delete): a numbered invoice is voided, never deleted.
+        if obj is None or not obj.is_draft:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Invoice | None = None) -> list[str]:
+        fields = [field.name for field in self.model._meta.fields if field.editable]
+        fixed = [
+            *[name for name in fields if name not in DRAFT_EDITABLE],
+            *AMOUNTS,
+            "number",
+            "status",
+            "payment_state",
+            "finalized_at",
+            "sent_at",
+            "viewed_at",
+            "paid_at",
+            "voided_at",
+            "created_at",
+            "updated_at",
+        ]
+        return list(dict.fromkeys(fixed))
+
+    def save_model(self, request: HttpRequest, obj: Invoice, form: Any, change: bool) -> None:
+        # Belt and braces: a finalized row is never written from here, whatever the form says.
+        stored = Invoice.objects.filter(pk=obj.pk).exclude(status=Invoice.Status.DRAFT)
+        if change and stored.exists():
+            raise PermissionDenied("Finalized invoices are read-only in the admin.")
+        super().save_model(request, obj, form, change)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
+        super().delete_queryset(request, queryset.filter(status=Invoice.Status.DRAFT))
+
     @admin.action(description="Email the selected invoices to their customers")
-    def send_selected(self, request, queryset) -> None:
+    def send_selected(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         from invoices.services import InvoiceStateError, send_invoice
 
         sent = 0
@@ -80,12 +139,12 @@ class InvoiceAdmin(admin.ModelAdmin):
                 send_invoice(invoice=invoice, actor=request.user)
                 sent += 1
             except InvoiceStateError as error:
-                self.message_user(request, f"{invoice}: {error}", level="warning")
+                self.message_user(request, f"{invoice}: {error}", level=messages.WARNING)
         self.message_user(request, f"Sent {sent} invoice(s).")
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ReadOnly, admin.ModelAdmin):
     list_display = [
         "invoice",
         "method",
@@ -98,26 +157,20 @@ class PaymentAdmin(admin.ModelAdmin):
     list_filter = ["method", "status", "currency"]
     search_fields = ["invoice__number", "stripe_payment_intent_id", "stripe_charge_id", "reference"]
     list_select_related = ["invoice"]
-    readonly_fields = [
-        "invoice",
-        "amount",
-        "amount_refunded",
-        "stripe_payment_intent_id",
-        "stripe_charge_id",
-    ]
 
 
 @admin.register(InvoiceActivity)
-class InvoiceActivityAdmin(admin.ModelAdmin):
+class InvoiceActivityAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["created_at", "invoice", "kind", "actor", "message"]
     list_filter = ["kind"]
     search_fields = ["invoice__number", "message"]
     list_select_related = ["invoice", "actor"]
-    readonly_fields = ["invoice", "kind", "actor", "message", "data", "created_at"]
 
 
 @admin.register(InvoiceFlag)
-class InvoiceFlagAdmin(admin.ModelAdmin):
+class InvoiceFlagAdmin(ReadOnly, admin.ModelAdmin):
+    """Flags are resolved on the invoice's page, where the resolution is recorded."""
+
     list_display = ["created_at", "invoice", "kind", "message", "resolved_at"]
     list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["invoice__number", "message", "stripe_event_id"]
@@ -125,23 +178,31 @@ class InvoiceFlagAdmin(admin.ModelAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
+class StripeEventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["received_at", "type", "event_id", "status", "invoice", "attempts"]
     list_filter = ["status", "type"]
     search_fields = ["event_id", "type", "invoice__number"]
     list_select_related = ["invoice"]
-    readonly_fields = ["event_id", "type", "payload", "livemode", "received_at", "processed_at"]
+
+
+@admin.register(InvoiceReminder)
+class InvoiceReminderAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["sent_at", "invoice", "offset_days"]
+    search_fields = ["invoice__number"]
+    list_select_related = ["invoice"]
 
 
 @admin.register(InvoiceSequence)
-class InvoiceSequenceAdmin(admin.ModelAdmin):
+class InvoiceSequenceAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["prefix", "last_value"]
-    readonly_fields = ["prefix", "last_value"]
 
 
 @admin.register(BusinessProfile)
 class BusinessProfileAdmin(admin.ModelAdmin):
     list_display = ["name", "email", "default_currency", "number_prefix"]
 
-    def has_add_permission(self, request) -> bool:  # one profile only
+    def has_add_permission(self, request: HttpRequest) -> bool:  # one profile only
         return not BusinessProfile.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # Every invoice and email is signed with it.
