@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 View = Callable[..., Any]
 
@@ -22,19 +23,28 @@ def _refusal(request: HttpRequest, user: Any) -> HttpResponse | None:
     return None
 
 
+def private(response: HttpResponse) -> HttpResponse:
+    """`Cache-Control: no-store`: no browser, proxy or back-forward cache keeps a copy."""
+    add_never_cache_headers(response)
+    return response
+
+
 def staff_required(view: View) -> View:
-    """Anonymous visitors go to the login page; signed-in non-staff get 403."""
+    """Anonymous visitors go to the login page; signed-in non-staff get 403.
+
+    What staff see (customers, amounts, pay links, the CSV export) is never stored.
+    """
     if inspect.iscoroutinefunction(view):
 
         @wraps(view)
         async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             refusal = _refusal(request, await request.auser())
-            return refusal or await view(request, *args, **kwargs)
+            return private(refusal or await view(request, *args, **kwargs))
 
         return async_wrapper
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return _refusal(request, request.user) or view(request, *args, **kwargs)
+        return private(_refusal(request, request.user) or view(request, *args, **kwargs))
 
     return wrapper

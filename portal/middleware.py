@@ -11,6 +11,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 request_log = logging.getLogger("portal.requests")
@@ -93,3 +94,32 @@ class RequestLogMiddleware:
                 "invoice": getattr(request, "log_invoice", None),
             },
         )
+
+
+class CustomerLinkMiddleware:
+    """Everything under `/pay/` (pages, PDFs, streams, and the 404 of a wrong link) is
+    reached through a secret link: never stored by a cache, never indexed."""
+
+    sync_capable = True
+    async_capable = True
+    PREFIX = "/pay/"
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        return self._mark(request, self.get_response(request))
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        return self._mark(request, await self.get_response(request))  # type: ignore[misc]
+
+    def _mark(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.path_info.startswith(self.PREFIX):
+            add_never_cache_headers(response)
+            response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
