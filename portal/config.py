@@ -108,6 +108,15 @@ def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
         email = env.email_url_config(email_url)
     except Exception as error:
         raise _fail("EMAIL_URL", f"cannot be parsed ({error})") from error
+    if email.get("OPTIONS"):
+        # django-environ drops query options it does not know (`?tls=True` among them):
+        # silently sending passwords and invoices without TLS is not an option.
+        unknown = ", ".join(sorted(email["OPTIONS"])).lower()
+        raise _fail(
+            "EMAIL_URL",
+            f"unknown option(s) {unknown}; for TLS use smtp+tls://host:587 (STARTTLS) "
+            "or smtp+ssl://host:465",
+        )
 
     redis_url = env.str("REDIS_URL", default="").strip()
     if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):

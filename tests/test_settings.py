@@ -12,7 +12,7 @@ PRODUCTION = {
     "SITE_URL": "https://billing.example.com",
     "DATABASE_URL": "postgres://portal@db.internal:5432/portal",
     "REDIS_URL": "redis://cache.internal:6379/0",
-    "EMAIL_URL": "smtp://mailer:secret@smtp.example.com:587/?tls=True",
+    "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
     "STRIPE_SECRET_KEY": "sk_live_abc",
     "STRIPE_PUBLISHABLE_KEY": "pk_live_abc",
     "STRIPE_WEBHOOK_SECRET": "whsec_abc",
