@@ -43,10 +43,10 @@ def qr_data_uri(text: str) -> str:
     return data_uri(buffer.getvalue(), "image/png")
 
 
-def logo_data_uri(profile: BusinessProfile) -> str:
-    """The logo read through the storage API (works for S3 as well as disk), or ""."""
+def read_logo(profile: BusinessProfile) -> tuple[bytes, str] | None:
+    """The logo's bytes and mimetype, read through the storage API (disk or S3), or None."""
     if not profile.logo:
-        return ""
+        return None
     mimetype = mimetypes.guess_type(profile.logo.name)[0] or "image/png"
     try:
         with profile.logo.storage.open(profile.logo.name, "rb") as file:
@@ -54,8 +54,13 @@ def logo_data_uri(profile: BusinessProfile) -> str:
     except OSError:
         # A missing logo file must not stop an invoice from going out.
         logger.warning("Business logo %s could not be read", profile.logo.name)
-        return ""
-    return data_uri(content, mimetype)
+        return None
+    return content, mimetype
+
+
+def logo_data_uri(profile: BusinessProfile) -> str:
+    logo = read_logo(profile)
+    return data_uri(*logo) if logo else ""
 
 
 def latest_payment(invoice: Invoice) -> Payment | None:

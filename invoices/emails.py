@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -18,7 +17,7 @@ from django.utils import timezone
 
 from invoices import documents
 from invoices.models import BusinessProfile, Invoice, Payment
-from portal.emails import render_email, send_email
+from portal.emails import InlineImage, render_email, send_email
 
 STAFF_NOTICE_SUBJECTS = {
     "payment_received": "Payment received",
@@ -32,30 +31,28 @@ Attachment = tuple[str, bytes, str]
 Headers = dict[str, str] | None
 
 
-def absolute_url(path_or_url: str) -> str:
-    """Storage URLs may be relative (`/media/...`) or absolute (a CDN); emails need absolute."""
-    return urljoin(settings.SITE_URL + "/", path_or_url)
-
-
-def logo_url(profile: BusinessProfile) -> str:
-    if not profile.logo:
-        return ""
-    try:
-        return absolute_url(profile.logo.url)
-    except ValueError:
-        return ""
+# The logo travels inside each email (a cid: link to an inline part): emails must
+# not depend on the portal serving /media/, nor on clients fetching remote images.
+LOGO_CID = "business-logo@invoices"
 
 
 def base_context(invoice: Invoice) -> dict[str, Any]:
     profile = BusinessProfile.load()
+    logo = documents.read_logo(profile)
     return {
         "business": profile,
-        "logo_url": logo_url(profile),
+        "logo": logo,
+        "logo_src": f"cid:{LOGO_CID}" if logo else "",
         "invoice": invoice,
         "customer": invoice.customer,
         "pay_url": invoice.get_absolute_pay_url(),
         "site_url": settings.SITE_URL,
     }
+
+
+def inline_images(context: dict[str, Any]) -> tuple[InlineImage, ...]:
+    logo = context.get("logo")
+    return ((LOGO_CID, *logo),) if logo else ()
 
 
 def _send_to_customer(
@@ -73,6 +70,7 @@ def _send_to_customer(
         attachments=attachments,
         reply_to=[context["business"].email],
         headers=headers,
+        images=inline_images(context),
     )
 
 
@@ -211,7 +209,11 @@ def send_staff_notice(
 ) -> EmailMultiAlternatives:
     context = staff_notice_context(invoice, kind, message)
     return send_email(
-        "staff_notice", to=[context["business"].email], context=context, headers=headers
+        "staff_notice",
+        to=[context["business"].email],
+        context=context,
+        headers=headers,
+        images=inline_images(context),
     )
 
 
@@ -252,4 +254,7 @@ def preview_email(invoice: Invoice, kind: str, offset_days: int = 0) -> tuple[st
         context = void_context(invoice)
     else:
         raise ValueError(f"Unknown email kind {kind!r}")
+    if context["logo"]:
+        # A browser cannot follow cid: links; the preview shows the same image inline.
+        context["logo_src"] = documents.data_uri(*context["logo"])
     return render_email(kind, context)

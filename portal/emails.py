@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import email.policy
 from collections.abc import Sequence
+from email.message import EmailMessage
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+
+InlineImage = tuple[str, bytes, str]  # (content id, content, mimetype)
+
+
+class RelatedEmail(EmailMultiAlternatives):
+    """An email whose html part carries its own images, shown through `cid:` links.
+
+    Nothing has to be fetched from a server (the portal serves no media, and many
+    clients block remote images): the html part becomes a multipart/related of
+    the html and its images.
+    """
+
+    def __init__(self, *args: Any, images: Sequence[InlineImage] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.images = list(images)
+
+    def message(self, *, policy: email.policy.Policy = email.policy.default) -> EmailMessage:
+        message = super().message(policy=policy)
+        html = message.get_body(preferencelist=("html",)) if self.images else None
+        for cid, content, mimetype in self.images if html is not None else ():
+            maintype, subtype = mimetype.split("/", 1)
+            html.add_related(content, maintype=maintype, subtype=subtype, cid=f"<{cid}>")
+        return message
 
 
 def plain_text(rendered: str) -> str:
@@ -38,15 +63,18 @@ def send_email(
     attachments: Sequence[tuple[str, bytes, str]] = (),
     reply_to: Sequence[str] = (),
     headers: dict[str, str] | None = None,
+    images: Sequence[InlineImage] = (),
 ) -> EmailMultiAlternatives:
+    """`images` are embedded for the html part's `cid:<content id>` links."""
     subject, text, html = render_email(name, context)
-    message = EmailMultiAlternatives(
+    message = RelatedEmail(
         subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=list(to),
         reply_to=list(reply_to),
         headers=headers or {},
+        images=images,
     )
     message.attach_alternative(html, "text/html")
     for filename, content, mimetype in attachments:

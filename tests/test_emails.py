@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import email.policy
 import io
 import re
 from datetime import timedelta
+from email import message_from_bytes
 from urllib.parse import urlsplit
 
 import pytest
@@ -106,15 +108,41 @@ def test_it_puts_the_business_in_the_html_header(settings, tmp_path) -> None:
     Image.new("RGB", (60, 20), "teal").save(buffer, format="PNG")
     profile = BusinessProfile.load()
     profile.logo.save("logo.png", ContentFile(buffer.getvalue()))
-    html = html_part(emails.send_invoice_email(make_open()))
+    message = emails.send_invoice_email(make_open())
+    html = html_part(message)
     assert "Acme Studio" in html
     assert "1 Market Street<br>San Francisco, CA 94105" in html
-    assert f'src="{settings.SITE_URL}/media/logos/logo' in html
     # Email clients: inline styles only, no other external resources.
     assert "<link" not in html
     assert "<script" not in html
     assert "<style" not in html
-    assert re.findall(r'src="([^"]+)"', html) == [f"{settings.SITE_URL}{profile.logo.url}"]
+    # The logo travels inside the message (nothing serves /media/ in production).
+    assert re.findall(r'src="([^"]+)"', html) == [f"cid:{emails.LOGO_CID}"]
+    assert "/media/" not in html
+    parsed = message_from_bytes(message.message().as_bytes(), policy=email.policy.default)
+    [related] = [part for part in parsed.walk() if part.get_content_type() == "multipart/related"]
+    html_body, image = related.get_payload()
+    assert html_body.get_content_type() == "text/html"
+    assert image["Content-ID"] == f"<{emails.LOGO_CID}>"
+    assert image.get_content_type() == "image/png"
+    assert image.get_content_disposition() == "inline"
+    assert image.get_content() == buffer.getvalue()
+    # The text part and the PDF are still there, beside the html.
+    assert parsed.get_body(preferencelist=("plain",)).get_content().startswith("Hello")
+    assert [part.get_filename() for part in parsed.iter_attachments()] == [
+        f"{message.attachments[0].filename}"
+    ]
+
+
+def test_it_previews_the_logo_inline(settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10), "red").save(buffer, format="PNG")
+    BusinessProfile.load().logo.save("logo.png", ContentFile(buffer.getvalue()))
+    invoice = make_open()
+    _, _, html = emails.preview_email(invoice, "invoice")
+    assert 'src="data:image/png;base64,' in html
+    assert "cid:" not in html
 
 
 def test_it_sends_no_logo_when_there_is_none() -> None:
