@@ -31,13 +31,16 @@ $(BIN)/python: uv.lock pyproject.toml
 
 install: $(BIN)/python
 
-# System libraries: Chromium for the browser tests, Pango for PDFs. Installed
+# System libraries: Chromium for the browser tests, Pango and fonts for PDFs
+# (DejaVu; Noto Color Emoji and WenQuanYi Micro Hei for emoji, Chinese, Japanese, Korean). Installed
 # with apt when missing and we are root; elsewhere a message says what to add.
 system-deps:
 	@missing=""; \
 	[ -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing="$$missing chromium"; \
 	ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
 	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
+	fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || missing="$$missing fonts-noto-color-emoji"; \
+	fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing:$$missing"; \
