@@ -31,6 +31,7 @@ from invoices.models import (
     Payment,
     StripeEvent,
 )
+from invoices.services import record_offline_payment
 from tests.factories import (
     CustomerFactory,
     InvoiceLineFactory,
@@ -130,12 +131,21 @@ def hostile_world() -> dict[str, Any]:
         status="failed",
         error=PAYLOAD,
     )
+    paid = make_open(customer=customer, **texts)
+    record_offline_payment(
+        invoice=paid,
+        amount=paid.amount_due,
+        method=Payment.Method.CHECK,
+        received_on=date(2026, 1, 3),
+        reference=PAYLOAD,
+    )
     draft = make_draft(customer=customer, **texts)
     InvoiceLineFactory(invoice=draft, description="Draft line " + PAYLOAD, position=9)
     return {
         "customer": customer,
         "invoice": invoice,
         "draft": draft,
+        "paid": paid,
         "payment": payment,
         "flag": flag,
     }
@@ -176,6 +186,9 @@ def staff_urls(world: dict[str, Any]) -> list[str]:
     customer = world["customer"]
     return [
         *urls,
+        reverse("pay:invoice", args=[world["paid"].pay_token]),
+        reverse("invoices:detail", args=[world["paid"].pk]),
+        reverse("invoices:email_preview", args=[world["paid"].pk, "receipt"]),
         f"/?q={SCRIPT}",
         f"/?customer={customer.pk}",
         f"/customers/pick/?q={customer.name[:10]}",
@@ -288,6 +301,7 @@ def test_it_prints_markup_as_text_in_the_pdfs(superuser_client) -> None:
         reverse("invoices:pdf", args=[world["draft"].pk]),
         reverse("invoices:receipt_pdf", args=[invoice.pk, payment.pk]),
         reverse("pay:pdf", args=[invoice.pay_token]),
+        reverse("pay:pdf", args=[world["paid"].pay_token]),
     ]:
         response = superuser_client.get(url)
         assert response.status_code == 200, url
@@ -304,7 +318,7 @@ def test_it_neutralises_formulas_in_the_csv(superuser_client) -> None:
     response = superuser_client.get(reverse("invoices:export"))
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert len(rows) == 1 + 2 + len(FORMULA_STARTS)
+    assert len(rows) == 1 + 3 + len(FORMULA_STARTS)  # header, the hostile world, the formulas
     for row in rows[1:]:
         for cell in row:
             if cell[:1] in FORMULA_STARTS:
