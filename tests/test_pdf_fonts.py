@@ -57,6 +57,8 @@ def test_it_prints_emoji_and_cjk_names(caplog) -> None:
     fonts = embedded_fonts(content)
     emoji = set().union(*(chars for name, chars in fonts.items() if "Emoji" in name))
     assert {"🎉", "😀", "🎨"} <= emoji, f"{MISSING}: {sorted(fonts)}"
+    # Digits (emoji in Unicode's eyes, as keycap bases) stay in the text font.
+    assert not emoji & set("0123456789#*$.,"), sorted(emoji)
     cjk = set().union(*(chars for name, chars in fonts.items() if "WenQuanYi" in name))
     assert set("山田太郎김민수商事デザイン") <= cjk, f"{MISSING}: {sorted(fonts)}"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
