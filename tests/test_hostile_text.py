@@ -23,7 +23,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from pypdf import PdfReader
 
-from invoices import emails
+from invoices import emails, live
 from invoices.models import (
     BusinessProfile,
     InvoiceActivity,
@@ -259,6 +259,18 @@ def test_it_escapes_both_parts_in_the_email_preview(superuser_client, kind) -> N
     frame = superuser_client.get(reverse("invoices:email_preview_html", args=[invoice.pk, kind]))
     assert_escaped(frame.content.decode(), f"{kind} preview html")
     assert "script-src" not in frame["Content-Security-Policy"]  # default-src 'none' rules
+
+
+def test_it_escapes_user_text_in_live_updates() -> None:
+    """The SSE streams push rendered HTML into open pages: the same rules apply."""
+    world = hostile_world()
+    for invoice in (world["invoice"], world["paid"]):
+        pushed = [html for _, html in live.staff_messages(invoice)]
+        pushed.append(live.render_customer_status(invoice))
+        for html in pushed:
+            for raw in RAW:
+                assert raw not in html, f"live update: unescaped {raw!r}"
+        assert any(escaped in html for html in pushed for escaped in ESCAPED)
 
 
 def sent_emails(world: dict[str, Any]) -> list[mail.EmailMessage]:
