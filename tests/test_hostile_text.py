@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from pypdf import PdfReader
 
 from invoices import emails, live
+from invoices.email_log import EmailLog
 from invoices.models import (
     BusinessProfile,
     InvoiceActivity,
@@ -131,6 +132,15 @@ def hostile_world() -> dict[str, Any]:
         status="failed",
         error=PAYLOAD,
     )
+    email_log = EmailLog.objects.create(
+        key="hostile",
+        kind="invoice",
+        invoice=invoice,
+        status=EmailLog.Status.FAILED,
+        recipient=customer.email,
+        subject="Subject " + PAYLOAD,
+        last_error="Refused " + PAYLOAD,
+    )
     paid = make_open(customer=customer, **texts)
     record_offline_payment(
         invoice=paid,
@@ -146,6 +156,7 @@ def hostile_world() -> dict[str, Any]:
         "invoice": invoice,
         "draft": draft,
         "paid": paid,
+        "email_log": email_log,
         "payment": payment,
         "flag": flag,
     }
@@ -164,6 +175,7 @@ def staff_urls(world: dict[str, Any]) -> list[str]:
         "pk": invoice.pk,
         "payment_pk": world["payment"].pk,
         "flag_pk": world["flag"].pk,
+        "email_pk": world["email_log"].pk,
         "token": invoice.pay_token,
         "index": 0,
         "direction": "up",
@@ -181,7 +193,7 @@ def staff_urls(world: dict[str, Any]) -> list[str]:
             continue
         kwargs = {p: values[p] for p in params}
         urls.append(reverse(name, kwargs=kwargs))
-        if "pk" in params and "payment_pk" not in params and "flag_pk" not in params:
+        if "pk" in params and not {"payment_pk", "flag_pk", "email_pk"} & set(params):
             urls.append(reverse(name, kwargs={**kwargs, "pk": draft.pk}))
     customer = world["customer"]
     return [
