@@ -47,7 +47,7 @@ def test_a_confirmed_payment_marks_the_invoice_paid_through_the_webhook(wired, m
 
 
 def test_a_refund_through_stripe_is_recorded_by_the_webhook(wired):
-    from invoices.services import refund_payment
+    from invoices.refunds import request_refund as refund_payment
 
     invoice = make_open()
     start_payment(invoice=invoice)

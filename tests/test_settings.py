@@ -106,7 +106,8 @@ def test_it_refuses_live_keys_with_a_plain_http_site_url():
 
 def test_it_derives_the_deployment_stamp_from_site_url():
     assert config().portal_id == "billing.example.com"
-    assert config(SITE_URL="https://Example.com:8443/billing/").portal_id == "example.com:8443/billing"
+    cfg = config(SITE_URL="https://Example.com:8443/billing/")
+    assert cfg.portal_id == "example.com:8443/billing"
 
 
 def test_it_takes_an_explicit_deployment_stamp():
