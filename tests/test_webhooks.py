@@ -329,6 +329,58 @@ def test_a_dispute_flags_and_its_close_resolves(client):
     assert invoice.status == Invoice.Status.PAID
 
 
+@pytest.mark.parametrize(
+    ("status", "outcome", "label"),
+    [
+        ("won", Invoice.DisputeStatus.WON, "Dispute won"),
+        ("lost", Invoice.DisputeStatus.LOST, "Dispute lost"),
+        ("warning_closed", Invoice.DisputeStatus.WARNING_CLOSED, "Inquiry closed"),
+        ("prevented", Invoice.DisputeStatus.PREVENTED, "Dispute prevented"),
+    ],
+)
+def test_each_dispute_close_status_is_recorded_as_stripe_says(
+    client, staff_client, status, outcome, label
+):
+    invoice = open_with_intent()
+    se.deliver(client, se.event("payment_intent.succeeded", se.intent(invoice)))
+    opened = se.dispute("pi_test_1", amount=invoice.total, status="warning_needs_response")
+    se.deliver(client, se.event("charge.dispute.created", opened))
+    closed = se.dispute("pi_test_1", amount=invoice.total, status=status)
+    assert se.deliver(client, se.event("charge.dispute.closed", closed)).status_code == 200
+    invoice = refreshed(invoice)
+    assert invoice.dispute_status == outcome
+    assert invoice.status == Invoice.Status.PAID
+    assert invoice.activities.get(kind=InvoiceActivity.Kind.DISPUTE_CLOSED).message == label
+    assert label in staff_client.get(invoice.get_absolute_url()).content.decode()
+
+
+def test_an_unknown_dispute_close_status_is_ignored_with_the_reason(client):
+    invoice = open_with_intent()
+    se.deliver(client, se.event("payment_intent.succeeded", se.intent(invoice)))
+    closed = se.dispute("pi_test_1", amount=invoice.total, status="charge_refunded")
+    assert se.deliver(client, se.event("charge.dispute.closed", closed)).content == b"ignored"
+    assert refreshed(invoice).dispute_status == ""
+    assert "charge_refunded" in StripeEvent.objects.get(type="charge.dispute.closed").error
+
+
+def test_disputed_funds_withdrawn_and_reinstated_show_on_the_invoice(client, staff_client):
+    invoice = open_with_intent()
+    se.deliver(client, se.event("payment_intent.succeeded", se.intent(invoice)))
+    disputed = se.dispute("pi_test_1", amount=invoice.total)
+    se.deliver(client, se.event("charge.dispute.created", disputed))
+    se.deliver(client, se.event("charge.dispute.funds_withdrawn", disputed))
+    se.deliver(client, se.event("charge.dispute.funds_withdrawn", disputed))  # resent
+    page = staff_client.get(invoice.get_absolute_url()).content.decode()
+    money = invoice.money(invoice.total)
+    assert f"Disputed {money} withdrawn from your balance" in page
+    se.deliver(client, se.event("charge.dispute.funds_reinstated", disputed))
+    page = staff_client.get(invoice.get_absolute_url()).content.decode()
+    assert f"Disputed {money} returned to your balance" in page
+    kinds = list(invoice.activities.values_list("kind", flat=True))
+    assert kinds.count(InvoiceActivity.Kind.DISPUTE_FUNDS_WITHDRAWN) == 1
+    assert kinds.count(InvoiceActivity.Kind.DISPUTE_FUNDS_REINSTATED) == 1
+
+
 def test_a_failing_handler_answers_500_and_a_retry_succeeds(client, monkeypatch):
     from invoices import webhooks
 
