@@ -60,11 +60,12 @@ def deliver_refund(client, event_type: str, status: str, amount: int = 3000, **e
 
 @pytest.mark.parametrize("succeeded_event", ["refund.updated", "charge.refund.updated"])
 def test_a_pending_refund_counts_at_once_and_is_money_back_only_when_it_succeeds(
-    client, mailoutbox, succeeded_event
+    client, staff_client, mailoutbox, succeeded_event
 ):
     invoice = paid_by_card(client)
     mailoutbox.clear()
     deliver_refund(client, "refund.created", "pending")
+    assert "$30.00 pending" in staff_client.get(invoice.get_absolute_url()).content.decode()
     invoice.refresh_from_db()
     payment = invoice.payments.get()
     assert invoice.amount_refunded == 0
