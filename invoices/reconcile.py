@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Q
 
-from invoices import handlers, stripe_api
+from invoices import handlers, refunds, stripe_api
 from invoices.models import Invoice
 
 logger = logging.getLogger(__name__)
@@ -46,11 +46,15 @@ def reconcile_invoice(invoice: Invoice) -> None:
     if intent["status"] == "requires_payment_method" and intent.get("last_payment_error"):
         handler = handlers.apply_intent_failed
     charge = intent.get("latest_charge")
+    # Charges no longer embed their refunds: ask for them (before taking any lock).
+    found = []
+    if isinstance(charge, dict) and charge.get("amount_refunded"):
+        found = [refund.to_dict() for refund in stripe_api.list_refunds(charge["id"])]
     with transaction.atomic():
         if handler is not None:
             handler(intent, "")
-        if isinstance(charge, dict) and charge.get("amount_refunded"):
-            handlers.apply_charge_refunded(charge, "")
+        for refund in found:
+            refunds.apply_refund({**refund, "payment_intent": intent["id"]}, "")
 
 
 def reconcile_all() -> Report:

@@ -142,10 +142,14 @@ def void_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
                 elif intent.status in ("processing", "succeeded"):
                     raise InvoiceStateError("A card payment is under way; it cannot be voided now.")
             except stripe_api.StripeError as error:
-                logger.warning("void: Stripe error for invoice %s: %s", invoice.pk, error)
-                raise InvoiceStateError(
-                    "Could not cancel the open card payment with Stripe; try again."
-                ) from error
+                if stripe_api.is_missing(error):
+                    # Stripe no longer knows it (key or account switched): nothing to cancel.
+                    logger.warning("void: %s unknown to Stripe", invoice.stripe_payment_intent_id)
+                else:
+                    logger.warning("void: Stripe error for invoice %s: %s", invoice.pk, error)
+                    raise InvoiceStateError(
+                        "Could not cancel the open card payment with Stripe; try again."
+                    ) from error
         invoice.status = Invoice.Status.VOID
         invoice.voided_at = timezone.now()
         invoice.amount_due = 0

@@ -238,3 +238,13 @@ def test_two_databases_on_one_account_get_two_intents_for_invoice_one(client, st
     Payment.objects.all().delete()
     second = form_data(start(client, invoice))["payment_intent"]
     assert second != first
+
+
+def test_an_invoice_whose_intent_stripe_forgot_can_still_be_voided(client, stripe_env):
+    from invoices.services import void_invoice
+
+    invoice = make_open()
+    start(client, invoice)
+    stripe_env.reset()
+    invoice.refresh_from_db()
+    assert void_invoice(invoice=invoice).status == Invoice.Status.VOID
