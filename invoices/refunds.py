@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from invoices import stripe_api
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment, Refund
@@ -84,7 +84,15 @@ def request_refund(*, payment: Payment, amount: int, actor: Any = None) -> Refun
             amount=amount,
         )
         payment.invoice = invoice
-        refund = _apply(payment, created.to_dict(), "", requested_by=actor, ours=True)
+        answer = created.to_dict()
+        try:
+            with transaction.atomic():
+                refund = _apply(payment, answer, "", requested_by=actor, ours=True)
+        except IntegrityError:
+            # Its webhook got there first (SQLite has no row locks): update that row.
+            payment.refresh_from_db()
+            payment.invoice.refresh_from_db()
+            refund = _apply(payment, answer, "", ours=True)
     return refund
 
 
