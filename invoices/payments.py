@@ -107,7 +107,8 @@ def check_before_confirm(*, invoice: Invoice, payment_intent_id: str, shown_amou
 
 def follow_amount_due(invoice: Invoice) -> None:
     """After money arrived another way (inside the caller's transaction, invoice locked):
-    the open intent asks for the new amount due, or is canceled when nothing is left.
+    the open intent asks for the new amount due, or is canceled when the invoice can
+    no longer be paid by card (nothing left, below Stripe's minimum, uncollectible).
 
     Best effort: the check at confirm time is the guarantee, so a Stripe error is
     logged and never stops staff recording the money.
@@ -116,12 +117,12 @@ def follow_amount_due(invoice: Invoice) -> None:
         return
     try:
         intent = stripe_api.retrieve_payment_intent(invoice.stripe_payment_intent_id)
-        if intent.status not in stripe_api.CONFIRMABLE or intent.amount == invoice.amount_due:
+        if intent.status not in stripe_api.CONFIRMABLE:
             return
-        if invoice.is_payable and invoice.amount_due >= minimum_charge(invoice.currency):
-            _set_amount(invoice, intent.id, invoice.amount_due)
-        else:
+        if refusal(invoice) is not None:
             stripe_api.cancel_payment_intent(intent.id)
+        elif intent.amount != invoice.amount_due:
+            _set_amount(invoice, intent.id, invoice.amount_due)
     except stripe_api.StripeError as error:
         logger.warning("could not bring intent of invoice %s up to date: %s", invoice.pk, error)
 

@@ -167,6 +167,10 @@ def mark_uncollectible(*, invoice: Invoice, actor: Any = None) -> Invoice:
             raise InvoiceStateError("Only an open invoice can be marked uncollectible.")
         invoice.status = Invoice.Status.UNCOLLECTIBLE
         invoice.save(update_fields=["status", "updated_at"])
+        # It can no longer be paid online, so an open card form must not charge it either.
+        from invoices.payments import follow_amount_due
+
+        follow_amount_due(invoice)
         record_activity(invoice, InvoiceActivity.Kind.UNCOLLECTIBLE, actor=actor)
         announce(invoice)
     return invoice

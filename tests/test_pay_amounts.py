@@ -248,3 +248,15 @@ def test_an_invoice_whose_intent_stripe_forgot_can_still_be_voided(client, strip
     stripe_env.reset()
     invoice.refresh_from_db()
     assert void_invoice(invoice=invoice).status == Invoice.Status.VOID
+
+
+def test_marking_uncollectible_cancels_the_open_intent(client, stripe_env):
+    from invoices.services import mark_uncollectible
+
+    invoice = make_open()
+    shown = form_data(start(client, invoice))
+    mark_uncollectible(invoice=invoice)
+    assert sim_intent(stripe_env, shown["payment_intent"]).status == "canceled"
+    response = check(client, invoice, **shown)
+    assert response.status_code == 409
+    assert "can no longer be paid online" in response.content.decode()
