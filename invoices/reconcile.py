@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from invoices import handlers, refunds, stripe_api
-from invoices.models import Invoice
+from invoices.models import Invoice, Refund
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +30,12 @@ class Report:
 
 
 def invoices_to_check() -> Iterable[Invoice]:
+    awaiting_refund = Q(payments__refunds__status__in=[Refund.Status.PENDING, "requires_action"])
     return (
         Invoice.objects.exclude(stripe_payment_intent_id="")
-        .filter(Q(status=Invoice.Status.OPEN) | ~Q(payment_state=""))
+        .filter(Q(status=Invoice.Status.OPEN) | ~Q(payment_state="") | awaiting_refund)
         .only("pk", "stripe_payment_intent_id")
+        .distinct()
         .order_by("pk")
     )
 

@@ -117,3 +117,28 @@ def test_voiding_cancels_the_open_intent(stripe_env):
     void_invoice(invoice=invoice)
     intent = stripe_env.client().v1.payment_intents.retrieve(invoice.stripe_payment_intent_id)
     assert intent.status == "canceled"
+
+
+def test_reconcile_catches_up_a_refund_whose_webhook_was_missed(stripe_env, mailoutbox):
+    from invoices.models import Refund
+    from invoices.refunds import request_refund
+
+    stripe_env.configure(delivery_enabled=False)
+    invoice = make_open()
+    start_payment(invoice=invoice)
+    invoice.refresh_from_db()
+    confirm(stripe_env, invoice)
+    call_command("reconcile_payments")
+    refund = request_refund(payment=invoice.payments.get(), amount=2500)
+    # As if Stripe had answered "pending" and its "succeeded" event never arrived.
+    Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.PENDING)
+    Payment.objects.filter(pk=refund.payment_id).update(
+        amount_refunded=0, amount_refund_pending=2500
+    )
+    Invoice.objects.filter(pk=invoice.pk).update(amount_refunded=0)
+    call_command("reconcile_payments")
+    invoice.refresh_from_db()
+    assert invoice.amount_refunded == 2500
+    payment = invoice.payments.get()
+    assert (payment.amount_refunded, payment.amount_refund_pending) == (2500, 0)
+    assert Refund.objects.get().status == Refund.Status.SUCCEEDED
