@@ -74,6 +74,33 @@ def test_a_payment_the_portal_did_not_create_is_acknowledged_and_ignored(wired):
     assert not Payment.objects.exists()
 
 
+@pytest.mark.parametrize("stamp", [None, "staging.example.com"])
+def test_another_deployments_payment_naming_our_invoice_changes_nothing(wired, mailoutbox, stamp):
+    """Developers, CI and staging on one Stripe account, all forwarded to every portal."""
+    invoice = make_open()
+    metadata = {"invoice_id": str(invoice.pk), "invoice_number": invoice.number}
+    if stamp:
+        metadata["portal"] = stamp
+    theirs = wired.client().v1.payment_intents.create(
+        params={
+            "amount": invoice.amount_due,
+            "currency": "usd",
+            "payment_method_types": ["card"],
+            "metadata": metadata,
+        }
+    )
+    wired.succeed(theirs.id)
+    wired.wait_for_delivery(type="payment_intent.succeeded", status="200")
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.OPEN
+    assert invoice.amount_paid == 0
+    stored = StripeEvent.objects.get(type="payment_intent.succeeded")
+    assert stored.status == StripeEvent.Status.IGNORED
+    assert theirs.id in stored.error
+    assert not Payment.objects.exists()
+    assert not [m for m in mailoutbox if "Receipt" in m.subject]
+
+
 def test_reconcile_catches_up_a_missed_webhook(stripe_env):
     stripe_env.configure(delivery_enabled=False)
     invoice = make_open()
