@@ -67,6 +67,10 @@ def recreate_database() -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{DB_NAME}"
 
 
+# The stamp the benchmark's PaymentIntents carry (seed.py stores pi_bench_<id> as ours).
+PORTAL_ID = "bench"
+
+
 def environment(database_url: str, port: int, sim: SimulatorProcess) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
@@ -75,6 +79,7 @@ def environment(database_url: str, port: int, sim: SimulatorProcess) -> dict[str
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SITE_URL": f"http://127.0.0.1:{port}",
+        "PORTAL_ID": PORTAL_ID,
         "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
         "EMAIL_URL": "smtp://127.0.0.1:1",
@@ -178,7 +183,7 @@ def intent_event(event_id: str, invoice_id: int, amount: int, **extra: Any) -> d
         "amount_received": amount,
         "currency": "usd",
         "status": "succeeded",
-        "metadata": {"invoice_id": str(invoice_id)},
+        "metadata": {"portal": PORTAL_ID, "invoice_id": str(invoice_id)},
         "latest_charge": None,
         **extra,
     }

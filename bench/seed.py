@@ -17,7 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
-from invoices.models import Invoice, InvoiceLine, InvoiceSequence, digest_token, new_pay_token
+from invoices.models import (
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    Payment,
+    digest_token,
+    new_pay_token,
+)
 
 TOTAL = int(os.environ.get("BENCH_INVOICES", "100000"))
 PAY_TOKENS = int(os.environ.get("BENCH_PAY_TOKENS", "4000"))
@@ -114,6 +121,17 @@ with transaction.atomic():
     fifty = invoice_with_lines(customers[1], 50)
     for_pay, for_webhooks = bulk_invoices(customers)
     sse_invoice = invoice_with_lines(customers[2], 3)
+    # The webhook load pays these through `pi_bench_<id>`: the portal applies only
+    # PaymentIntents it created, so store them as if it had.
+    Payment.objects.bulk_create(
+        Payment(
+            invoice_id=row["id"],
+            amount=row["amount"],
+            currency="USD",
+            stripe_payment_intent_id=f"pi_bench_{row['id']}",
+        )
+        for row in [*for_webhooks, {"id": sse_invoice.pk, "amount": sse_invoice.amount_due}]
+    )
     result = {
         "session": staff_session(),
         "pay5": five.pay_token,

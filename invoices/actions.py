@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from invoices import outbox, services
+from invoices import outbox, refunds, services
 from invoices.forms import OfflinePaymentForm, RefundForm
 from invoices.models import EmailLog, Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.services import InvoiceStateError
@@ -211,7 +211,7 @@ def refund(request: HttpRequest, pk: int, payment_pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.refund_payment(
+            refunds.request_refund(
                 payment=payment, amount=form.cleaned_data["amount"], actor=request.user
             )
         except InvoiceStateError as error:
@@ -266,4 +266,39 @@ def send_email_again(request: HttpRequest, pk: int, email_pk: int) -> HttpRespon
         messages.success(request, f"{email.label} email queued again.")
     else:
         messages.error(request, "That email has not failed; nothing to send again.")
+    return _done(request, invoice.get_absolute_url())
+
+
+@require_POST
+@staff_required
+def refund_excess(request: HttpRequest, pk: int, flag_pk: int) -> HttpResponse:
+    """One click on an overpayment flag: refund what was paid beyond the amount due."""
+    invoice = _invoice(pk)
+    flag = get_object_or_404(
+        InvoiceFlag.objects.select_related("payment"),
+        pk=flag_pk,
+        invoice=invoice,
+        kind=InvoiceFlag.Kind.OVERPAID,
+        resolved_at__isnull=True,
+    )
+    if flag.payment is None or flag.amount <= 0:
+        messages.error(request, "This flag does not say which payment to refund; use Refund.")
+        return _done(request, invoice.get_absolute_url())
+    try:
+        refunds.request_refund(payment=flag.payment, amount=flag.amount, actor=request.user)
+    except InvoiceStateError as error:
+        messages.error(request, str(error))
+        return _done(request, invoice.get_absolute_url())
+    with transaction.atomic():
+        InvoiceFlag.objects.filter(pk=flag.pk, resolved_at__isnull=True).update(
+            resolved_at=timezone.now()
+        )
+        services.record_activity(
+            invoice,
+            InvoiceActivity.Kind.UPDATED,
+            actor=request.user,
+            message=f"Flag resolved: excess of {invoice.money(flag.amount)} refunded",
+            flag_id=flag.pk,
+        )
+    messages.success(request, f"Refund of the excess {invoice.money(flag.amount)} requested.")
     return _done(request, invoice.get_absolute_url())

@@ -9,56 +9,70 @@ from typing import Any
 
 from django.utils import timezone
 
-from invoices import stripe_api
+from invoices import refunds, stripe_api
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.services import announce, record_activity
 from invoices.tasks import queue_email, queue_staff_notice
 
 
-class UnknownInvoice(Exception):
+class Ignored(Exception):
+    """Not this deployment's to apply: the event is stored as ignored, with this reason."""
+
+
+class UnknownInvoice(Ignored):
     """The PaymentIntent's metadata names an invoice the portal does not have."""
 
 
-def _locked_payment(intent: dict[str, Any]) -> Payment | None:
+def _locked_payment(intent: dict[str, Any], *, stamped: bool = True) -> Payment | None:
     """The intent's Payment with its invoice locked (invoice first, then payment).
 
-    None when the intent is not the portal's (no invoice in its metadata).
+    Only an intent this deployment created is applied: it carries our stamp
+    (`metadata.portal`, checked for PaymentIntent objects; charges and disputes
+    carry only the intent's id) and we stored its id when we created it. On a
+    Stripe account shared by several deployments, someone else's PaymentIntent
+    naming one of our invoice numbers changes nothing here.
     """
     intent_id = intent["id"]
+    metadata = intent.get("metadata") or {}
+    if stamped and not stripe_api.is_ours(intent):
+        if not metadata.get("invoice_id"):
+            return None  # e.g. `stripe trigger`: nothing suggests it was ever ours
+        stamp = metadata.get("portal")
+        raise Ignored(
+            f"PaymentIntent {intent_id} is stamped {stamp!r}, not this portal's"
+            if stamp
+            else f"PaymentIntent {intent_id} has no portal stamp: another deployment's"
+        )
     invoice_id = (
         Payment.objects.filter(stripe_payment_intent_id=intent_id)
         .values_list("invoice_id", flat=True)
         .first()
     )
     if invoice_id is None:
-        raw = (intent.get("metadata") or {}).get("invoice_id")
-        if not raw:
+        if not stamped:
             return None
-        if not str(raw).isdigit():
-            raise UnknownInvoice(f"metadata names invoice {raw!r}, which does not exist")
-        invoice_id = int(raw)
-    # One query both checks the invoice exists and locks it.
-    invoice = (
-        Invoice.objects.select_for_update().select_related("customer").filter(pk=invoice_id).first()
-    )
-    if invoice is None:
-        raise UnknownInvoice(f"metadata names invoice {invoice_id!r}, which does not exist")
-    payment, _ = Payment.objects.select_for_update().get_or_create(
-        stripe_payment_intent_id=intent_id,
-        defaults={
-            "invoice": invoice,
-            "method": Payment.Method.CARD,
-            "amount": intent.get("amount") or 0,
-            "currency": str(intent.get("currency", invoice.currency)).upper(),
-        },
-    )
+        raise Ignored(f"PaymentIntent {intent_id} was not created by this database")
+    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice_id)
+    payment = Payment.objects.select_for_update().get(stripe_payment_intent_id=intent_id)
     payment.invoice = invoice
     return payment
 
 
-def _flag(invoice: Invoice, kind: str, message: str, event_id: str) -> None:
+def _flag(
+    invoice: Invoice,
+    kind: str,
+    message: str,
+    event_id: str,
+    payment: Payment | None = None,
+    amount: int = 0,
+) -> None:
     flag = InvoiceFlag.objects.create(
-        invoice=invoice, kind=kind, message=message, stripe_event_id=event_id
+        invoice=invoice,
+        kind=kind,
+        message=message,
+        stripe_event_id=event_id,
+        payment=payment,
+        amount=amount,
     )
     record_activity(invoice, InvoiceActivity.Kind.FLAGGED, message=message, source="stripe")
     queue_staff_notice(invoice, "flag", message, ref=f"flag-{flag.pk}")
@@ -107,6 +121,8 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
             f"Received {money} but only {invoice.money(invoice.amount_due)} was due: "
             f"refund {invoice.money(received - invoice.amount_due)}.",
             event_id,
+            payment=payment,
+            amount=received - invoice.amount_due,
         )
     if invoice.status == Invoice.Status.UNCOLLECTIBLE:
         invoice.status = Invoice.Status.OPEN
@@ -218,7 +234,7 @@ def _payment_for_charge(charge: dict[str, Any]) -> Payment | None:
     intent_id = charge.get("payment_intent")
     if not intent_id:
         return None
-    return _locked_payment({"id": intent_id, "metadata": charge.get("metadata") or {}})
+    return _locked_payment({"id": intent_id}, stamped=False)
 
 
 def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
@@ -240,32 +256,19 @@ def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoic
 
 
 def apply_charge_refunded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
-    """Refunds are absolute on the charge, so late or repeated events change nothing."""
+    """Since API 2022-11-15 a charge no longer embeds its refunds: each one arrives
+    as its own refund.* event. Older payloads that do embed them are applied."""
     payment = _payment_for_charge(charge)
     if payment is None:
         return None
-    invoice = payment.invoice
-    total_refunded = int(charge.get("amount_refunded") or 0)
-    delta = total_refunded - payment.amount_refunded
-    if delta <= 0:
-        return invoice
-    payment.amount_refunded = total_refunded
-    payment.stripe_charge_id = charge["id"]
-    payment.save(update_fields=["amount_refunded", "stripe_charge_id", "updated_at"])
-    invoice.add_refund(delta)
-    invoice.save(update_fields=["amount_refunded", "updated_at"])
-    full = " (full)" if charge.get("refunded") else ""
-    record_activity(
-        invoice,
-        InvoiceActivity.Kind.REFUNDED,
-        message=f"Refunded {invoice.money(delta)}{full}",
-        charge=charge["id"],
-        amount=delta,
-        source="stripe",
-    )
-    announce(invoice)
-    queue_email("refund", invoice, payment_id=payment.pk, amount=delta, ref=f"to-{total_refunded}")
-    return invoice
+    if charge.get("id") and payment.stripe_charge_id != charge["id"]:
+        payment.stripe_charge_id = charge["id"]
+        payment.save(update_fields=["stripe_charge_id", "updated_at"])
+    embedded = (charge.get("refunds") or {}).get("data") or []
+    for refund in embedded:
+        if isinstance(refund, dict) and refund.get("id"):
+            refunds.apply_refund({**refund, "payment_intent": charge["payment_intent"]}, event_id)
+    return payment.invoice
 
 
 def apply_dispute_created(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
@@ -294,14 +297,27 @@ def apply_dispute_created(dispute: dict[str, Any], event_id: str = "") -> Invoic
     return invoice
 
 
+# Stripe's closed dispute statuses. Inquiries ("warning_*") and prevented
+# disputes never took the money; only "lost" keeps it with the customer.
+DISPUTE_OUTCOMES = {
+    "won": Invoice.DisputeStatus.WON,
+    "lost": Invoice.DisputeStatus.LOST,
+    "warning_closed": Invoice.DisputeStatus.WARNING_CLOSED,
+    "prevented": Invoice.DisputeStatus.PREVENTED,
+}
+
+
 def apply_dispute_closed(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
     payment = _payment_for_charge(dispute)
     if payment is None:
         return None
     invoice = payment.invoice
-    outcome = (
-        Invoice.DisputeStatus.WON if dispute.get("status") == "won" else Invoice.DisputeStatus.LOST
-    )
+    status = str(dispute.get("status") or "")
+    outcome = DISPUTE_OUTCOMES.get(status)
+    if outcome is None:
+        raise Ignored(f"dispute {dispute.get('id')} closed with unknown status {status!r}")
+    if invoice.dispute_status == outcome:
+        return invoice
     invoice.dispute_status = outcome
     invoice.save(update_fields=["dispute_status", "updated_at"])
     invoice.flags.filter(kind=InvoiceFlag.Kind.DISPUTE, resolved_at__isnull=True).update(
@@ -310,7 +326,41 @@ def apply_dispute_closed(dispute: dict[str, Any], event_id: str = "") -> Invoice
     record_activity(
         invoice,
         InvoiceActivity.Kind.DISPUTE_CLOSED,
-        message=f"Dispute {outcome.label.lower()}",
+        message=outcome.label,
+        dispute=dispute.get("id"),
+        source="stripe",
+    )
+    announce(invoice)
+    return invoice
+
+
+def apply_dispute_funds_withdrawn(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
+    return _dispute_funds(
+        dispute, InvoiceActivity.Kind.DISPUTE_FUNDS_WITHDRAWN, "withdrawn from your balance"
+    )
+
+
+def apply_dispute_funds_reinstated(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
+    return _dispute_funds(
+        dispute, InvoiceActivity.Kind.DISPUTE_FUNDS_REINSTATED, "returned to your balance"
+    )
+
+
+def _dispute_funds(dispute: dict[str, Any], kind: str, what: str) -> Invoice | None:
+    payment = _payment_for_charge(dispute)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    dispute_id = dispute.get("id") or ""
+    if invoice.activities.filter(kind=kind, data__dispute=dispute_id).exists():
+        return invoice  # the same news again
+    amount = int(dispute.get("amount") or 0)
+    record_activity(
+        invoice,
+        kind,
+        message=f"Disputed {invoice.money(amount)} {what}",
+        dispute=dispute_id,
+        amount=amount,
         source="stripe",
     )
     announce(invoice)

@@ -21,6 +21,10 @@ def new_pay_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_install_key() -> str:
+    return secrets.token_hex(8)
+
+
 def digest_token(token: str) -> str:
     """What the database is searched by, so no lookup time depends on the token itself."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -134,6 +138,10 @@ class Invoice(models.Model):
         OPEN = "open", "Disputed"
         WON = "won", "Dispute won"
         LOST = "lost", "Dispute lost"
+        # An inquiry (retrieval request) that closed without becoming a chargeback.
+        WARNING_CLOSED = "warning_closed", "Inquiry closed"
+        # Resolved before it became a chargeback (e.g. by the card network's prevention).
+        PREVENTED = "prevented", "Dispute prevented"
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
     number = models.CharField(max_length=32, blank=True, help_text="Assigned when finalized.")
@@ -168,7 +176,7 @@ class Invoice(models.Model):
     )
     last_payment_error = models.CharField(max_length=500, blank=True)
     dispute_status = models.CharField(
-        max_length=8, choices=DisputeStatus.choices, default="", blank=True
+        max_length=16, choices=DisputeStatus.choices, default="", blank=True
     )
     reminders_paused = models.BooleanField(default=False)
 
@@ -349,7 +357,10 @@ class Payment(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     amount = models.BigIntegerField(help_text="Requested (pending) or received (succeeded).")
     currency = models.CharField(max_length=3)
-    amount_refunded = models.BigIntegerField(default=0)
+    amount_refunded = models.BigIntegerField(default=0, help_text="Refunds Stripe says succeeded.")
+    amount_refund_pending = models.BigIntegerField(
+        default=0, help_text="Refunds asked for that Stripe has not yet said succeeded or failed."
+    )
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
     stripe_charge_id = models.CharField(max_length=255, blank=True, db_index=True)
     card_brand = models.CharField(max_length=32, blank=True)
@@ -378,9 +389,10 @@ class Payment(models.Model):
 
     @property
     def refundable(self) -> int:
+        """What can still be asked back: money already asked back counts, even if pending."""
         if self.method != self.Method.CARD or self.status != self.Status.SUCCEEDED:
             return 0
-        return self.amount - self.amount_refunded
+        return max(self.amount - self.amount_refunded - self.amount_refund_pending, 0)
 
 
 class InvoiceActivity(models.Model):
@@ -399,7 +411,10 @@ class InvoiceActivity(models.Model):
         PAYMENT_RECORDED = "payment_recorded", "Offline payment recorded"
         REFUND_REQUESTED = "refund_requested", "Refund requested"
         REFUNDED = "refunded", "Refunded"
+        REFUND_FAILED = "refund_failed", "Refund failed"
         DISPUTED = "disputed", "Disputed"
+        DISPUTE_FUNDS_WITHDRAWN = "dispute_funds_withdrawn", "Disputed funds withdrawn"
+        DISPUTE_FUNDS_REINSTATED = "dispute_funds_reinstated", "Disputed funds reinstated"
         DISPUTE_CLOSED = "dispute_closed", "Dispute closed"
         FLAGGED = "flagged", "Flagged for review"
         VOIDED = "voided", "Voided"
@@ -440,10 +455,16 @@ class InvoiceFlag(models.Model):
         CURRENCY_MISMATCH = "currency_mismatch", "Currency does not match"
         OVERPAID = "overpaid", "Paid more than due"
         DISPUTE = "dispute", "Payment disputed"
+        REFUND_FAILED = "refund_failed", "Refund failed"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="flags")
     kind = models.CharField(max_length=24, choices=Kind.choices)
     message = models.CharField(max_length=500)
+    # For an overpayment: the card payment and the excess, so staff can refund it in one click.
+    payment = models.ForeignKey(
+        "Payment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    amount = models.BigIntegerField(default=0)
     stripe_event_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -502,6 +523,60 @@ class InvoiceReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice} {self.offset_days:+d}d"
+
+
+class Refund(models.Model):
+    """One Stripe refund of a card payment. Only `succeeded` money is refunded money;
+    `pending` already counts against what can still be refunded."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        REQUIRES_ACTION = "requires_action", "Requires action"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    stripe_refund_id = models.CharField(max_length=255, unique=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    failure_reason = models.CharField(max_length=100, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_refund_id} {format_money(self.amount, self.currency)} {self.status}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.REQUIRES_ACTION)
+
+
+class Installation(models.Model):
+    """One row: a random key made when this database was first used.
+
+    It goes into every Stripe idempotency key, so two deployments on one Stripe
+    account, or one deployment after its database was reset, never send the
+    same key for different requests (Stripe would replay the old answer for 24 h).
+    """
+
+    key = models.CharField(max_length=32, default=new_install_key, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+    @classmethod
+    def current_key(cls) -> str:
+        row, _ = cls.objects.get_or_create(pk=1)
+        return row.key
 
 
 # The outbox's model lives in its own module; imported here so Django registers it.

@@ -8,17 +8,20 @@ from invoices.models import BusinessProfile, Invoice, Payment
 
 
 def pay_status_context(invoice: Invoice, *, live: bool = False) -> dict[str, Any]:
-    from invoices.payments import refusal
+    from invoices.payments import below_minimum, refusal
 
     receipt = None
     if invoice.status == Invoice.Status.PAID:
         receipt = (
             invoice.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-updated_at").first()
         )
+    refused = refusal(invoice)
+    minimum = below_minimum(invoice) if invoice.is_payable else None
     return {
         "invoice": invoice,
         "receipt": receipt,
-        "can_pay": refusal(invoice) is None,
+        "can_pay": refused is None,
+        "below_minimum": minimum if refused == minimum else "",
         "live": live,
     }
 

@@ -9,6 +9,7 @@ app_name = "pay"
 urlpatterns = [
     path("<str:token>/", pay_views.invoice_page, name="invoice"),
     path("<str:token>/pay/", pay_views.start_payment, name="start"),
+    path("<str:token>/pay/check/", pay_views.check_payment, name="check"),
     path("<str:token>/pdf/", document_views.pay_pdf, name="pdf"),
     path("<str:token>/events/", pay_views.events, name="events"),
 ]

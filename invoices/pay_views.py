@@ -87,7 +87,36 @@ def start_payment(request: HttpRequest, token: str) -> HttpResponse:
     """Returns the payment partial. The amount comes from the invoice, never the request."""
     invoice = invoice_for_token(token)
     request.log_invoice = invoice.pk
-    context: dict[str, object] = {"invoice": invoice}
+    return _payment_partial(request, invoice)
+
+
+@require_POST
+def check_payment(request: HttpRequest, token: str) -> HttpResponse:
+    """The moment the customer presses Pay: 204 if the form still shows the amount due,
+    else 409 with a fresh form at the new amount and the reason (nothing charged)."""
+    invoice = invoice_for_token(token)
+    request.log_invoice = invoice.pk
+    raw_amount = request.POST.get("amount", "")
+    shown = int(raw_amount) if raw_amount.isascii() and raw_amount.isdigit() else -1
+    try:
+        payments.check_before_confirm(
+            invoice=invoice,
+            payment_intent_id=request.POST.get("payment_intent", ""),
+            shown_amount=shown,
+        )
+    except InvoiceStateError as refused:
+        invoice.refresh_from_db()
+        return _payment_partial(request, invoice, notice=str(refused), status=409)
+    except stripe_api.StripeError as error:
+        logger.error("pay: could not check the intent of invoice %s: %s", invoice.pk, error)
+        return _payment_partial(request, invoice, status=409)
+    return HttpResponse(status=204)
+
+
+def _payment_partial(
+    request: HttpRequest, invoice: Invoice, *, notice: str = "", status: int = 200
+) -> HttpResponse:
+    context: dict[str, object] = {"invoice": invoice, "notice": notice}
     try:
         session = payments.start_payment(invoice=invoice)
     except InvoiceStateError as refusal:
@@ -106,7 +135,7 @@ def start_payment(request: HttpRequest, token: str) -> HttpResponse:
             publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
             return_url=invoice.get_absolute_pay_url(),
         )
-    return render(request, "pay/_payment.html", context)
+    return render(request, "pay/_payment.html", context, status=status)
 
 
 @require_safe

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Q
 
-from invoices import handlers, stripe_api
-from invoices.models import Invoice
+from invoices import handlers, refunds, stripe_api
+from invoices.models import Invoice, Refund
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +30,12 @@ class Report:
 
 
 def invoices_to_check() -> Iterable[Invoice]:
+    awaiting_refund = Q(payments__refunds__status__in=[Refund.Status.PENDING, "requires_action"])
     return (
         Invoice.objects.exclude(stripe_payment_intent_id="")
-        .filter(Q(status=Invoice.Status.OPEN) | ~Q(payment_state=""))
+        .filter(Q(status=Invoice.Status.OPEN) | ~Q(payment_state="") | awaiting_refund)
         .only("pk", "stripe_payment_intent_id")
+        .distinct()
         .order_by("pk")
     )
 
@@ -46,11 +48,15 @@ def reconcile_invoice(invoice: Invoice) -> None:
     if intent["status"] == "requires_payment_method" and intent.get("last_payment_error"):
         handler = handlers.apply_intent_failed
     charge = intent.get("latest_charge")
+    # Charges no longer embed their refunds: ask for them (before taking any lock).
+    found = []
+    if isinstance(charge, dict) and charge.get("amount_refunded"):
+        found = [refund.to_dict() for refund in stripe_api.list_refunds(charge["id"])]
     with transaction.atomic():
         if handler is not None:
             handler(intent, "")
-        if isinstance(charge, dict) and charge.get("amount_refunded"):
-            handlers.apply_charge_refunded(charge, "")
+        for refund in found:
+            refunds.apply_refund({**refund, "payment_intent": intent["id"]}, "")
 
 
 def reconcile_all() -> Report:

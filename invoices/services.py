@@ -142,10 +142,14 @@ def void_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
                 elif intent.status in ("processing", "succeeded"):
                     raise InvoiceStateError("A card payment is under way; it cannot be voided now.")
             except stripe_api.StripeError as error:
-                logger.warning("void: Stripe error for invoice %s: %s", invoice.pk, error)
-                raise InvoiceStateError(
-                    "Could not cancel the open card payment with Stripe; try again."
-                ) from error
+                if stripe_api.is_missing(error):
+                    # Stripe no longer knows it (key or account switched): nothing to cancel.
+                    logger.warning("void: %s unknown to Stripe", invoice.stripe_payment_intent_id)
+                else:
+                    logger.warning("void: Stripe error for invoice %s: %s", invoice.pk, error)
+                    raise InvoiceStateError(
+                        "Could not cancel the open card payment with Stripe; try again."
+                    ) from error
         invoice.status = Invoice.Status.VOID
         invoice.voided_at = timezone.now()
         invoice.amount_due = 0
@@ -163,6 +167,10 @@ def mark_uncollectible(*, invoice: Invoice, actor: Any = None) -> Invoice:
             raise InvoiceStateError("Only an open invoice can be marked uncollectible.")
         invoice.status = Invoice.Status.UNCOLLECTIBLE
         invoice.save(update_fields=["status", "updated_at"])
+        # It can no longer be paid online, so an open card form must not charge it either.
+        from invoices.payments import follow_amount_due
+
+        follow_amount_due(invoice)
         record_activity(invoice, InvoiceActivity.Kind.UNCOLLECTIBLE, actor=actor)
         announce(invoice)
     return invoice
@@ -203,6 +211,10 @@ def record_offline_payment(
         )
         invoice.add_payment(amount)
         invoice.save()
+        # The open card form must now ask for the new amount due (or nothing).
+        from invoices.payments import follow_amount_due
+
+        follow_amount_due(invoice)
         record_activity(
             invoice,
             InvoiceActivity.Kind.PAYMENT_RECORDED,
@@ -214,46 +226,6 @@ def record_offline_payment(
         if invoice.status == Invoice.Status.PAID:
             queue_email("receipt", invoice, payment_id=payment.pk)
     return payment
-
-
-def refund_payment(*, payment: Payment, amount: int, actor: Any = None) -> None:
-    """Ask Stripe to refund a card payment; the `charge.refunded` webhook records it.
-
-    The checks run under the row lock, but the Stripe call does not hold it: a
-    network call must never keep the invoice (or, on SQLite, the database)
-    locked. The idempotency key makes a repeated click the same refund.
-    """
-    from invoices import stripe_api
-
-    with transaction.atomic():
-        invoice = lock(payment.invoice)
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if payment.method != Payment.Method.CARD or not payment.stripe_payment_intent_id:
-            raise InvoiceStateError("Only card payments can be refunded through Stripe.")
-        if payment.status != Payment.Status.SUCCEEDED:
-            raise InvoiceStateError("Only a succeeded payment can be refunded.")
-        if not 0 < amount <= payment.refundable:
-            limit = invoice.money(payment.refundable)
-            raise InvoiceStateError(f"The refund must be more than zero and at most {limit}.")
-        requested = invoice.activities.filter(kind=InvoiceActivity.Kind.REFUND_REQUESTED).count()
-    try:
-        refund = stripe_api.create_refund(
-            payment_intent_id=payment.stripe_payment_intent_id,
-            amount=amount,
-            idempotency_key=f"portal-refund-{payment.pk}-{payment.amount_refunded}-{requested}",
-        )
-    except stripe_api.StripeError as error:
-        logger.warning("refund: Stripe error for payment %s: %s", payment.pk, error)
-        message = getattr(error, "user_message", None) or "Stripe could not refund it; try again."
-        raise InvoiceStateError(message) from error
-    record_activity(
-        invoice,
-        InvoiceActivity.Kind.REFUND_REQUESTED,
-        actor=actor,
-        message=f"Refund of {invoice.money(amount)} requested",
-        refund_id=refund.id,
-        amount=amount,
-    )
 
 
 def duplicate_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:

@@ -13,10 +13,11 @@ import stripe
 from django.conf import settings
 
 from customers.models import Customer
-from invoices.models import Invoice
+from invoices.models import Installation, Invoice
 
 StripeError = stripe.StripeError
 CardError = stripe.CardError
+InvalidRequestError = stripe.InvalidRequestError
 SignatureVerificationError = stripe.SignatureVerificationError
 PaymentIntent = stripe.PaymentIntent
 
@@ -47,6 +48,29 @@ def client() -> stripe.StripeClient:
     return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
 
 
+def stamp() -> dict[str, str]:
+    """`metadata.portal`: marks what this deployment created on a shared Stripe account."""
+    return {"portal": settings.PORTAL_ID}
+
+
+def is_ours(obj: Any) -> bool:
+    metadata = (obj.get("metadata") if hasattr(obj, "get") else None) or {}
+    return metadata.get("portal") == settings.PORTAL_ID
+
+
+def idempotency_key(*parts: object) -> str:
+    """Unique per deployment and per database: PORTAL_ID, this database's random
+    install key, then what makes the request unique inside it."""
+    return ":".join([settings.PORTAL_ID, Installation.current_key(), *map(str, parts)])
+
+
+def is_missing(error: Exception, param: str | None = None) -> bool:
+    """Stripe no longer knows the id (another key or account, deleted test data)."""
+    if not isinstance(error, InvalidRequestError) or error.code != "resource_missing":
+        return False
+    return param is None or error.param in (param, None)
+
+
 def ensure_customer(customer: Customer) -> str:
     """The Stripe customer id, created on first use (idempotent per portal customer)."""
     if customer.stripe_customer_id:
@@ -55,13 +79,19 @@ def ensure_customer(customer: Customer) -> str:
         params={
             "name": customer.name,
             "email": customer.email,
-            "metadata": {"portal_customer_id": str(customer.pk)},
+            "metadata": {**stamp(), "portal_customer_id": str(customer.pk)},
         },
-        options={"idempotency_key": f"portal-customer-{customer.pk}"},
+        options={"idempotency_key": idempotency_key("customer", customer.pk)},
     )
     customer.stripe_customer_id = created.id
     customer.save(update_fields=["stripe_customer_id", "updated_at"])
     return created.id
+
+
+def forget_customer(customer: Customer) -> None:
+    """Drop a saved customer id Stripe no longer knows, so the next call makes a new one."""
+    customer.stripe_customer_id = ""
+    customer.save(update_fields=["stripe_customer_id", "updated_at"])
 
 
 def create_payment_intent(
@@ -73,8 +103,13 @@ def create_payment_intent(
             "currency": invoice.currency.lower(),
             "customer": stripe_customer_id,
             "description": f"Invoice {invoice.number}",
-            "receipt_email": invoice.customer.email,
-            "metadata": {"invoice_id": str(invoice.pk), "invoice_number": invoice.number},
+            # No receipt_email: the portal emails its own receipt, and with it set
+            # Stripe would send a second one in live mode.
+            "metadata": {
+                **stamp(),
+                "invoice_id": str(invoice.pk),
+                "invoice_number": invoice.number,
+            },
             "automatic_payment_methods": {"enabled": True},
         },
         options={"idempotency_key": idempotency_key},
@@ -103,6 +138,12 @@ def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str) 
         params={"payment_intent": payment_intent_id, "amount": amount},
         options={"idempotency_key": idempotency_key},
     )
+
+
+def list_refunds(charge_id: str) -> list[stripe.Refund]:
+    """Every refund of a charge (Charge objects no longer embed them since 2022-11-15)."""
+    page = client().v1.refunds.list(params={"charge": charge_id, "limit": 100})
+    return list(page.auto_paging_iter())
 
 
 def verify_event(payload: bytes, signature: str) -> dict[str, Any]:

@@ -36,6 +36,11 @@ urlpatterns = [
         actions.send_email_again,
         name="send_email_again",
     ),
+    path(
+        "invoices/<int:pk>/flags/<int:flag_pk>/refund-excess/",
+        actions.refund_excess,
+        name="refund_excess",
+    ),
     path("invoices/<int:pk>/pdf/", document_views.invoice_pdf, name="pdf"),
     path(
         "invoices/<int:pk>/payments/<int:payment_pk>/receipt.pdf",

@@ -37,7 +37,12 @@ FLAG_ADVICE = {
         "cannot be accepted."
     ),
     InvoiceFlag.Kind.OVERPAID: (
-        "The customer paid more than was due. Refund the extra amount from the payment below."
+        "The customer paid more than was due. Refund the extra amount in one click, or from "
+        "the payment below."
+    ),
+    InvoiceFlag.Kind.REFUND_FAILED: (
+        "Stripe could not return the money to the customer's card. Try the refund again, or "
+        "pay the customer another way and record it."
     ),
     InvoiceFlag.Kind.DISPUTE: (
         "The customer disputed the card payment. Respond with evidence in the Stripe "

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from invoices import handlers, stripe_api
+from invoices import handlers, refunds, stripe_api
 from invoices.models import Invoice, StripeEvent
 
 logger = logging.getLogger("invoices.webhooks")
@@ -36,8 +36,14 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.requires_action": handlers.apply_intent_requires_action,
     "charge.succeeded": handlers.apply_charge_succeeded,
     "charge.refunded": handlers.apply_charge_refunded,
+    "refund.created": refunds.apply_refund,
+    "refund.updated": refunds.apply_refund,
+    "refund.failed": refunds.apply_refund,
+    "charge.refund.updated": refunds.apply_refund,
     "charge.dispute.created": handlers.apply_dispute_created,
     "charge.dispute.closed": handlers.apply_dispute_closed,
+    "charge.dispute.funds_withdrawn": handlers.apply_dispute_funds_withdrawn,
+    "charge.dispute.funds_reinstated": handlers.apply_dispute_funds_reinstated,
 }
 
 DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
@@ -99,8 +105,8 @@ def process_event(event: dict[str, Any]) -> tuple[int, str]:
             try:
                 with transaction.atomic():  # a failing handler rolls back only itself
                     invoice = handler(event["data"]["object"], event_id)
-            except handlers.UnknownInvoice as unknown:
-                error = str(unknown)
+            except handlers.Ignored as ignored:
+                error = str(ignored)
             except Exception:
                 error, failed = traceback.format_exc(limit=5), True
         if failed:

@@ -9,6 +9,7 @@ a bad value stops start-up with the variable's name in the message.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ class Config:
     stripe_api_base: str
     stripe_js_url: str
     web_concurrency: int
+    portal_id: str = ""
 
     @property
     def uses_simulator(self) -> bool:
@@ -64,6 +66,30 @@ def is_loopback_url(url: str) -> bool:
 
 def _fail(name: str, problem: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"{name}: {problem}")
+
+
+_PORTAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}")
+
+
+def portal_id_from(site_url: str) -> str:
+    """The default deployment stamp: SITE_URL without its scheme (host, port, path)."""
+    parts = urlsplit(site_url)
+    return (parts.netloc + parts.path).rstrip("/").lower()[:100]
+
+
+def _read_portal_id(raw: str, site_url: str) -> str:
+    """`metadata.portal` on every PaymentIntent and Customer this deployment creates.
+
+    Events for objects without it are someone else's (another deployment on
+    the same Stripe account) and are ignored.
+    """
+    portal_id = raw or portal_id_from(site_url)
+    if not _PORTAL_ID.fullmatch(portal_id):
+        raise _fail(
+            "PORTAL_ID",
+            "must be 1-100 letters, digits or . _ : / - (it is sent to Stripe as metadata)",
+        )
+    return portal_id
 
 
 def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
@@ -142,6 +168,12 @@ def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
         raise _fail("WEB_CONCURRENCY", "must be a whole number") from error
 
     _check_stripe(stripe_secret_key, stripe_publishable_key, webhook_secrets, stripe_api_base)
+    if stripe_secret_key.startswith(("sk_live_", "rk_live_")) and not site_url.startswith(
+        "https://"
+    ):
+        # Stripe.js refuses live keys on plain http, and card data needs TLS anyway.
+        raise _fail("SITE_URL", "must start with https:// when the Stripe keys are live keys")
+    portal_id = _read_portal_id(env.str("PORTAL_ID", default="").strip(), site_url)
     return Config(
         debug=debug,
         secret_key=secret_key,
@@ -156,6 +188,7 @@ def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
         stripe_api_base=stripe_api_base,
         stripe_js_url=stripe_js_url,
         web_concurrency=web_concurrency,
+        portal_id=portal_id,
     )
 
 

@@ -59,6 +59,27 @@ CURRENCY_CHOICES = [(code, code) for code in CURRENCIES]
 # Stripe's largest charge is 99,999,999 minor units for most currencies.
 MAX_AMOUNT = 99_999_999
 
+# Stripe's smallest charge per currency, in minor units (docs.stripe.com/currencies,
+# "Minimum and maximum charge amounts"). KRW is not in Stripe's table: there the
+# limit is about USD 0.50 after conversion, so we hold it to a safe round figure.
+MINIMUM_CHARGE = {
+    "USD": 50,
+    "EUR": 50,
+    "GBP": 30,
+    "CAD": 50,
+    "AUD": 50,
+    "CHF": 50,
+    "SEK": 300,
+    "NOK": 300,
+    "DKK": 250,
+    "JPY": 50,
+    "KRW": 1000,
+}
+
+
+def minimum_charge(currency: str) -> int:
+    return MINIMUM_CHARGE.get(currency.upper(), 50)
+
 
 def exponent(currency: str) -> int:
     return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2

@@ -194,6 +194,7 @@ STRIPE_PUBLISHABLE_KEY = CONFIG.stripe_publishable_key
 STRIPE_WEBHOOK_SECRETS = CONFIG.stripe_webhook_secrets
 STRIPE_API_BASE = CONFIG.stripe_api_base
 STRIPE_JS_URL = CONFIG.stripe_js_url
+PORTAL_ID = CONFIG.portal_id
 
 
 def _origin(url: str) -> str:

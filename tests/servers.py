@@ -45,6 +45,9 @@ def redis_url() -> str | None:
     return url
 
 
+DEPLOYMENT_PORTAL_ID = "tests-deployment"
+
+
 class Deployment:
     """One database and one environment, shared by every process started from it."""
 
@@ -71,6 +74,8 @@ class Deployment:
             "EMAIL_URL": f"filemail:///{self.mail_dir}",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            # Every process of one deployment stamps and accepts the same PaymentIntents.
+            "PORTAL_ID": DEPLOYMENT_PORTAL_ID,
             **env,
         }
         self.manage("migrate", "--no-input", "-v0")

@@ -9,6 +9,7 @@ import secrets
 import time
 from typing import Any
 
+from django.conf import settings
 from django.test import Client
 
 from invoices.models import Invoice
@@ -48,8 +49,15 @@ def intent(
 ) -> dict[str, Any]:
     amount = invoice.amount_due if amount is None and invoice else (amount or 1000)
     if metadata is None:
+        # What the portal sends: its deployment stamp plus the invoice.
         metadata = (
-            {"invoice_id": str(invoice.pk), "invoice_number": invoice.number} if invoice else {}
+            {
+                "portal": settings.PORTAL_ID,
+                "invoice_id": str(invoice.pk),
+                "invoice_number": invoice.number,
+            }
+            if invoice
+            else {}
         )
     return {
         "id": intent_id or (invoice.stripe_payment_intent_id if invoice else "") or "pi_test_1",
@@ -76,6 +84,27 @@ def charge(intent_id: str, *, amount: int, refunded: int = 0, charge_id: str = "
         "currency": "usd",
         "metadata": {},
         "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
+    }
+
+
+def refund(
+    intent_id: str,
+    *,
+    amount: int,
+    status: str = "succeeded",
+    refund_id: str = "re_test_1",
+    failure_reason: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": refund_id,
+        "object": "refund",
+        "amount": amount,
+        "charge": "ch_test_1",
+        "currency": "usd",
+        "payment_intent": intent_id,
+        "status": status,
+        "failure_reason": failure_reason,
+        "metadata": {},
     }
 
 

@@ -9,7 +9,13 @@ import httpx
 import pytest
 
 from tests import stripe_events as se
-from tests.servers import Deployment, PortalServer, SSEListener, redis_url
+from tests.servers import (
+    DEPLOYMENT_PORTAL_ID,
+    Deployment,
+    PortalServer,
+    SSEListener,
+    redis_url,
+)
 
 SETUP = """
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
@@ -22,6 +28,10 @@ session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 invoices = [make_open() for _ in range(4)]
+from invoices.models import Payment
+for i in invoices:
+    Payment.objects.create(invoice=i, amount=i.total, currency=i.currency,
+                           stripe_payment_intent_id=f"pi_live_{i.pk}")
 result = [
     {"id": i.pk, "token": i.pay_token, "total": i.total, "session": session.session_key}
     for i in invoices
@@ -37,7 +47,7 @@ def pay_webhook(server: PortalServer, invoice: dict) -> httpx.Response:
         "amount_received": invoice["total"],
         "currency": "usd",
         "status": "succeeded",
-        "metadata": {"invoice_id": str(invoice["id"])},
+        "metadata": {"portal": DEPLOYMENT_PORTAL_ID, "invoice_id": str(invoice["id"])},
         "latest_charge": None,
     }
     payload = json.dumps(se.event("payment_intent.succeeded", intent)).encode()

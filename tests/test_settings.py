@@ -92,6 +92,30 @@ def test_it_refuses_bad_urls_by_name():
     fails_naming("DEBUG", DEBUG="maybe")
 
 
+def test_it_refuses_live_keys_with_a_plain_http_site_url():
+    message = fails_naming("SITE_URL", SITE_URL="http://billing.example.com")
+    assert "https" in message
+    # Test keys may run on plain http (a developer's machine, CI).
+    cfg = config(
+        SITE_URL="http://billing.example.com",
+        STRIPE_SECRET_KEY="sk_test_a",
+        STRIPE_PUBLISHABLE_KEY="pk_test_a",
+    )
+    assert not cfg.site_is_https
+
+
+def test_it_derives_the_deployment_stamp_from_site_url():
+    assert config().portal_id == "billing.example.com"
+    cfg = config(SITE_URL="https://Example.com:8443/billing/")
+    assert cfg.portal_id == "example.com:8443/billing"
+
+
+def test_it_takes_an_explicit_deployment_stamp():
+    assert config(PORTAL_ID="staging-eu").portal_id == "staging-eu"
+    fails_naming("PORTAL_ID", PORTAL_ID="has spaces")
+    fails_naming("PORTAL_ID", PORTAL_ID="x" * 101)
+
+
 def test_development_defaults_point_at_the_simulator():
     cfg = read_config({"DEBUG": "true"}, "/tmp")
     assert cfg.uses_simulator

@@ -17,6 +17,9 @@ def failed_event(client: Client, monkeypatch) -> tuple[Invoice, StripeEvent]:
     from invoices import webhooks
 
     invoice = make_open()
+    invoice.payments.create(
+        amount=invoice.total, currency="USD", stripe_payment_intent_id="pi_page"
+    )
     body = se.event("payment_intent.succeeded", se.intent(invoice, intent_id="pi_page"))
 
     def broken(obj, event_id):
@@ -37,6 +40,17 @@ def test_it_lists_events_with_their_outcome_for_staff(staff_client, client, monk
     assert "Process again" in response.text
     assert stored.event_id in staff_client.get(URL, {"status": "failed"}).text
     assert stored.event_id not in staff_client.get(URL, {"status": "processed"}).text
+
+
+def test_a_foreign_event_is_listed_as_ignored_with_the_reason(staff_client, client):
+    invoice = make_open()
+    foreign = se.intent(invoice, intent_id="pi_foreign", metadata={"invoice_id": str(invoice.pk)})
+    assert se.deliver(client, se.event("payment_intent.succeeded", foreign)).status_code == 200
+    stored = StripeEvent.objects.get()
+    assert stored.status == StripeEvent.Status.IGNORED
+    page = staff_client.get(URL, {"status": "ignored"}).text
+    assert stored.event_id in page
+    assert "no portal stamp" in page
 
 
 def test_it_refuses_strangers_and_anonymous_visitors(stranger_client, client):

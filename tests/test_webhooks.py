@@ -136,8 +136,8 @@ def test_failed_after_succeeded_does_not_unpay(client):
 def test_a_refund_before_the_success_it_refunds_is_applied_once_both_are_in(client):
     invoice = open_with_intent()
     total = invoice.total
-    refund = se.charge("pi_test_1", amount=total, refunded=3000)
-    assert se.deliver(client, se.event("charge.refunded", refund)).status_code == 200
+    refund = se.refund("pi_test_1", amount=3000)
+    assert se.deliver(client, se.event("refund.created", refund)).status_code == 200
     se.deliver(client, se.event("payment_intent.succeeded", se.intent(invoice)))
     invoice = refreshed(invoice)
     assert invoice.status == Invoice.Status.PAID
@@ -152,20 +152,33 @@ def test_partial_then_full_refund_adds_up(client, mailoutbox):
     invoice = open_with_intent()
     total = invoice.total
     se.deliver(client, se.event("payment_intent.succeeded", se.intent(invoice)))
-    se.deliver(
-        client, se.event("charge.refunded", se.charge("pi_test_1", amount=total, refunded=500))
-    )
-    se.deliver(
-        client, se.event("charge.refunded", se.charge("pi_test_1", amount=total, refunded=total))
-    )
+    first = se.refund("pi_test_1", amount=500, refund_id="re_1")
+    se.deliver(client, se.event("refund.created", first))
+    rest = se.refund("pi_test_1", amount=total - 500, refund_id="re_2")
+    se.deliver(client, se.event("refund.created", rest))
     # an older event arriving late changes nothing
-    se.deliver(
-        client, se.event("charge.refunded", se.charge("pi_test_1", amount=total, refunded=500))
-    )
+    late = se.refund("pi_test_1", amount=500, refund_id="re_1", status="pending")
+    se.deliver(client, se.event("refund.created", late))
     invoice = refreshed(invoice)
     assert invoice.amount_refunded == total
     assert invoice.status == Invoice.Status.PAID  # a refund never rewinds the invoice
     assert invoice.activities.filter(kind=InvoiceActivity.Kind.REFUNDED).count() == 2
+    assert invoice.payments.get().refundable == 0
+
+
+def test_a_charge_refunded_payload_with_embedded_refunds_is_applied_once(client):
+    """Older API versions embed the refunds in the charge; the refund events may follow."""
+    invoice = open_with_intent()
+    total = invoice.total
+    se.deliver(client, se.event("payment_intent.succeeded", se.intent(invoice)))
+    charge = se.charge("pi_test_1", amount=total, refunded=700)
+    charge["refunds"] = {"object": "list", "data": [se.refund("pi_test_1", amount=700)]}
+    se.deliver(client, se.event("charge.refunded", charge))
+    se.deliver(client, se.event("refund.created", se.refund("pi_test_1", amount=700)))
+    invoice = refreshed(invoice)
+    assert invoice.amount_refunded == 700
+    assert invoice.activities.filter(kind=InvoiceActivity.Kind.REFUNDED).count() == 1
+    assert invoice.payments.get().stripe_charge_id == "ch_test_1"
 
 
 def test_a_partial_payment_reduces_the_amount_due(client):
@@ -198,17 +211,69 @@ def test_an_amount_larger_than_due_is_flagged(client):
     assert "refund $7.00" in invoice.flags.get().message
 
 
-def test_an_unknown_invoice_id_is_recorded_and_changes_nothing(client):
+def test_an_unknown_invoice_id_is_recorded_and_changes_nothing(client, settings):
+    metadata = {"portal": settings.PORTAL_ID, "invoice_id": "999999"}
     body = se.event(
-        "payment_intent.succeeded",
-        se.intent(None, intent_id="pi_elsewhere", metadata={"invoice_id": "999999"}),
+        "payment_intent.succeeded", se.intent(None, intent_id="pi_elsewhere", metadata=metadata)
     )
     response = se.deliver(client, body)
     assert response.status_code == 200
     stored = StripeEvent.objects.get()
     assert stored.status == StripeEvent.Status.IGNORED
-    assert "999999" in stored.error
+    assert "pi_elsewhere" in stored.error
     assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize("stamp", [None, "staging.example.com"])
+def test_a_foreign_intent_naming_our_invoice_changes_nothing(client, mailoutbox, stamp):
+    """Another deployment on the same Stripe account, with our invoice's id in its metadata."""
+    invoice = open_with_intent()
+    metadata = {"invoice_id": str(invoice.pk), "invoice_number": invoice.number}
+    if stamp:
+        metadata["portal"] = stamp
+    foreign = se.intent(invoice, intent_id="pi_someone_elses", metadata=metadata)
+    for kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+        response = se.deliver(client, se.event(kind, foreign))
+        assert response.status_code == 200
+        assert response.content == b"ignored"
+    invoice = refreshed(invoice)
+    assert invoice.status == Invoice.Status.OPEN
+    assert invoice.amount_paid == 0
+    assert invoice.payment_state == ""
+    assert list(invoice.payments.values_list("stripe_payment_intent_id", flat=True)) == [
+        "pi_test_1"
+    ]
+    assert not mailoutbox
+    events = StripeEvent.objects.all()
+    assert {event.status for event in events} == {StripeEvent.Status.IGNORED}
+    assert all("pi_someone_elses" in event.error for event in events)
+    assert all(event.invoice is None for event in events)
+
+
+def test_our_stamp_without_the_stored_intent_changes_nothing(client):
+    """Same PORTAL_ID (e.g. a database reset, or two developers on one SITE_URL): the
+    intent id we never stored is not ours."""
+    invoice = open_with_intent()
+    stranger = se.intent(invoice, intent_id="pi_not_stored")
+    assert se.deliver(client, se.event("payment_intent.succeeded", stranger)).content == (
+        b"ignored"
+    )
+    assert refreshed(invoice).status == Invoice.Status.OPEN
+    assert "not created by this database" in StripeEvent.objects.get().error
+
+
+def test_refund_and_dispute_events_for_a_foreign_charge_change_nothing(client):
+    invoice = open_with_intent()
+    se.deliver(client, se.event("payment_intent.succeeded", se.intent(invoice)))
+    for kind, obj in [
+        ("refund.created", se.refund("pi_someone_elses", amount=500)),
+        ("charge.refunded", se.charge("pi_someone_elses", amount=500, refunded=500)),
+        ("charge.dispute.created", se.dispute("pi_someone_elses", amount=500)),
+    ]:
+        assert se.deliver(client, se.event(kind, obj)).content == b"ignored"
+    invoice = refreshed(invoice)
+    assert invoice.amount_refunded == 0
+    assert invoice.dispute_status == ""
 
 
 def test_an_intent_the_portal_did_not_create_is_ignored(client):
@@ -262,6 +327,58 @@ def test_a_dispute_flags_and_its_close_resolves(client):
     assert invoice.dispute_status == Invoice.DisputeStatus.WON
     assert invoice.flags.get(kind=InvoiceFlag.Kind.DISPUTE).resolved_at is not None
     assert invoice.status == Invoice.Status.PAID
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "label"),
+    [
+        ("won", Invoice.DisputeStatus.WON, "Dispute won"),
+        ("lost", Invoice.DisputeStatus.LOST, "Dispute lost"),
+        ("warning_closed", Invoice.DisputeStatus.WARNING_CLOSED, "Inquiry closed"),
+        ("prevented", Invoice.DisputeStatus.PREVENTED, "Dispute prevented"),
+    ],
+)
+def test_each_dispute_close_status_is_recorded_as_stripe_says(
+    client, staff_client, status, outcome, label
+):
+    invoice = open_with_intent()
+    se.deliver(client, se.event("payment_intent.succeeded", se.intent(invoice)))
+    opened = se.dispute("pi_test_1", amount=invoice.total, status="warning_needs_response")
+    se.deliver(client, se.event("charge.dispute.created", opened))
+    closed = se.dispute("pi_test_1", amount=invoice.total, status=status)
+    assert se.deliver(client, se.event("charge.dispute.closed", closed)).status_code == 200
+    invoice = refreshed(invoice)
+    assert invoice.dispute_status == outcome
+    assert invoice.status == Invoice.Status.PAID
+    assert invoice.activities.get(kind=InvoiceActivity.Kind.DISPUTE_CLOSED).message == label
+    assert label in staff_client.get(invoice.get_absolute_url()).content.decode()
+
+
+def test_an_unknown_dispute_close_status_is_ignored_with_the_reason(client):
+    invoice = open_with_intent()
+    se.deliver(client, se.event("payment_intent.succeeded", se.intent(invoice)))
+    closed = se.dispute("pi_test_1", amount=invoice.total, status="charge_refunded")
+    assert se.deliver(client, se.event("charge.dispute.closed", closed)).content == b"ignored"
+    assert refreshed(invoice).dispute_status == ""
+    assert "charge_refunded" in StripeEvent.objects.get(type="charge.dispute.closed").error
+
+
+def test_disputed_funds_withdrawn_and_reinstated_show_on_the_invoice(client, staff_client):
+    invoice = open_with_intent()
+    se.deliver(client, se.event("payment_intent.succeeded", se.intent(invoice)))
+    disputed = se.dispute("pi_test_1", amount=invoice.total)
+    se.deliver(client, se.event("charge.dispute.created", disputed))
+    se.deliver(client, se.event("charge.dispute.funds_withdrawn", disputed))
+    se.deliver(client, se.event("charge.dispute.funds_withdrawn", disputed))  # resent
+    page = staff_client.get(invoice.get_absolute_url()).content.decode()
+    money = invoice.money(invoice.total)
+    assert f"Disputed {money} withdrawn from your balance" in page
+    se.deliver(client, se.event("charge.dispute.funds_reinstated", disputed))
+    page = staff_client.get(invoice.get_absolute_url()).content.decode()
+    assert f"Disputed {money} returned to your balance" in page
+    kinds = list(invoice.activities.values_list("kind", flat=True))
+    assert kinds.count(InvoiceActivity.Kind.DISPUTE_FUNDS_WITHDRAWN) == 1
+    assert kinds.count(InvoiceActivity.Kind.DISPUTE_FUNDS_REINSTATED) == 1
 
 
 def test_a_failing_handler_answers_500_and_a_retry_succeeds(client, monkeypatch):

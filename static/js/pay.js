@@ -27,6 +27,12 @@
       if (button.disabled) return;
       button.disabled = true;
       message.textContent = "";
+      const due = await amountStillDue(form);
+      if (due === null) {
+        show("We could not reach the server. Nothing was charged; please try again.");
+        return;
+      }
+      if (!due) return; // a fresh form at the new amount has replaced this one
       const submitted = await elements.submit();
       if (submitted.error) {
         show(submitted.error.message);
@@ -39,6 +45,35 @@
       });
       if (result.error) show(result.error.message);
     });
+  }
+
+  // The server re-checks that the form still shows the amount due (staff may have
+  // recorded money meanwhile). true: go on; false: a fresh form replaced this one;
+  // null: the check could not be made.
+  async function amountStillDue(form) {
+    const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    const body = new URLSearchParams({
+      payment_intent: form.dataset.paymentIntent,
+      amount: form.dataset.amount,
+    });
+    let response;
+    try {
+      response = await fetch(form.dataset.checkUrl, {
+        method: "POST",
+        headers: headers,
+        body: body,
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      return null;
+    }
+    if (response.status === 204) return true;
+    if (response.status !== 409) return null;
+    const holder = form.parentElement;
+    holder.innerHTML = await response.text();
+    if (window.htmx) window.htmx.process(holder);
+    holder.querySelectorAll("[data-payment-form]").forEach(mount);
+    return false;
   }
 
   document.addEventListener("htmx:load", function (event) {

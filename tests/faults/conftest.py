@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from tests import stripe_events as se
-from tests.servers import ROOT, Deployment, PortalServer, free_port
+from tests.servers import DEPLOYMENT_PORTAL_ID, ROOT, Deployment, PortalServer, free_port
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 
@@ -165,7 +165,12 @@ class Worker(Managed):
 
 SETUP = """
 from tests.factories import make_open
+from invoices.models import Payment
 invoices = [make_open() for _ in range({count})]
+# Stored as the portal stores the PaymentIntents it creates (see payment_event).
+for i in invoices:
+    Payment.objects.create(invoice=i, amount=i.total, currency=i.currency,
+                           stripe_payment_intent_id=f"pi_fault_{{i.pk}}")
 result = [
     {{"id": i.pk, "token": i.pay_token, "total": i.total, "email": i.customer.email}}
     for i in invoices
@@ -185,7 +190,7 @@ def payment_event(invoice: dict[str, Any]) -> bytes:
         "amount_received": invoice["total"],
         "currency": "usd",
         "status": "succeeded",
-        "metadata": {"invoice_id": str(invoice["id"])},
+        "metadata": {"portal": DEPLOYMENT_PORTAL_ID, "invoice_id": str(invoice["id"])},
         "latest_charge": None,
     }
     return json.dumps(se.event("payment_intent.succeeded", intent)).encode()
