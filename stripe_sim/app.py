@@ -25,12 +25,22 @@ from stripe_sim.errors import (
 )
 from stripe_sim.faults import Faults
 from stripe_sim.objects import new_id
+from stripe_sim.origins import frame_origin
 from stripe_sim.params import flatten, parse_form
 from stripe_sim.state import RequestInfo, Store, Stored
 from stripe_sim.webhooks import Deliverer
 from stripe_sim.wire import Request, Response
 
-STRIPE_JS = Path(__file__).parent / "static" / "stripe.js"
+STATIC = Path(__file__).parent / "static"
+# What the Stripe.js stand-in may fetch: the script itself, and the Payment Element's frame
+# (served to the browser from the frame origin, see frame_origin()).
+JS_FILES = {
+    "/v3": ("stripe.js", "application/javascript; charset=utf-8"),
+    "/v3/": ("stripe.js", "application/javascript; charset=utf-8"),
+    "/v3/elements-inner-payment.html": ("elements-inner.html", "text/html; charset=utf-8"),
+    "/v3/elements-inner.js": ("elements-inner.js", "application/javascript; charset=utf-8"),
+    "/v3/elements-inner.css": ("elements-inner.css", "text/css; charset=utf-8"),
+}
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
@@ -58,12 +68,8 @@ class Simulator:
             response = Response(204)
         elif request.path.startswith("/v1/"):
             response = self._api_with_faults(request)
-        elif request.path in ("/v3", "/v3/"):
-            response = Response(
-                200,
-                STRIPE_JS.read_bytes(),
-                {"Content-Type": "application/javascript; charset=utf-8"},
-            )
+        elif request.path in JS_FILES:
+            response = self._stripe_js(request)
         elif request.path == "/favicon.ico":
             response = Response(204)
         elif request.path == "/" or request.path.startswith("/_sim"):
@@ -72,6 +78,25 @@ class Simulator:
             response = _error(unrecognized_url(request.method, request.path), new_id("req", 14))
         response.headers.update(CORS_HEADERS)
         response.headers.setdefault("Cache-Control", "no-cache, no-store")
+        return response
+
+    def _stripe_js(self, request: Request) -> Response:
+        """Stripe.js and its frame. ``js_delay`` / ``js_unavailable`` make them slow or fail,
+        as a slow or unreachable js.stripe.com would."""
+        if self.config.js_delay:
+            time.sleep(self.config.js_delay)
+        if self.config.js_unavailable:
+            return Response(503, b"Stripe.js is unavailable (simulator setting js_unavailable).")
+        name, kind = JS_FILES[request.path]
+        response = Response(200, (STATIC / name).read_bytes(), {"Content-Type": kind})
+        if name.endswith(".html"):
+            # The frame's own policy: its script and style, and the API it creates
+            # PaymentMethods with (the other loopback name: the frame is reached by its twin).
+            api = frame_origin(request.base_url)
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'none'; script-src 'self'; style-src 'self'; "
+                f"connect-src {api}; base-uri 'none'; form-action 'none'"
+            )
         return response
 
     def reset(self, *, restore_config: bool = False) -> None:

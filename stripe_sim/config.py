@@ -35,6 +35,8 @@ class SimConfig:
     webhook_timeout: float = 10.0
     api_version: str = API_VERSION
     quiet: bool = False
+    js_delay: float = 0.0
+    js_unavailable: bool = False
 
     def copy(self) -> SimConfig:
         return copy.deepcopy(self)
@@ -51,9 +53,9 @@ class SimConfig:
         for key, value in ordered:
             if key in ("webhook_endpoints", "webhook_urls"):
                 self.endpoints = [self._endpoint(item) for item in _as_list(key, value)]
-            elif key in ("delivery_enabled", "hold"):
+            elif key in ("delivery_enabled", "hold", "js_unavailable"):
                 setattr(self, key, _as_bool(key, value))
-            elif key in ("processing_delay", "retry_base", "webhook_timeout"):
+            elif key in ("processing_delay", "retry_base", "webhook_timeout", "js_delay"):
                 setattr(self, key, _as_number(key, value))
             elif key == "max_attempts":
                 number = _as_number(key, value)

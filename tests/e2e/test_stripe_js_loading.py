@@ -1,0 +1,67 @@
+"""Stripe.js on the pay page: a slow one never holds up the invoice, a failed one says so.
+
+The simulator serves Stripe.js slowly (`js_delay`) or not at all (`js_unavailable`), as a
+slow or unreachable js.stripe.com would.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from stripe_sim.testing import SimulatorProcess
+from tests.e2e.helpers import (
+    VISA,
+    card_fields,
+    make_open_invoice,
+    pay_status,
+    pay_with_card,
+    wait_for_live_update,
+    wait_for_return,
+)
+
+pytestmark = pytest.mark.e2e
+
+UNAVAILABLE = "Card payments could not be loaded. Check your connection and try again."
+
+
+def test_the_invoice_draws_before_a_slow_stripe_js_and_the_card_form_follows(
+    page: Page, simulator: SimulatorProcess
+) -> None:
+    simulator.configure(js_delay=4)
+    invoice = make_open_invoice()
+    page.goto(invoice.pay_path, wait_until="domcontentloaded")
+
+    # The invoice is on screen while Stripe.js is still on its way.
+    expect(page.get_by_role("heading", name=f"Invoice {invoice.number}")).to_be_visible()
+    expect(pay_status(page)).to_contain_text(invoice.total_text)
+    assert page.evaluate("typeof window.Stripe") == "undefined"
+
+    # Pressing Pay before it arrived waits for it, then shows the card form.
+    page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay ")).click()
+    expect(card_fields(page).get_by_label("Card number")).to_be_visible(timeout=15_000)
+    simulator.configure(js_delay=0)
+    pay_with_card(page, VISA)
+    wait_for_return(page)
+    wait_for_live_update(pay_status(page), "Paid")
+
+
+def test_a_stripe_js_that_does_not_load_is_explained_and_can_be_retried(
+    page: Page, simulator: SimulatorProcess
+) -> None:
+    simulator.configure(js_unavailable=True)
+    invoice = make_open_invoice()
+    page.goto(invoice.pay_path)
+    page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay ")).click()
+
+    message = page.locator("[data-payment-message]")
+    expect(message).to_contain_text(UNAVAILABLE)
+    expect(page.locator("[data-pay-submit]")).to_be_disabled()
+
+    simulator.configure(js_unavailable=False)
+    message.get_by_role("button", name="Try again").click()
+    expect(card_fields(page).get_by_label("Card number")).to_be_visible()
+    expect(message).to_have_text("")
+    expect(page.locator("[data-pay-submit]")).to_be_enabled()
