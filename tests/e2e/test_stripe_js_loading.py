@@ -1,4 +1,5 @@
-"""Stripe.js on the pay page: a slow one never holds up the invoice, a failed one says so.
+"""The pay page when things fail: a slow Stripe.js never holds up the invoice, a Stripe.js
+that does not load and a request that never arrives are explained, with a way to retry.
 
 The simulator serves Stripe.js slowly (`js_delay`) or not at all (`js_unavailable`), as a
 slow or unreachable js.stripe.com would.
@@ -65,3 +66,21 @@ def test_a_stripe_js_that_does_not_load_is_explained_and_can_be_retried(
     expect(card_fields(page).get_by_label("Card number")).to_be_visible()
     expect(message).to_have_text("")
     expect(page.locator("[data-pay-submit]")).to_be_enabled()
+
+
+def test_a_pay_request_that_never_reaches_the_server_is_explained_and_retried(
+    page: Page,
+) -> None:
+    invoice = make_open_invoice()
+    page.goto(invoice.pay_path)
+    expect(pay_status(page)).to_contain_text(invoice.total_text)
+
+    page.context.set_offline(True)  # the phone lost its connection
+    page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay ")).click()
+    problem = page.locator("[data-pay-problem]")
+    expect(problem).to_contain_text("We could not reach the server.")
+
+    page.context.set_offline(False)
+    problem.get_by_role("button", name="Try again").click()
+    expect(card_fields(page).get_by_label("Card number")).to_be_visible()
+    expect(problem).to_have_count(0)
