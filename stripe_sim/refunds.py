@@ -40,14 +40,9 @@ def create_refund(store: Store, params: Obj) -> Obj:
     )
     refund["balance_transaction"] = txn["id"]
     refund["customer"] = ch["customer"]
-    previous = {
-        "amount_refunded": ch["amount_refunded"],
-        "refunded": ch["refunded"],
-        "refunds": {"data": list(ch["refunds"]["data"])},
-    }
+    previous = {"amount_refunded": ch["amount_refunded"], "refunded": ch["refunded"]}
     ch["amount_refunded"] += amount
     ch["refunded"] = ch["amount_refunded"] == ch["amount"]
-    ch["refunds"]["data"].insert(0, refund)
     store.emit("charge.refunded", ch, previous)
     store.emit("refund.created", refund)
     return refund

@@ -174,6 +174,11 @@ class Store:
             return objects.list_object(rest[-limit:], url, has_more=len(rest) > limit)
         return objects.list_object(items[:limit], url, has_more=len(items) > limit)
 
+    def charge_refunds(self, charge_id: str) -> Obj:
+        items = [r for r in self.all("refund") if r["charge"] == charge_id]
+        url = f"/v1/charges/{charge_id}/refunds"
+        return objects.list_object(copy.deepcopy(items[:10]), url, has_more=len(items) > 10)
+
     def expand(self, obj: Obj, paths: list[str] | None) -> Obj:
         if not paths:
             return obj
@@ -188,6 +193,12 @@ class Store:
             for item in node["data"]:
                 if rest:
                     self._expand(item, rest, path)
+            return
+        if isinstance(node, dict) and node.get("object") == "charge" and key == "refunds":
+            # Includable, not stored: the charge's refunds, newest first, as Stripe lists them.
+            node["refunds"] = self.charge_refunds(node["id"])
+            if rest:
+                self._expand(node["refunds"], rest, path)
             return
         if not isinstance(node, dict) or key not in node:
             raise cannot_expand(path)

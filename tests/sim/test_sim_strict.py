@@ -1,0 +1,79 @@
+"""Contract tests, through the official SDK, for where the simulator is as strict as Stripe:
+objects as the pinned API version has them, per-currency minimums, refund and dispute
+lifecycles, and objects that belong to one simulator run (account) only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import stripe
+
+from stripe_sim.testing import SimulatorProcess
+
+
+@pytest.fixture
+def client(sim: SimulatorProcess) -> stripe.StripeClient:
+    return sim.client()
+
+
+def paid_intent(
+    client: stripe.StripeClient, amount: int = 5000, pm: str = "pm_card_visa", currency="usd"
+) -> stripe.PaymentIntent:
+    return client.v1.payment_intents.create(
+        params={
+            "amount": amount,
+            "currency": currency,
+            "payment_method": pm,
+            "payment_method_types": ["card"],
+            "confirm": True,
+        }
+    )
+
+
+def raw(sim: SimulatorProcess, path: str) -> dict[str, Any]:
+    """An API answer as JSON, without the SDK's objects in between."""
+    import urllib.request
+
+    request = urllib.request.Request(sim.api_base + path)
+    request.add_header("Authorization", f"Bearer {sim.secret_key}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+# -- objects as the pinned API version has them ---------------------------------------------
+
+
+def test_a_charge_has_no_refunds_list_unless_expanded(
+    client: stripe.StripeClient, sim: SimulatorProcess
+) -> None:
+    pi = paid_intent(client)
+    refund = client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 1000})
+
+    assert "refunds" not in raw(sim, f"/v1/charges/{pi.latest_charge}")
+    event = sim.events("charge.refunded")[-1]
+    assert "refunds" not in event["data"]["object"]
+    assert "refunds" not in event["data"].get("previous_attributes", {})
+    assert event["data"]["object"]["amount_refunded"] == 1000
+
+    expanded = client.v1.charges.retrieve(pi.latest_charge, params={"expand": ["refunds"]})
+    assert [r.id for r in expanded.refunds.data] == [refund.id]
+    assert expanded.refunds.url == f"/v1/charges/{pi.latest_charge}/refunds"
+
+
+def test_it_expands_only_what_is_asked_for(client: stripe.StripeClient) -> None:
+    pi = paid_intent(client)
+    plain = client.v1.payment_intents.retrieve(pi.id)
+    assert isinstance(plain.latest_charge, str)
+    assert isinstance(plain.payment_method, str)
+
+    expanded = client.v1.payment_intents.retrieve(
+        pi.id,
+        params={"expand": ["latest_charge.balance_transaction", "payment_method"]},
+    )
+    assert expanded.latest_charge.id == pi.latest_charge
+    assert expanded.latest_charge.balance_transaction.object == "balance_transaction"
+    assert expanded.payment_method.card.last4 == "4242"
+    assert isinstance(expanded.latest_charge.payment_intent, str)
+    assert "refunds" not in expanded.latest_charge
