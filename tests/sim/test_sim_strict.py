@@ -77,3 +77,39 @@ def test_it_expands_only_what_is_asked_for(client: stripe.StripeClient) -> None:
     assert expanded.payment_method.card.last4 == "4242"
     assert isinstance(expanded.latest_charge.payment_intent, str)
     assert "refunds" not in expanded.latest_charge
+
+
+# -- per-currency minimum amounts -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("currency", "minimum", "shown"),
+    [
+        ("usd", 50, "$0.50 usd"),
+        ("gbp", 30, "£0.30 gbp"),
+        ("eur", 50, "€0.50 eur"),
+        ("jpy", 50, "¥50 jpy"),
+        ("dkk", 250, "2.50 dkk"),
+        ("nok", 300, "3.00 nok"),
+        ("sek", 300, "3.00 sek"),
+    ],
+)
+def test_it_refuses_amounts_below_the_currencys_minimum(
+    client: stripe.StripeClient, currency: str, minimum: int, shown: str
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.payment_intents.create(params={"amount": minimum - 1, "currency": currency})
+    error = refused.value.error
+    assert (error.code, error.param, error.type) == (
+        "amount_too_small",
+        "amount",
+        "invalid_request_error",
+    )
+    assert error.message == f"Amount must be at least {shown}"
+    assert refused.value.http_status == 400
+
+    pi = client.v1.payment_intents.create(params={"amount": minimum, "currency": currency})
+    with pytest.raises(stripe.InvalidRequestError) as lowered:
+        client.v1.payment_intents.update(pi.id, params={"amount": minimum - 1})
+    assert lowered.value.code == "amount_too_small"
+    assert client.v1.payment_intents.retrieve(pi.id).amount == minimum
