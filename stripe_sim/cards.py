@@ -19,6 +19,13 @@ AUTHENTICATE = "authenticate"
 DISPUTE = "dispute"
 PROCESSING = "processing"
 
+# What a refund of a charge made with the card does (docs.stripe.com/testing, "Refunds").
+REFUND_SUCCEEDS = "succeeds"
+REFUND_PENDING = "pending"  # pending, then succeeded
+REFUND_FAILS = "fails"  # succeeded, then failed
+PENDING_REFUND = "4000000000007726"
+REFUND_FAIL = "4000000000005126"
+
 VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
 DECLINED = "4000000000000002"
@@ -74,6 +81,7 @@ class TestCard:
     decline: str | None = None
     funding: str = "credit"
     country: str = "US"
+    refund: str = REFUND_SUCCEEDS
 
 
 CARDS: dict[str, TestCard] = {
@@ -107,6 +115,8 @@ CARDS: dict[str, TestCard] = {
         TestCard("4000002760003184", AUTHENTICATE, country="DE"),
         TestCard("4000000000003220", AUTHENTICATE),
         TestCard(DISPUTED, DISPUTE),
+        TestCard(PENDING_REFUND, refund=REFUND_PENDING),
+        TestCard(REFUND_FAIL, refund=REFUND_FAILS),
         TestCard(PROCESSING_CARD, PROCESSING),
     ]
 }
@@ -127,6 +137,8 @@ TEST_PAYMENT_METHODS: dict[str, str] = {
     "pm_card_authenticationRequired": AUTHENTICATION_REQUIRED,
     "pm_card_threeDSecure2Required": "4000000000003220",
     "pm_card_createDispute": DISPUTED,
+    "pm_card_pendingRefund": PENDING_REFUND,
+    "pm_card_refundFail": REFUND_FAIL,
     PROCESSING_PAYMENT_METHOD: PROCESSING_CARD,
 }
 

@@ -78,6 +78,13 @@ def serve_parser() -> argparse.ArgumentParser:
         help="how long the processing card stays processing (default: %(default)s)",
     )
     add(
+        "--refund-delay",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="when the refund test cards' refunds succeed or fail (default: %(default)s)",
+    )
+    add(
         "--retry-base",
         type=float,
         default=1.0,
@@ -170,6 +177,7 @@ def serve(args: argparse.Namespace) -> int:
         delivery_enabled=not args.no_delivery,
         hold=args.hold,
         processing_delay=args.processing_delay,
+        refund_delay=args.refund_delay,
         retry_base=args.retry_base,
         max_attempts=args.max_attempts,
         webhook_timeout=args.webhook_timeout,

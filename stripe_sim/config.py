@@ -30,6 +30,7 @@ class SimConfig:
     delivery_enabled: bool = True
     hold: bool = False
     processing_delay: float = 3.0
+    refund_delay: float = 3.0
     retry_base: float = 1.0
     max_attempts: int = 5
     webhook_timeout: float = 10.0
@@ -55,7 +56,13 @@ class SimConfig:
                 self.endpoints = [self._endpoint(item) for item in _as_list(key, value)]
             elif key in ("delivery_enabled", "hold", "js_unavailable"):
                 setattr(self, key, _as_bool(key, value))
-            elif key in ("processing_delay", "retry_base", "webhook_timeout", "js_delay"):
+            elif key in (
+                "processing_delay",
+                "refund_delay",
+                "retry_base",
+                "webhook_timeout",
+                "js_delay",
+            ):
                 setattr(self, key, _as_number(key, value))
             elif key == "max_attempts":
                 number = _as_number(key, value)

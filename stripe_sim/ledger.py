@@ -167,7 +167,7 @@ def balance_transaction(ch: Obj, *, amount: int, kind: str, source: str) -> Obj:
     )
 
 
-def refund(ch: Obj, amount: int, params: Obj) -> Obj:
+def refund(ch: Obj, amount: int, params: Obj, *, status: str = "succeeded") -> Obj:
     return shaped(
         "refund",
         {
@@ -190,7 +190,7 @@ def refund(ch: Obj, amount: int, params: Obj) -> Obj:
             "payment_intent": ch["payment_intent"],
             "payment_method": ch["payment_method"],
             "reason": params.get("reason"),
-            "status": "succeeded",
+            "status": status,
         },
     )
 

@@ -113,3 +113,84 @@ def test_it_refuses_amounts_below_the_currencys_minimum(
         client.v1.payment_intents.update(pi.id, params={"amount": minimum - 1})
     assert lowered.value.code == "amount_too_small"
     assert client.v1.payment_intents.retrieve(pi.id).amount == minimum
+
+
+# -- the refund lifecycle -------------------------------------------------------------------
+
+
+def types_for(sim: SimulatorProcess, refund_id: str) -> list[str]:
+    return [
+        e["type"]
+        for e in sim.events()
+        if e["data"]["object"].get("id") == refund_id
+        and e["type"].startswith(("refund.", "charge.refund."))
+    ]
+
+
+def test_a_pending_refund_succeeds_later(
+    client: stripe.StripeClient, sim: SimulatorProcess
+) -> None:
+    sim.configure(refund_delay=0.2)
+    pi = paid_intent(client, pm="pm_card_pendingRefund")
+    refund = client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 2000})
+    assert refund.status == "pending"
+    # Asked back already: only the rest can be refunded while it is pending.
+    assert client.v1.charges.retrieve(pi.latest_charge).amount_refunded == 2000
+    with pytest.raises(stripe.InvalidRequestError) as too_much:
+        client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 3001})
+    assert too_much.value.code == "amount_too_large"
+
+    sim.wait_for(
+        lambda: client.v1.refunds.retrieve(refund.id).status == "succeeded",
+        what="the pending refund to succeed",
+    )
+    assert types_for(sim, refund.id) == [
+        "refund.created",
+        "refund.updated",
+        "charge.refund.updated",
+    ]
+    updated = sim.events("charge.refund.updated")[-1]["data"]
+    assert updated["object"]["status"] == "succeeded"
+    assert updated["previous_attributes"] == {"status": "pending"}
+
+
+def test_a_refund_of_the_refund_fail_card_fails_later_and_gives_the_money_back(
+    client: stripe.StripeClient, sim: SimulatorProcess
+) -> None:
+    sim.configure(refund_delay=0.2)
+    pi = paid_intent(client, pm="pm_card_refundFail")
+    refund = client.v1.refunds.create(params={"payment_intent": pi.id})
+    assert refund.status == "succeeded"
+    assert client.v1.charges.retrieve(pi.latest_charge).refunded is True
+
+    failed = sim.wait_for(
+        lambda: (r := client.v1.refunds.retrieve(refund.id)).status == "failed" and r,
+        what="the refund to fail",
+    )
+    assert failed.failure_reason == "expired_or_canceled_card"
+    assert failed.failure_balance_transaction.startswith("txn_")
+    charge = client.v1.charges.retrieve(pi.latest_charge)
+    assert (charge.amount_refunded, charge.refunded) == (0, False)
+    assert types_for(sim, refund.id) == [
+        "refund.created",
+        "refund.updated",
+        "charge.refund.updated",
+        "refund.failed",
+    ]
+    # The money can be asked back again.
+    assert client.v1.refunds.create(params={"payment_intent": pi.id}).amount == 5000
+
+
+def test_the_control_settles_any_refund(client: stripe.StripeClient, sim: SimulatorProcess) -> None:
+    sim.configure(refund_delay=3600)
+    pending = client.v1.refunds.create(
+        params={"payment_intent": paid_intent(client, pm="pm_card_pendingRefund").id}
+    )
+    assert sim.settle_refund(pending.id, "fail")["status"] == "failed"
+
+    ordinary = client.v1.refunds.create(params={"payment_intent": paid_intent(client).id})
+    assert ordinary.status == "succeeded"
+    assert sim.settle_refund(ordinary.id, "fail")["status"] == "failed"
+    with pytest.raises(Exception, match="already failed"):
+        sim.settle_refund(ordinary.id, "succeed")
+    assert sim.events("refund.failed")[-1]["data"]["object"]["id"] == ordinary.id
