@@ -17,6 +17,7 @@ SUCCEED = "succeed"
 DECLINE = "decline"
 AUTHENTICATE = "authenticate"
 DISPUTE = "dispute"
+DISPUTE_INQUIRY = "dispute_inquiry"
 PROCESSING = "processing"
 
 # What a refund of a charge made with the card does (docs.stripe.com/testing, "Refunds").
@@ -33,6 +34,7 @@ INSUFFICIENT_FUNDS = "4000000000009995"
 EXPIRED = "4000000000000069"
 AUTHENTICATION_REQUIRED = "4000002500003155"
 DISPUTED = "4000000000000259"
+DISPUTE_INQUIRY_CARD = "4000000000001976"
 #: Simulator-only: Luhn-valid, not on Stripe's test card list; goes processing -> succeeded.
 PROCESSING_CARD = "4000009999000006"
 PROCESSING_CARD_DISPLAY = "4000 0099 9900 0006"
@@ -115,6 +117,7 @@ CARDS: dict[str, TestCard] = {
         TestCard("4000002760003184", AUTHENTICATE, country="DE"),
         TestCard("4000000000003220", AUTHENTICATE),
         TestCard(DISPUTED, DISPUTE),
+        TestCard(DISPUTE_INQUIRY_CARD, DISPUTE_INQUIRY),
         TestCard(PENDING_REFUND, refund=REFUND_PENDING),
         TestCard(REFUND_FAIL, refund=REFUND_FAILS),
         TestCard(PROCESSING_CARD, PROCESSING),
@@ -137,6 +140,7 @@ TEST_PAYMENT_METHODS: dict[str, str] = {
     "pm_card_authenticationRequired": AUTHENTICATION_REQUIRED,
     "pm_card_threeDSecure2Required": "4000000000003220",
     "pm_card_createDispute": DISPUTED,
+    "pm_card_createDisputeInquiry": DISPUTE_INQUIRY_CARD,
     "pm_card_pendingRefund": PENDING_REFUND,
     "pm_card_refundFail": REFUND_FAIL,
     PROCESSING_PAYMENT_METHOD: PROCESSING_CARD,

@@ -183,7 +183,10 @@ def dispute(sim: Simulator, request: Request, pi_id: str) -> Response:
     with _acting(sim, request):
         pi = sim.store.get("payment_intent", pi_id)
         reason = str(data.get("reason") or "fraudulent")
-        return _ok(disputes.create_dispute(sim.store, pi, reason=reason, amount=amount))
+        status = str(data.get("status") or "needs_response")
+        return _ok(
+            disputes.create_dispute(sim.store, pi, reason=reason, amount=amount, status=status)
+        )
 
 
 @_route("POST", "/_sim/disputes/{dp_id}/close")

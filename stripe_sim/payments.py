@@ -219,6 +219,8 @@ def confirm(store: Store, pi: Obj, params: Obj, render: Render) -> Obj:
         succeed(store, pi, pm)
         if card.outcome == cards.DISPUTE:
             create_dispute(store, pi, reason="fraudulent")
+        elif card.outcome == cards.DISPUTE_INQUIRY:
+            create_dispute(store, pi, reason="fraudulent", status="warning_needs_response")
     return pi
 
 

@@ -19,7 +19,7 @@ from stripe_sim.state import Store
 
 def create_refund(store: Store, params: Obj) -> Obj:
     ch = _charge_to_refund(store, params)
-    if ch["disputed"]:
+    if ch["disputed"] and not _refundable_while_disputed(store, ch):
         raise ApiError(
             400,
             f"Charge {ch['id']} has been charged back; cannot issue a refund.",
@@ -60,6 +60,13 @@ def create_refund(store: Store, params: Obj) -> Obj:
     elif behaviour == cards.REFUND_FAILS:
         store.later(store.config.refund_delay, lambda: _settle_later(store, refund["id"], False))
     return refund
+
+
+def _refundable_while_disputed(store: Store, ch: Obj) -> bool:
+    """An inquiry may still be refunded; a chargeback may not."""
+    return any(
+        dp["charge"] == ch["id"] and dp["is_charge_refundable"] for dp in store.all("dispute")
+    )
 
 
 def _refund_behaviour(store: Store, ch: Obj) -> str:

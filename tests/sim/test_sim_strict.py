@@ -194,3 +194,84 @@ def test_the_control_settles_any_refund(client: stripe.StripeClient, sim: Simula
     with pytest.raises(Exception, match="already failed"):
         sim.settle_refund(ordinary.id, "succeed")
     assert sim.events("refund.failed")[-1]["data"]["object"]["id"] == ordinary.id
+
+
+# -- the dispute lifecycle ------------------------------------------------------------------
+
+
+def dispute_events(sim: SimulatorProcess, dispute_id: str) -> list[str]:
+    return [e["type"] for e in sim.events() if e["data"]["object"].get("id") == dispute_id]
+
+
+def test_a_chargeback_withdraws_the_funds_and_winning_reinstates_them(
+    client: stripe.StripeClient, sim: SimulatorProcess
+) -> None:
+    pi = paid_intent(client, pm="pm_card_createDispute")
+    dispute = client.v1.disputes.list(params={"payment_intent": pi.id}).data[0]
+    assert dispute.status == "needs_response"
+    assert dispute.is_charge_refundable is False
+    [withdrawn] = dispute.balance_transactions
+    assert (withdrawn.amount, withdrawn.fee, withdrawn.reporting_category) == (
+        -5000,
+        1500,
+        "dispute",
+    )
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.refunds.create(params={"payment_intent": pi.id})
+    assert refused.value.code == "charge_disputed"
+
+    sim.close_dispute(dispute.id, "won")
+    won = client.v1.disputes.retrieve(dispute.id)
+    assert won.status == "won"
+    assert [t.amount for t in won.balance_transactions] == [-5000, 5000]
+    assert dispute_events(sim, dispute.id) == [
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.closed",
+        "charge.dispute.funds_reinstated",
+    ]
+    closed = sim.events("charge.dispute.closed")[-1]["data"]
+    assert closed["previous_attributes"] == {"status": "needs_response"}
+
+
+def test_a_lost_chargeback_keeps_the_funds(
+    client: stripe.StripeClient, sim: SimulatorProcess
+) -> None:
+    pi = paid_intent(client)
+    dispute = sim.dispute(pi.id, reason="product_not_received", amount=2000)
+    assert sim.close_dispute(dispute["id"], "lost")["status"] == "lost"
+    assert dispute_events(sim, dispute["id"]) == [
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.closed",
+    ]
+    assert [t.amount for t in client.v1.disputes.retrieve(dispute["id"]).balance_transactions] == [
+        -2000
+    ]
+
+
+@pytest.mark.parametrize("outcome", ["warning_closed", "prevented"])
+def test_an_inquiry_moves_no_money_and_closes_without_a_chargeback(
+    client: stripe.StripeClient, sim: SimulatorProcess, outcome: str
+) -> None:
+    pi = paid_intent(client, pm="pm_card_createDisputeInquiry")
+    dispute = client.v1.disputes.list(params={"payment_intent": pi.id}).data[0]
+    assert dispute.status == "warning_needs_response"
+    assert dispute.balance_transactions == []
+    assert dispute.is_charge_refundable is True
+
+    # An inquiry cannot be won or lost: it is not a chargeback.
+    with pytest.raises(Exception, match="can close as won"):
+        sim.close_dispute(dispute.id, "won")
+    sim.close_dispute(dispute.id, outcome)
+    closed = client.v1.disputes.retrieve(dispute.id)
+    assert closed.status == outcome
+    assert closed.balance_transactions == []
+    assert dispute_events(sim, dispute.id) == ["charge.dispute.created", "charge.dispute.closed"]
+    with pytest.raises(Exception, match="only a dispute that is"):
+        sim.close_dispute(dispute.id, outcome)
+
+
+def test_an_open_inquiry_can_still_be_refunded(client: stripe.StripeClient) -> None:
+    pi = paid_intent(client, pm="pm_card_createDisputeInquiry")
+    assert client.v1.refunds.create(params={"payment_intent": pi.id}).status == "succeeded"
