@@ -21,6 +21,7 @@ from stripe_sim.errors import (
     idempotency_mismatch,
     invalid_api_key,
     missing_api_key,
+    not_a_platform,
     unrecognized_url,
 )
 from stripe_sim.faults import Faults
@@ -59,7 +60,7 @@ class Simulator:
         self.deliverer = Deliverer(lambda: self.config)
         self.store = Store(lambda: self.config, self.deliverer)
         self.started = time.time()
-        self._inflight: set[tuple[str, str]] = set()
+        self._inflight: set[tuple[str, str, str]] = set()
         self._inflight_lock = threading.Lock()
         self.faults = Faults()
 
@@ -139,10 +140,14 @@ class Simulator:
         found = api.match(request.method, request.path)
         if found is None:
             return _error(unrecognized_url(request.method, request.path), request_id)
+        other = request.header("stripe-account")
+        if other is not None and other != self.config.account:
+            # This run is one plain account, not a Connect platform.
+            return _error(not_a_platform(), request_id)
         idem_key = request.header("idempotency-key") if request.method == "POST" else None
         if not idem_key:
             return self._execute(request, request_id, key_kind, found, raw, None)
-        scope = (api_key, idem_key)
+        scope = (self.config.account, api_key, idem_key)
         with self._inflight_lock:
             if scope in self._inflight:
                 return _error(idempotency_in_use(idem_key), request_id)
@@ -160,11 +165,11 @@ class Simulator:
         key_kind: str,
         found: tuple[api.Route, dict[str, str]],
         raw: dict[str, Any],
-        scope: tuple[str, str] | None,
+        scope: tuple[str, str, str] | None,
     ) -> Response:
-        """Run one call under the store lock, replaying or recording it when ``scope`` (API key,
-        idempotency key) is given."""
-        idem_key = scope[1] if scope else None
+        """Run one call under the store lock, replaying or recording it when ``scope``
+        (account, API key, idempotency key) is given."""
+        idem_key = scope[2] if scope else None
         fingerprint = (request.method, request.path, tuple(flatten(raw)))
         version = request.header("stripe-version") or self.config.api_version
         with self.store.lock:

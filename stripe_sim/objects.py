@@ -181,6 +181,32 @@ def payment_intent(params: Obj, *, automatic: Obj | None) -> Obj:
     )
 
 
+def account(account_id: str) -> Obj:
+    """The simulator's own (platform) account, as ``GET /v1/account`` shows it."""
+    base = fixtures()["account"]
+    return shaped(
+        "account",
+        {
+            "id": account_id,
+            "object": "account",
+            "business_profile": base["business_profile"],
+            "business_type": None,
+            "capabilities": {"card_payments": "active", "transfers": "active"},
+            "charges_enabled": True,
+            "controller": {"type": "account"},
+            "country": "US",
+            "created": 1_700_000_000,
+            "default_currency": "usd",
+            "details_submitted": True,
+            "email": "simulator@example.com",
+            "metadata": {},
+            "payouts_enabled": True,
+            "settings": base["settings"],
+            "type": "standard",
+        },
+    )
+
+
 def event(
     event_type: str,
     obj: Obj,

@@ -58,6 +58,7 @@ class SimulatorProcess:
         hold: bool = False,
         processing_delay: float = 3.0,
         refund_delay: float = 3.0,
+        account: str | None = None,
         retry_base: float = 1.0,
         max_attempts: int = 5,
         webhook_timeout: float = 10.0,
@@ -90,6 +91,7 @@ class SimulatorProcess:
             f"--webhook-secret={webhook_secret}",
             f"--processing-delay={processing_delay}",
             f"--refund-delay={refund_delay}",
+            *([f"--account={account}"] if account else []),
             f"--retry-base={retry_base}",
             f"--max-attempts={max_attempts}",
             f"--webhook-timeout={webhook_timeout}",
@@ -222,7 +224,8 @@ class SimulatorProcess:
     def configure(self, **settings: Any) -> dict[str, Any]:
         """Change settings: ``webhook_endpoints=[url | {"url", "secret"}]``, ``delivery_enabled``,
         ``hold``, ``processing_delay``, ``refund_delay``, ``retry_base``, ``max_attempts``,
-        ``webhook_timeout``, ``webhook_secret``, ``js_delay``, ``js_unavailable``."""
+        ``webhook_timeout``, ``webhook_secret``, ``js_delay``, ``js_unavailable``, ``account``
+        (switching it hides every object of the previous account, as a key switch would)."""
         return self.post("/_sim/config", settings)
 
     def config(self) -> dict[str, Any]:

@@ -275,3 +275,73 @@ def test_an_inquiry_moves_no_money_and_closes_without_a_chargeback(
 def test_an_open_inquiry_can_still_be_refunded(client: stripe.StripeClient) -> None:
     pi = paid_intent(client, pm="pm_card_createDisputeInquiry")
     assert client.v1.refunds.create(params={"payment_intent": pi.id}).status == "succeeded"
+
+
+# -- one account per run --------------------------------------------------------------------
+
+
+def test_events_of_the_accounts_own_objects_carry_no_account_field(
+    client: stripe.StripeClient, sim: SimulatorProcess
+) -> None:
+    paid_intent(client)
+    events = sim.events()
+    assert events
+    # Only Connect events (from a connected account) name an account.
+    assert all("account" not in event for event in events)
+    account = client.v1.accounts.retrieve_current()
+    assert account.id == sim.config()["account"]
+    assert account.id.startswith("acct_")
+
+
+def test_objects_of_another_account_are_resource_missing(
+    client: stripe.StripeClient, sim: SimulatorProcess
+) -> None:
+    pi = paid_intent(client)
+    customer = client.v1.customers.create(params={"email": "ada@example.com"})
+
+    sim.configure(account="acct_1OtherAccount00001")
+    for retrieve, obj_id in (
+        (client.v1.payment_intents.retrieve, pi.id),
+        (client.v1.customers.retrieve, customer.id),
+        (client.v1.charges.retrieve, pi.latest_charge),
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as missing:
+            retrieve(obj_id)
+        assert missing.value.code == "resource_missing"
+        assert missing.value.http_status == 404
+        assert obj_id in str(missing.value.user_message)
+    assert client.v1.payment_intents.list().data == []
+    with pytest.raises(stripe.InvalidRequestError) as unknown_customer:
+        client.v1.payment_intents.create(
+            params={"amount": 1000, "currency": "usd", "customer": customer.id}
+        )
+    assert unknown_customer.value.code == "resource_missing"
+    assert unknown_customer.value.param == "customer"
+
+    sim.configure(account=client.v1.accounts.retrieve_current().id)  # back: all there again
+    sim.reset(config=True)
+    with pytest.raises(stripe.InvalidRequestError) as after_reset:
+        client.v1.payment_intents.retrieve(pi.id)
+    assert after_reset.value.code == "resource_missing"
+
+
+def test_a_stripe_account_header_for_another_account_is_refused(
+    client: stripe.StripeClient, sim: SimulatorProcess
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.customers.list(options={"stripe_account": "acct_1SomeoneElse000001"})
+    assert "Only Stripe Connect platforms can work with other accounts" in str(
+        refused.value.user_message
+    )
+    own = sim.config()["account"]
+    assert client.v1.customers.list(options={"stripe_account": own}).data == []
+
+
+def test_a_run_can_be_told_its_account_and_a_restart_forgets_its_objects() -> None:
+    with SimulatorProcess(account="acct_1FixedForThisRun01", quiet=True) as first:
+        assert first.config()["account"] == "acct_1FixedForThisRun01"
+        pi = first.client().v1.payment_intents.create(params={"amount": 900, "currency": "usd"})
+    with SimulatorProcess(account="acct_1FixedForThisRun01", quiet=True) as second:
+        with pytest.raises(stripe.InvalidRequestError) as stale:
+            second.client().v1.payment_intents.retrieve(pi.id)
+        assert stale.value.code == "resource_missing"
