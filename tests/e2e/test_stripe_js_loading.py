@@ -17,8 +17,10 @@ from tests.e2e.helpers import (
     VISA,
     card_fields,
     make_open_invoice,
+    open_payment_form,
     pay_status,
     pay_with_card,
+    payment_intent_of,
     wait_for_live_update,
     wait_for_return,
 )
@@ -84,3 +86,23 @@ def test_a_pay_request_that_never_reaches_the_server_is_explained_and_retried(
     problem.get_by_role("button", name="Try again").click()
     expect(card_fields(page).get_by_label("Card number")).to_be_visible()
     expect(problem).to_have_count(0)
+
+
+def test_an_error_not_written_for_customers_is_replaced_by_our_sentence(
+    page: Page, simulator: SimulatorProcess
+) -> None:
+    invoice = make_open_invoice()
+    page.goto(invoice.pay_path)
+    open_payment_form(page)
+    # The PaymentIntent is canceled behind the open form (its webhook held back, so only
+    # Stripe.js finds out): confirming it is an invalid_request_error, not a card error.
+    simulator.configure(hold=True)
+    simulator.client().v1.payment_intents.cancel(payment_intent_of(invoice))
+
+    pay_with_card(page, VISA)
+    message = page.locator("[data-payment-message]")
+    expect(message).to_have_text(
+        "This payment can no longer be completed here. "
+        "Please reload the page to see the invoice as it is now."
+    )
+    expect(message).not_to_contain_text("canceled")
