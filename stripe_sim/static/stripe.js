@@ -27,6 +27,7 @@
   const FRAME_ORIGIN = twinOrigin(API_BASE);
   const FRAME_URL = `${FRAME_ORIGIN}/v3/elements-inner-payment.html`;
   const LOAD_TIMEOUT_MS = 15000;
+  const FRAME_READY_GRACE_MS = 2000;
   let nextId = 0;
 
   function twinOrigin(origin) {
@@ -171,9 +172,14 @@
       frame.setAttribute("frameborder", "0");
       frame.setAttribute("allowtransparency", "true");
       frame.setAttribute("scrolling", "no");
-      frame.setAttribute("role", "presentation");
       frame.allow = "payment *";
       frame.src = `${FRAME_URL}#${hash}`;
+      // A frame whose document loaded but never said "ready" (an error page, a 503) failed.
+      frame.addEventListener("load", () => {
+        window.setTimeout(() => {
+          if (!this._frameReady && this._frame === frame) this._loadFailed("The payment form did not load.");
+        }, FRAME_READY_GRACE_MS);
+      });
       Object.assign(frame.style, {
         border: "none",
         margin: "0",

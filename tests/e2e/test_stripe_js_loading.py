@@ -106,3 +106,22 @@ def test_an_error_not_written_for_customers_is_replaced_by_our_sentence(
         "Please reload the page to see the invoice as it is now."
     )
     expect(message).not_to_contain_text("canceled")
+
+
+def test_a_card_form_that_does_not_load_is_explained_and_can_be_retried(
+    page: Page, simulator: SimulatorProcess
+) -> None:
+    invoice = make_open_invoice()
+    page.goto(invoice.pay_path)
+    page.wait_for_function("typeof window.Stripe === 'function'")
+    simulator.configure(js_unavailable=True)  # Stripe.js is here, its card frame is not
+    page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay ")).click()
+
+    message = page.locator("[data-payment-message]")
+    expect(message).to_contain_text(UNAVAILABLE)
+    expect(page.locator("[data-pay-submit]")).to_be_disabled()
+
+    simulator.configure(js_unavailable=False)
+    message.get_by_role("button", name="Try again").click()
+    expect(card_fields(page).get_by_label("Card number")).to_be_visible()
+    expect(page.locator("[data-pay-submit]")).to_be_enabled()
