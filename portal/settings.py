@@ -203,7 +203,8 @@ SECURE_CSP = {
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:", *STRIPE_CSP["img-src"]],
     "connect-src": [CSP.SELF, *STRIPE_CSP["connect-src"]],
-    "frame-src": STRIPE_CSP["frame-src"],
+    # 'self': the staff email preview frames its own HTML part.
+    "frame-src": [CSP.SELF, *STRIPE_CSP["frame-src"]],
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
     "base-uri": [CSP.SELF],
