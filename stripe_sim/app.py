@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stripe_sim import api, control
+from stripe_sim import api, control, objects
 from stripe_sim.config import SimConfig
 from stripe_sim.errors import (
     ApiError,
@@ -55,7 +55,8 @@ CORS_HEADERS = {
 
 class Simulator:
     def __init__(self, config: SimConfig) -> None:
-        self.config = config
+        self._config = config
+        objects.use_account(config.account)
         self.initial_config = config.copy()
         self.deliverer = Deliverer(lambda: self.config)
         self.store = Store(lambda: self.config, self.deliverer)
@@ -63,6 +64,15 @@ class Simulator:
         self._inflight: set[tuple[str, str, str]] = set()
         self._inflight_lock = threading.Lock()
         self.faults = Faults()
+
+    @property
+    def config(self) -> SimConfig:
+        return self._config
+
+    @config.setter
+    def config(self, value: SimConfig) -> None:
+        self._config = value
+        objects.use_account(value.account)
 
     def handle(self, request: Request) -> Response:
         if request.method == "OPTIONS":

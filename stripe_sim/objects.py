@@ -40,8 +40,26 @@ def shaped(name: str, values: Obj) -> Obj:
     return head | dict(sorted(obj.items()))
 
 
+# The end of the current account's id, which Stripe embeds in most object ids
+# (pi_3MtwBwLkdIwHu7ix28a3tqPa: "LkdIwHu7ix"); set by the Simulator from its config.
+_account_tail = ""
+
+
+def use_account(account_id: str) -> None:
+    global _account_tail
+    _account_tail = account_id[-10:]
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
 def new_id(prefix: str, length: int = 24) -> str:
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """A Stripe-shaped id; 24-character ones carry the account, as Stripe's do, so an id from
+    another run or account is recognisably foreign (and is ``resource_missing`` here)."""
+    if length == 24 and len(_account_tail) == 10:
+        return f"{prefix}_3{_random(5)}{_account_tail}{_random(8)}"
+    return f"{prefix}_" + _random(length)
 
 
 def now() -> int:

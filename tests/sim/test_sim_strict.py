@@ -345,3 +345,16 @@ def test_a_run_can_be_told_its_account_and_a_restart_forgets_its_objects() -> No
         with pytest.raises(stripe.InvalidRequestError) as stale:
             second.client().v1.payment_intents.retrieve(pi.id)
         assert stale.value.code == "resource_missing"
+
+
+def test_ids_carry_the_account_they_belong_to(
+    client: stripe.StripeClient, sim: SimulatorProcess
+) -> None:
+    tail = sim.config()["account"][-10:]
+    pi = paid_intent(client)
+    for obj_id in (pi.id, pi.latest_charge, pi.payment_method):
+        assert obj_id.split("_", 1)[1][6:16] == tail, obj_id  # pi_3 + 5 + account + 8
+    sim.configure(account="acct_1AnotherAccount0001")
+    other = client.v1.payment_intents.create(params={"amount": 700, "currency": "usd"})
+    assert "AnotherAccount0001"[-10:] in other.id
+    assert tail not in other.id
