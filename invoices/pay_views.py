@@ -130,6 +130,13 @@ def _payment_partial(
         )
         context["stripe_error"] = True
     else:
+        if not session.client_secret:
+            # Stripe.js must never be handed an empty secret: say so instead of a blank form.
+            logger.error(
+                "pay: PaymentIntent %s came back without a client secret", session.payment_intent_id
+            )
+            context["stripe_error"] = True
+            return render(request, "pay/_payment.html", context)
         context.update(
             session=session,
             publishable_key=settings.STRIPE_PUBLISHABLE_KEY,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from django.utils.csp import CSP
 
 from portal.config import read_config
+from portal.stripe_csp import stripe_sources
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -197,20 +197,17 @@ STRIPE_JS_URL = CONFIG.stripe_js_url
 PORTAL_ID = CONFIG.portal_id
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-STRIPE_ORIGINS = sorted({_origin(STRIPE_JS_URL), _origin(STRIPE_API_BASE)})
+# Stripe's documented sources (or the simulator's three origins): portal/stripe_csp.py.
+STRIPE_CSP = stripe_sources(STRIPE_JS_URL, STRIPE_API_BASE)
 SECURE_CSP = {
     "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF, CSP.NONCE, *STRIPE_ORIGINS],
-    "style-src": [CSP.SELF, *STRIPE_ORIGINS],
-    "img-src": [CSP.SELF, "data:", *STRIPE_ORIGINS],
-    "connect-src": [CSP.SELF, *STRIPE_ORIGINS],
-    "frame-src": [CSP.SELF, *STRIPE_ORIGINS],
-    "form-action": [CSP.SELF, *STRIPE_ORIGINS],
+    "script-src": [CSP.SELF, CSP.NONCE, *STRIPE_CSP["script-src"]],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", *STRIPE_CSP["img-src"]],
+    "connect-src": [CSP.SELF, *STRIPE_CSP["connect-src"]],
+    # 'self': the staff email preview frames its own HTML part.
+    "frame-src": [CSP.SELF, *STRIPE_CSP["frame-src"]],
+    "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],

@@ -353,6 +353,12 @@ def retrieve_balance_transaction(call: Call, id: str) -> Obj:
     return call.store.get("balance_transaction", id)
 
 
+@route("GET", "/v1/account", {"expand": STR_LIST})
+def retrieve_account(call: Call) -> Obj:
+    """The account this run's keys belong to (``--account``)."""
+    return objects.account(call.store.config.account)
+
+
 def _filtered(call: Call, kind: str, *fields: str) -> list[Obj]:
     items = call.store.all(kind)
     for field in fields:

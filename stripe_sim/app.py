@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stripe_sim import api, control
+from stripe_sim import api, control, objects
 from stripe_sim.config import SimConfig
 from stripe_sim.errors import (
     ApiError,
@@ -21,16 +21,27 @@ from stripe_sim.errors import (
     idempotency_mismatch,
     invalid_api_key,
     missing_api_key,
+    not_a_platform,
     unrecognized_url,
 )
 from stripe_sim.faults import Faults
 from stripe_sim.objects import new_id
+from stripe_sim.origins import frame_origin
 from stripe_sim.params import flatten, parse_form
 from stripe_sim.state import RequestInfo, Store, Stored
 from stripe_sim.webhooks import Deliverer
 from stripe_sim.wire import Request, Response
 
-STRIPE_JS = Path(__file__).parent / "static" / "stripe.js"
+STATIC = Path(__file__).parent / "static"
+# What the Stripe.js stand-in may fetch: the script itself, and the Payment Element's frame
+# (served to the browser from the frame origin, see frame_origin()).
+JS_FILES = {
+    "/v3": ("stripe.js", "application/javascript; charset=utf-8"),
+    "/v3/": ("stripe.js", "application/javascript; charset=utf-8"),
+    "/v3/elements-inner-payment.html": ("elements-inner.html", "text/html; charset=utf-8"),
+    "/v3/elements-inner.js": ("elements-inner.js", "application/javascript; charset=utf-8"),
+    "/v3/elements-inner.css": ("elements-inner.css", "text/css; charset=utf-8"),
+}
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
@@ -44,26 +55,32 @@ CORS_HEADERS = {
 
 class Simulator:
     def __init__(self, config: SimConfig) -> None:
-        self.config = config
+        self._config = config
+        objects.use_account(config.account)
         self.initial_config = config.copy()
         self.deliverer = Deliverer(lambda: self.config)
         self.store = Store(lambda: self.config, self.deliverer)
         self.started = time.time()
-        self._inflight: set[tuple[str, str]] = set()
+        self._inflight: set[tuple[str, str, str]] = set()
         self._inflight_lock = threading.Lock()
         self.faults = Faults()
+
+    @property
+    def config(self) -> SimConfig:
+        return self._config
+
+    @config.setter
+    def config(self, value: SimConfig) -> None:
+        self._config = value
+        objects.use_account(value.account)
 
     def handle(self, request: Request) -> Response:
         if request.method == "OPTIONS":
             response = Response(204)
         elif request.path.startswith("/v1/"):
             response = self._api_with_faults(request)
-        elif request.path in ("/v3", "/v3/"):
-            response = Response(
-                200,
-                STRIPE_JS.read_bytes(),
-                {"Content-Type": "application/javascript; charset=utf-8"},
-            )
+        elif request.path in JS_FILES:
+            response = self._stripe_js(request)
         elif request.path == "/favicon.ico":
             response = Response(204)
         elif request.path == "/" or request.path.startswith("/_sim"):
@@ -72,6 +89,25 @@ class Simulator:
             response = _error(unrecognized_url(request.method, request.path), new_id("req", 14))
         response.headers.update(CORS_HEADERS)
         response.headers.setdefault("Cache-Control", "no-cache, no-store")
+        return response
+
+    def _stripe_js(self, request: Request) -> Response:
+        """Stripe.js and its frame. ``js_delay`` / ``js_unavailable`` make them slow or fail,
+        as a slow or unreachable js.stripe.com would."""
+        if self.config.js_delay:
+            time.sleep(self.config.js_delay)
+        if self.config.js_unavailable:
+            return Response(503, b"Stripe.js is unavailable (simulator setting js_unavailable).")
+        name, kind = JS_FILES[request.path]
+        response = Response(200, (STATIC / name).read_bytes(), {"Content-Type": kind})
+        if name.endswith(".html"):
+            # The frame's own policy: its script and style, and the API it creates
+            # PaymentMethods with (the other loopback name: the frame is reached by its twin).
+            api = frame_origin(request.base_url)
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'none'; script-src 'self'; style-src 'self'; "
+                f"connect-src {api}; base-uri 'none'; form-action 'none'"
+            )
         return response
 
     def reset(self, *, restore_config: bool = False) -> None:
@@ -114,10 +150,14 @@ class Simulator:
         found = api.match(request.method, request.path)
         if found is None:
             return _error(unrecognized_url(request.method, request.path), request_id)
+        other = request.header("stripe-account")
+        if other is not None and other != self.config.account:
+            # This run is one plain account, not a Connect platform.
+            return _error(not_a_platform(), request_id)
         idem_key = request.header("idempotency-key") if request.method == "POST" else None
         if not idem_key:
             return self._execute(request, request_id, key_kind, found, raw, None)
-        scope = (api_key, idem_key)
+        scope = (self.config.account, api_key, idem_key)
         with self._inflight_lock:
             if scope in self._inflight:
                 return _error(idempotency_in_use(idem_key), request_id)
@@ -135,11 +175,11 @@ class Simulator:
         key_kind: str,
         found: tuple[api.Route, dict[str, str]],
         raw: dict[str, Any],
-        scope: tuple[str, str] | None,
+        scope: tuple[str, str, str] | None,
     ) -> Response:
-        """Run one call under the store lock, replaying or recording it when ``scope`` (API key,
-        idempotency key) is given."""
-        idem_key = scope[1] if scope else None
+        """Run one call under the store lock, replaying or recording it when ``scope``
+        (account, API key, idempotency key) is given."""
+        idem_key = scope[2] if scope else None
         fingerprint = (request.method, request.path, tuple(flatten(raw)))
         version = request.header("stripe-version") or self.config.api_version
         with self.store.lock:

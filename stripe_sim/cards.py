@@ -17,7 +17,15 @@ SUCCEED = "succeed"
 DECLINE = "decline"
 AUTHENTICATE = "authenticate"
 DISPUTE = "dispute"
+DISPUTE_INQUIRY = "dispute_inquiry"
 PROCESSING = "processing"
+
+# What a refund of a charge made with the card does (docs.stripe.com/testing, "Refunds").
+REFUND_SUCCEEDS = "succeeds"
+REFUND_PENDING = "pending"  # pending, then succeeded
+REFUND_FAILS = "fails"  # succeeded, then failed
+PENDING_REFUND = "4000000000007726"
+REFUND_FAIL = "4000000000005126"
 
 VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
@@ -26,6 +34,7 @@ INSUFFICIENT_FUNDS = "4000000000009995"
 EXPIRED = "4000000000000069"
 AUTHENTICATION_REQUIRED = "4000002500003155"
 DISPUTED = "4000000000000259"
+DISPUTE_INQUIRY_CARD = "4000000000001976"
 #: Simulator-only: Luhn-valid, not on Stripe's test card list; goes processing -> succeeded.
 PROCESSING_CARD = "4000009999000006"
 PROCESSING_CARD_DISPLAY = "4000 0099 9900 0006"
@@ -74,6 +83,7 @@ class TestCard:
     decline: str | None = None
     funding: str = "credit"
     country: str = "US"
+    refund: str = REFUND_SUCCEEDS
 
 
 CARDS: dict[str, TestCard] = {
@@ -107,6 +117,9 @@ CARDS: dict[str, TestCard] = {
         TestCard("4000002760003184", AUTHENTICATE, country="DE"),
         TestCard("4000000000003220", AUTHENTICATE),
         TestCard(DISPUTED, DISPUTE),
+        TestCard(DISPUTE_INQUIRY_CARD, DISPUTE_INQUIRY),
+        TestCard(PENDING_REFUND, refund=REFUND_PENDING),
+        TestCard(REFUND_FAIL, refund=REFUND_FAILS),
         TestCard(PROCESSING_CARD, PROCESSING),
     ]
 }
@@ -127,6 +140,9 @@ TEST_PAYMENT_METHODS: dict[str, str] = {
     "pm_card_authenticationRequired": AUTHENTICATION_REQUIRED,
     "pm_card_threeDSecure2Required": "4000000000003220",
     "pm_card_createDispute": DISPUTED,
+    "pm_card_createDisputeInquiry": DISPUTE_INQUIRY_CARD,
+    "pm_card_pendingRefund": PENDING_REFUND,
+    "pm_card_refundFail": REFUND_FAIL,
     PROCESSING_PAYMENT_METHOD: PROCESSING_CARD,
 }
 

@@ -78,6 +78,20 @@ def serve_parser() -> argparse.ArgumentParser:
         help="how long the processing card stays processing (default: %(default)s)",
     )
     add(
+        "--account",
+        default=None,
+        type=_account,
+        metavar="ACCT_ID",
+        help="this run's account id (default: a new acct_... each run); objects belong to it",
+    )
+    add(
+        "--refund-delay",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="when the refund test cards' refunds succeed or fail (default: %(default)s)",
+    )
+    add(
         "--retry-base",
         type=float,
         default=1.0,
@@ -170,6 +184,8 @@ def serve(args: argparse.Namespace) -> int:
         delivery_enabled=not args.no_delivery,
         hold=args.hold,
         processing_delay=args.processing_delay,
+        refund_delay=args.refund_delay,
+        **({"account": args.account} if args.account else {}),
         retry_base=args.retry_base,
         max_attempts=args.max_attempts,
         webhook_timeout=args.webhook_timeout,
@@ -184,7 +200,9 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _exit_on_signal)
     # One line on stdout, flushed, so a parent process can read the chosen port.
     print(
-        f"stripe_sim listening on {server.base_url} (Stripe.js: {server.base_url}/v3/)", flush=True
+        f"stripe_sim listening on {server.base_url} (Stripe.js: {server.base_url}/v3/, "
+        f"account {settings.account})",
+        flush=True,
     )
     try:
         server.serve_forever(poll_interval=0.2)
@@ -194,6 +212,13 @@ def serve(args: argparse.Namespace) -> int:
         server.sim.stop()
         server.server_close()
     return 0
+
+
+def _account(value: str) -> str:
+    try:
+        return config.as_account(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _exit_on_signal(signum: int, frame: object) -> NoReturn:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import secrets
+import string
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -11,6 +13,12 @@ DEFAULT_PORT = 12111
 DEFAULT_SECRET_KEY = "sk_test_simulator"
 DEFAULT_PUBLISHABLE_KEY = "pk_test_simulator"
 DEFAULT_WEBHOOK_SECRET = "whsec_simulator"
+
+
+def new_account_id() -> str:
+    """An id shaped like Stripe's (``acct_1`` + 15 letters and digits), new for each run."""
+    alphabet = string.ascii_letters + string.digits
+    return "acct_1" + "".join(secrets.choice(alphabet) for _ in range(15))
 
 
 @dataclass
@@ -30,11 +38,15 @@ class SimConfig:
     delivery_enabled: bool = True
     hold: bool = False
     processing_delay: float = 3.0
+    refund_delay: float = 3.0
     retry_base: float = 1.0
     max_attempts: int = 5
     webhook_timeout: float = 10.0
     api_version: str = API_VERSION
     quiet: bool = False
+    account: str = field(default_factory=new_account_id)
+    js_delay: float = 0.0
+    js_unavailable: bool = False
 
     def copy(self) -> SimConfig:
         return copy.deepcopy(self)
@@ -51,9 +63,15 @@ class SimConfig:
         for key, value in ordered:
             if key in ("webhook_endpoints", "webhook_urls"):
                 self.endpoints = [self._endpoint(item) for item in _as_list(key, value)]
-            elif key in ("delivery_enabled", "hold"):
+            elif key in ("delivery_enabled", "hold", "js_unavailable"):
                 setattr(self, key, _as_bool(key, value))
-            elif key in ("processing_delay", "retry_base", "webhook_timeout"):
+            elif key in (
+                "processing_delay",
+                "refund_delay",
+                "retry_base",
+                "webhook_timeout",
+                "js_delay",
+            ):
                 setattr(self, key, _as_number(key, value))
             elif key == "max_attempts":
                 number = _as_number(key, value)
@@ -62,6 +80,8 @@ class SimConfig:
                 self.max_attempts = int(number)
             elif key == "webhook_secret":
                 self.webhook_secret = str(value)
+            elif key == "account":
+                self.account = as_account(value)
             else:
                 raise ValueError(f"unknown config field: {key}")
 
@@ -89,3 +109,9 @@ def _as_number(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ValueError(f"{key} must be a non-negative number")
     return float(value)
+
+
+def as_account(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("acct_") or len(value) < 8:
+        raise ValueError("account must be an account id such as acct_1Simulator000001")
+    return value

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from stripe_sim import __version__, disputes, pages, payments
+from stripe_sim import __version__, disputes, pages, payments, refunds
 from stripe_sim.errors import ApiError, invalid
 from stripe_sim.state import RequestInfo, Store
 from stripe_sim.wire import Request, Response
@@ -183,7 +183,10 @@ def dispute(sim: Simulator, request: Request, pi_id: str) -> Response:
     with _acting(sim, request):
         pi = sim.store.get("payment_intent", pi_id)
         reason = str(data.get("reason") or "fraudulent")
-        return _ok(disputes.create_dispute(sim.store, pi, reason=reason, amount=amount))
+        status = str(data.get("status") or "needs_response")
+        return _ok(
+            disputes.create_dispute(sim.store, pi, reason=reason, amount=amount, status=status)
+        )
 
 
 @_route("POST", "/_sim/disputes/{dp_id}/close")
@@ -192,6 +195,15 @@ def close_dispute(sim: Simulator, request: Request, dp_id: str) -> Response:
     with _acting(sim, request):
         dp = sim.store.get("dispute", dp_id)
         return _ok(disputes.close_dispute(sim.store, dp, status))
+
+
+@_route("POST", "/_sim/refunds/{re_id}/{outcome}")
+def settle_refund(sim: Simulator, request: Request, re_id: str, outcome: str) -> Response:
+    if outcome not in ("succeed", "fail"):
+        raise invalid("outcome must be succeed or fail")
+    with _acting(sim, request):
+        refund = sim.store.get("refund", re_id)
+        return _ok(refunds.settle(sim.store, refund, success=outcome == "succeed"))
 
 
 @_route("GET", "/_sim/3ds/{pi_id}")

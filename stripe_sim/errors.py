@@ -139,3 +139,12 @@ def idempotency_in_use(key: str) -> ApiError:
         f"{key}. Please try again later.",
         code="idempotency_key_in_use",
     )
+
+
+def not_a_platform() -> ApiError:
+    return ApiError(
+        400,
+        "Only Stripe Connect platforms can work with other accounts. If you specified a "
+        "client_id parameter, make sure it's correct. If you need to setup a Stripe Connect "
+        "platform, you can do so at https://dashboard.stripe.com/account/applications/settings.",
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 
 from stripe_sim import cards
-from stripe_sim.objects import Obj, fixtures, list_object, new_id, now, shaped
+from stripe_sim.objects import Obj, fixtures, new_id, now, shaped
 
 
 def charge_card_details(pm: Obj, amount: int, *, three_d_secure: bool) -> Obj:
@@ -63,7 +63,7 @@ def charge(pi: Obj, pm: Obj, status: str, *, base_url: str, three_d_secure: bool
     charge_id = new_id("ch")
     # Failed charges have no receipt; the others point at the simulator's receipt page.
     receipt_url = None if status == "failed" else f"{base_url}/_sim/receipts/{charge_id}"
-    return shaped(
+    obj = shaped(
         "charge",
         {
             "id": charge_id,
@@ -92,13 +92,16 @@ def charge(pi: Obj, pm: Obj, status: str, *, base_url: str, three_d_secure: bool
             "receipt_email": pi["receipt_email"],
             "receipt_url": receipt_url,
             "refunded": False,
-            "refunds": list_object([], f"/v1/charges/{charge_id}/refunds"),
             "statement_descriptor": pi["statement_descriptor"],
             "statement_descriptor_suffix": pi["statement_descriptor_suffix"],
             "status": status,
             "transfer_group": pi["transfer_group"],
         },
     )
+    # Since API version 2022-11-15 a Charge has no `refunds` unless asked for with
+    # expand[]=refunds (Store.expand builds it then): absent, not null.
+    del obj["refunds"]
+    return obj
 
 
 def outcome(decline: cards.Decline | None) -> Obj:
@@ -164,7 +167,7 @@ def balance_transaction(ch: Obj, *, amount: int, kind: str, source: str) -> Obj:
     )
 
 
-def refund(ch: Obj, amount: int, params: Obj) -> Obj:
+def refund(ch: Obj, amount: int, params: Obj, *, status: str = "succeeded") -> Obj:
     return shaped(
         "refund",
         {
@@ -187,7 +190,7 @@ def refund(ch: Obj, amount: int, params: Obj) -> Obj:
             "payment_intent": ch["payment_intent"],
             "payment_method": ch["payment_method"],
             "reason": params.get("reason"),
-            "status": "succeeded",
+            "status": status,
         },
     )
 

@@ -40,8 +40,26 @@ def shaped(name: str, values: Obj) -> Obj:
     return head | dict(sorted(obj.items()))
 
 
+# The end of the current account's id, which Stripe embeds in most object ids
+# (pi_3MtwBwLkdIwHu7ix28a3tqPa: "LkdIwHu7ix"); set by the Simulator from its config.
+_account_tail = ""
+
+
+def use_account(account_id: str) -> None:
+    global _account_tail
+    _account_tail = account_id[-10:]
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
 def new_id(prefix: str, length: int = 24) -> str:
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """A Stripe-shaped id; 24-character ones carry the account, as Stripe's do, so an id from
+    another run or account is recognisably foreign (and is ``resource_missing`` here)."""
+    if length == 24 and len(_account_tail) == 10:
+        return f"{prefix}_3{_random(5)}{_account_tail}{_random(8)}"
+    return f"{prefix}_" + _random(length)
 
 
 def now() -> int:
@@ -177,6 +195,32 @@ def payment_intent(params: Obj, *, automatic: Obj | None) -> Obj:
             "statement_descriptor_suffix": params.get("statement_descriptor_suffix"),
             "status": "requires_payment_method",
             "transfer_group": params.get("transfer_group"),
+        },
+    )
+
+
+def account(account_id: str) -> Obj:
+    """The simulator's own (platform) account, as ``GET /v1/account`` shows it."""
+    base = fixtures()["account"]
+    return shaped(
+        "account",
+        {
+            "id": account_id,
+            "object": "account",
+            "business_profile": base["business_profile"],
+            "business_type": None,
+            "capabilities": {"card_payments": "active", "transfers": "active"},
+            "charges_enabled": True,
+            "controller": {"type": "account"},
+            "country": "US",
+            "created": 1_700_000_000,
+            "default_currency": "usd",
+            "details_submitted": True,
+            "email": "simulator@example.com",
+            "metadata": {},
+            "payouts_enabled": True,
+            "settings": base["settings"],
+            "type": "standard",
         },
     )
 

@@ -116,8 +116,9 @@ CONTROLS = [
     "POST /_sim/events/<evt_id>/redeliver",
     "POST /_sim/release  {order: created|reverse}",
     "POST /_sim/payment_intents/<pi_id>/succeed",
-    "POST /_sim/payment_intents/<pi_id>/dispute  {reason, amount}",
-    "POST /_sim/disputes/<dp_id>/close  {status: won|lost}",
+    "POST /_sim/payment_intents/<pi_id>/dispute  {reason, amount, status}",
+    "POST /_sim/disputes/<dp_id>/close  {status: won|lost|warning_closed|prevented}",
+    "POST /_sim/refunds/<re_id>/succeed · POST /_sim/refunds/<re_id>/fail",
     "GET  /_sim/3ds/<pi_id>?client_secret=",
     "GET  /_sim/receipts/<ch_id>",
 ]

@@ -208,8 +208,11 @@ def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> di
     return merged
 
 
-def format_amount(amount: int, currency: str) -> str:
-    symbols = {"usd": "$", "eur": "€", "gbp": "£", "cad": "$", "aud": "$"}
+def format_amount(amount: int, currency: str, *, code: bool = True) -> str:
+    """``$0.50``, ``¥50``, ``2.50 DKK`` (``2.50`` with ``code=False``)."""
+    symbols = {"usd": "$", "eur": "€", "gbp": "£", "cad": "$", "aud": "$", "jpy": "¥"}
     text = f"{amount:,}" if currency in ZERO_DECIMAL else f"{amount / 100:,.2f}"
     symbol = symbols.get(currency)
-    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+    if symbol:
+        return f"{symbol}{text}"
+    return f"{text} {currency.upper()}" if code else text

@@ -41,8 +41,8 @@ def resolve_payment_method(store: Store, pm_id: str, *, param: str = "payment_me
     if number is not None:
         year = datetime.date.today().year + 2
         return _store_pm(store, number, 12, year, True, {})
-    pm = store.objects["payment_method"].get(pm_id)
-    if pm is None:
+    pm = store.find(pm_id)
+    if pm is None or pm["object"] != "payment_method":
         raise ApiError(
             400, f"No such PaymentMethod: '{pm_id}'", code="resource_missing", param=param
         )

@@ -1,8 +1,16 @@
-"""Refunds against succeeded charges, full or partial."""
+"""Refunds against succeeded charges, full or partial, and their lifecycle.
+
+A refund is ``succeeded`` at once, except for Stripe's refund test cards: 4000 0000 0000 7726
+(``pm_card_pendingRefund``) stays ``pending`` and succeeds later, 4000 0000 0000 5126
+(``pm_card_refundFail``) is ``succeeded`` and fails later; "later" is ``refund_delay`` seconds,
+or at once with ``POST /_sim/refunds/RE/succeed|fail``. Money asked back counts against what can
+still be refunded from the moment the refund exists (``charge.amount_refunded``); a failed
+refund gives it back.
+"""
 
 from __future__ import annotations
 
-from stripe_sim import ledger
+from stripe_sim import cards, ledger
 from stripe_sim.errors import ApiError, invalid
 from stripe_sim.objects import Obj
 from stripe_sim.params import format_amount
@@ -11,7 +19,7 @@ from stripe_sim.state import Store
 
 def create_refund(store: Store, params: Obj) -> Obj:
     ch = _charge_to_refund(store, params)
-    if ch["disputed"]:
+    if ch["disputed"] and not _refundable_while_disputed(store, ch):
         raise ApiError(
             400,
             f"Charge {ch['id']} has been charged back; cannot issue a refund.",
@@ -34,22 +42,73 @@ def create_refund(store: Store, params: Obj) -> Obj:
             code="amount_too_large",
             param="amount",
         )
-    refund = store.add(ledger.refund(ch, amount, params))
+    behaviour = _refund_behaviour(store, ch)
+    status = "pending" if behaviour == cards.REFUND_PENDING else "succeeded"
+    refund = store.add(ledger.refund(ch, amount, params, status=status))
     txn = store.add(
         ledger.balance_transaction(ch, amount=-amount, kind="refund", source=refund["id"])
     )
     refund["balance_transaction"] = txn["id"]
     refund["customer"] = ch["customer"]
-    previous = {
-        "amount_refunded": ch["amount_refunded"],
-        "refunded": ch["refunded"],
-        "refunds": {"data": list(ch["refunds"]["data"])},
-    }
+    previous = {"amount_refunded": ch["amount_refunded"], "refunded": ch["refunded"]}
     ch["amount_refunded"] += amount
     ch["refunded"] = ch["amount_refunded"] == ch["amount"]
-    ch["refunds"]["data"].insert(0, refund)
     store.emit("charge.refunded", ch, previous)
     store.emit("refund.created", refund)
+    if behaviour == cards.REFUND_PENDING:
+        store.later(store.config.refund_delay, lambda: _settle_later(store, refund["id"], True))
+    elif behaviour == cards.REFUND_FAILS:
+        store.later(store.config.refund_delay, lambda: _settle_later(store, refund["id"], False))
+    return refund
+
+
+def _refundable_while_disputed(store: Store, ch: Obj) -> bool:
+    """An inquiry may still be refunded; a chargeback may not."""
+    return any(
+        dp["charge"] == ch["id"] and dp["is_charge_refundable"] for dp in store.all("dispute")
+    )
+
+
+def _refund_behaviour(store: Store, ch: Obj) -> str:
+    number = store.card_numbers.get(ch["payment_method"] or "")
+    return cards.card_for(number).refund if number else cards.REFUND_SUCCEEDS
+
+
+def _settle_later(store: Store, refund_id: str, success: bool) -> None:
+    refund = store.objects["refund"].get(refund_id)
+    if refund is not None and (refund["status"] == "pending" or not success):
+        settle(store, refund, success=success)
+
+
+def settle(store: Store, refund: Obj, *, success: bool) -> Obj:
+    """Finish a refund: a pending one succeeds or fails; a succeeded one may still fail (as
+    card refunds do when the card is closed). Emits ``refund.updated`` and
+    ``charge.refund.updated``, plus ``refund.failed`` on failure."""
+    if refund["status"] == "failed" or (success and refund["status"] == "succeeded"):
+        raise invalid(f"Refund {refund['id']} is already {refund['status']}.")
+    previous = {"status": refund["status"]}
+    if success:
+        refund["status"] = "succeeded"
+    else:
+        ch = store.get("charge", refund["charge"])
+        txn = store.add(
+            ledger.balance_transaction(
+                ch, amount=refund["amount"], kind="refund_failure", source=refund["id"]
+            )
+        )
+        previous |= {"failure_balance_transaction": None, "failure_reason": None}
+        refund.update(
+            status="failed",
+            failure_reason="expired_or_canceled_card",
+            failure_balance_transaction=txn["id"],
+        )
+        # The money was not sent back after all: it can be refunded again.
+        ch["amount_refunded"] -= refund["amount"]
+        ch["refunded"] = ch["amount_refunded"] == ch["amount"]
+    store.emit("refund.updated", refund, previous)
+    store.emit("charge.refund.updated", refund, previous)
+    if not success:
+        store.emit("refund.failed", refund)
     return refund
 
 

@@ -70,8 +70,11 @@ class Store:
             self.objects: dict[str, dict[str, Obj]] = {
                 kind: {} for kind in set(KINDS_BY_PREFIX.values())
             }
+            # Which account each object belongs to: another account's objects are not found,
+            # as with Stripe after a key or account switch.
+            self.owners: dict[str, str] = {}
             self.card_numbers: dict[str, str] = {}
-            self.idempotency: dict[tuple[str, str], Stored] = {}
+            self.idempotency: dict[tuple[str, str, str], Stored] = {}
             self.return_urls: dict[str, str] = {}
             for timer in getattr(self, "timers", []):
                 timer.cancel()
@@ -95,21 +98,27 @@ class Store:
 
     def add(self, obj: Obj) -> Obj:
         self.objects[kind_of(obj["id"])][obj["id"]] = obj
+        self.owners[obj["id"]] = self.config.account
         return obj
+
+    def _visible(self, obj_id: str) -> bool:
+        return self.owners.get(obj_id) == self.config.account
 
     def find(self, obj_id: str) -> Obj | None:
         kind = kind_of(obj_id)
-        return self.objects[kind].get(obj_id) if kind else None
+        if not kind or not self._visible(obj_id):
+            return None
+        return self.objects[kind].get(obj_id)
 
     def get(self, kind: str, obj_id: str, *, param: str = "id") -> Obj:
         obj = self.objects[kind].get(obj_id)
-        if obj is None:
+        if obj is None or not self._visible(obj_id):
             raise no_such(DISPLAY_NAMES.get(kind, kind), obj_id, param=param)
         return obj
 
     def all(self, kind: str) -> list[Obj]:
-        """Newest first, as Stripe lists objects."""
-        return list(reversed(self.objects[kind].values()))
+        """This account's objects, newest first, as Stripe lists them."""
+        return [o for o in reversed(self.objects[kind].values()) if self._visible(o["id"])]
 
     # -- events -----------------------------------------------------------------------------
 
@@ -174,6 +183,11 @@ class Store:
             return objects.list_object(rest[-limit:], url, has_more=len(rest) > limit)
         return objects.list_object(items[:limit], url, has_more=len(items) > limit)
 
+    def charge_refunds(self, charge_id: str) -> Obj:
+        items = [r for r in self.all("refund") if r["charge"] == charge_id]
+        url = f"/v1/charges/{charge_id}/refunds"
+        return objects.list_object(copy.deepcopy(items[:10]), url, has_more=len(items) > 10)
+
     def expand(self, obj: Obj, paths: list[str] | None) -> Obj:
         if not paths:
             return obj
@@ -188,6 +202,12 @@ class Store:
             for item in node["data"]:
                 if rest:
                     self._expand(item, rest, path)
+            return
+        if isinstance(node, dict) and node.get("object") == "charge" and key == "refunds":
+            # Includable, not stored: the charge's refunds, newest first, as Stripe lists them.
+            node["refunds"] = self.charge_refunds(node["id"])
+            if rest:
+                self._expand(node["refunds"], rest, path)
             return
         if not isinstance(node, dict) or key not in node:
             raise cannot_expand(path)

@@ -57,6 +57,8 @@ class SimulatorProcess:
         delivery_enabled: bool = True,
         hold: bool = False,
         processing_delay: float = 3.0,
+        refund_delay: float = 3.0,
+        account: str | None = None,
         retry_base: float = 1.0,
         max_attempts: int = 5,
         webhook_timeout: float = 10.0,
@@ -88,6 +90,8 @@ class SimulatorProcess:
             f"--publishable-key={publishable_key}",
             f"--webhook-secret={webhook_secret}",
             f"--processing-delay={processing_delay}",
+            f"--refund-delay={refund_delay}",
+            *([f"--account={account}"] if account else []),
             f"--retry-base={retry_base}",
             f"--max-attempts={max_attempts}",
             f"--webhook-timeout={webhook_timeout}",
@@ -219,8 +223,9 @@ class SimulatorProcess:
 
     def configure(self, **settings: Any) -> dict[str, Any]:
         """Change settings: ``webhook_endpoints=[url | {"url", "secret"}]``, ``delivery_enabled``,
-        ``hold``, ``processing_delay``, ``retry_base``, ``max_attempts``, ``webhook_timeout``,
-        ``webhook_secret``."""
+        ``hold``, ``processing_delay``, ``refund_delay``, ``retry_base``, ``max_attempts``,
+        ``webhook_timeout``, ``webhook_secret``, ``js_delay``, ``js_unavailable``, ``account``
+        (switching it hides every object of the previous account, as a key switch would)."""
         return self.post("/_sim/config", settings)
 
     def config(self) -> dict[str, Any]:
@@ -247,6 +252,10 @@ class SimulatorProcess:
 
     def dispute(self, payment_intent_id: str, **options: Any) -> dict[str, Any]:
         return self.post(f"/_sim/payment_intents/{payment_intent_id}/dispute", options)
+
+    def settle_refund(self, refund_id: str, outcome: str) -> dict[str, Any]:
+        """Finish a refund now: ``outcome`` is ``succeed`` (a pending one) or ``fail``."""
+        return self.post(f"/_sim/refunds/{refund_id}/{outcome}")
 
     def close_dispute(self, dispute_id: str, status: str) -> dict[str, Any]:
         return self.post(f"/_sim/disputes/{dispute_id}/close", {"status": status})

@@ -6,10 +6,16 @@
  * elements.fetchUpdates(), stripe.confirmPayment(), stripe.retrievePaymentIntent() and
  * stripe.handleNextAction().
  *
- * Unlike the real Stripe.js, the card fields are rendered straight into the host page (no
- * iframe) so browser tests can fill them. The DOM is built with DOM APIs only and styled with
- * classes plus element.style properties: no inline <style>, no style attributes, no eval, so
- * it runs under a strict Content-Security-Policy.
+ * As with Stripe's, the card fields live in a cross-origin iframe: the simulator serves them
+ * from its "frame origin", the other loopback name on the same port (127.0.0.1 <-> localhost),
+ * so the host page's Content-Security-Policy must allow that origin in frame-src, this script's
+ * origin in script-src and the API in connect-src. The page and the frame talk only by
+ * postMessage, each checking the other's origin. The page never sees the card number: the
+ * frame creates the PaymentMethod and hands back its id.
+ *
+ * Errors follow Stripe.js: integration mistakes throw (or reject with) an IntegrationError;
+ * card, validation and API errors resolve as {error}; an element that cannot load emits
+ * 'loaderror'. The DOM is built with DOM APIs only, no eval, no inline styles.
  */
 (function () {
   "use strict";
@@ -18,7 +24,17 @@
   // script was loaded from, so the simulator can sit on any port.
   const script = document.currentScript;
   const API_BASE = script && script.src ? new URL(script.src).origin : window.location.origin;
+  const FRAME_ORIGIN = twinOrigin(API_BASE);
+  const FRAME_URL = `${FRAME_ORIGIN}/v3/elements-inner-payment.html`;
+  const LOAD_TIMEOUT_MS = 15000;
+  const FRAME_READY_GRACE_MS = 2000;
   let nextId = 0;
+
+  function twinOrigin(origin) {
+    const url = new URL(origin);
+    url.hostname = url.hostname === "localhost" ? "127.0.0.1" : "localhost";
+    return url.origin;
+  }
 
   class IntegrationError extends Error {
     constructor(message) {
@@ -68,11 +84,11 @@
     }
   }
 
-  function intentId(clientSecret) {
+  function intentId(clientSecret, caller) {
     const match = /^(pi_[A-Za-z0-9]+)_secret_[A-Za-z0-9]+$/.exec(clientSecret || "");
     if (!match) {
       throw new IntegrationError(
-        "Invalid value for clientSecret: value should be a client secret of the form " +
+        `Invalid value for ${caller}: clientSecret should be a client secret of the form ` +
           "${id}_secret_${secret}. You specified: " + clientSecret + "."
       );
     }
@@ -91,127 +107,20 @@
     return new Promise(() => {});
   }
 
-  // -- card validation (messages as Stripe.js shows them) ---------------------------------------
-
-  function digits(text) {
-    return (text || "").replace(/\D/g, "");
-  }
-
-  function brandOf(number) {
-    if (/^3[47]/.test(number)) return "amex";
-    if (/^3(0|6|8)/.test(number)) return "diners";
-    return "other";
-  }
-
-  function numberLength(number) {
-    return { amex: 15, diners: 14 }[brandOf(number)] || 16;
-  }
-
-  function luhn(number) {
-    let sum = 0;
-    for (let i = 0; i < number.length; i++) {
-      let d = Number(number[number.length - 1 - i]);
-      if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-      sum += d;
-    }
-    return sum % 10 === 0;
-  }
-
-  function validationError(code, message, param) {
-    return { type: "validation_error", code, message, param };
-  }
-
-  function checkNumber(raw) {
-    const number = digits(raw);
-    if (number.length < numberLength(number)) {
-      return validationError("incomplete_number", "Your card number is incomplete.", "number");
-    }
-    if (!luhn(number)) {
-      return validationError("invalid_number", "Your card number is invalid.", "number");
-    }
-    return null;
-  }
-
-  function checkExpiry(raw) {
-    const value = digits(raw);
-    if (value.length < 4) {
-      return validationError("incomplete_expiry", "Your card's expiration date is incomplete.", "exp_month");
-    }
-    const month = Number(value.slice(0, 2));
-    const year = 2000 + Number(value.slice(2, 4));
-    const now = new Date();
-    if (month < 1 || month > 12) {
-      return validationError("invalid_expiry_month", "Your card's expiration date is invalid.", "exp_month");
-    }
-    if (year < now.getFullYear()) {
-      return validationError("invalid_expiry_year_past", "Your card's expiration year is in the past.", "exp_year");
-    }
-    if (year === now.getFullYear() && month < now.getMonth() + 1) {
-      return validationError("invalid_expiry_month_past", "Your card's expiration date is in the past.", "exp_month");
-    }
-    return null;
-  }
-
-  function checkCvc(raw, number) {
-    const wanted = brandOf(digits(number)) === "amex" ? 4 : 3;
-    if (digits(raw).length < wanted) {
-      return validationError("incomplete_cvc", "Your card's security code is incomplete.", "cvc");
-    }
-    return null;
-  }
-
-  // -- formatting ------------------------------------------------------------------------------
-
-  function formatNumber(raw) {
-    const number = digits(raw).slice(0, 19);
-    const groups = brandOf(number) === "amex" ? [4, 6, 5] : [4, 4, 4, 4, 3];
-    const parts = [];
-    let rest = number;
-    for (const size of groups) {
-      if (!rest) break;
-      parts.push(rest.slice(0, size));
-      rest = rest.slice(size);
-    }
-    return parts.join(" ");
-  }
-
-  function formatExpiry(raw, deleting) {
-    let value = digits(raw).slice(0, 4);
-    if (value.length === 1 && Number(value) > 1) value = `0${value}`;
-    if (value.length < 2) return value;
-    if (value.length === 2) return deleting ? value : `${value} / `;
-    return `${value.slice(0, 2)} / ${value.slice(2)}`;
-  }
-
-  // -- the Payment Element ---------------------------------------------------------------------
-
-  const FIELDS = [
-    {
-      key: "number",
-      label: "Card number",
-      name: "cardnumber",
-      autocomplete: "cc-number",
-      placeholder: "1234 1234 1234 1234",
-    },
-    {
-      key: "expiry",
-      label: "Expiration date",
-      name: "exp-date",
-      autocomplete: "cc-exp",
-      placeholder: "MM / YY",
-    },
-    { key: "cvc", label: "Security code", name: "cvc", autocomplete: "cc-csc", placeholder: "CVC" },
-  ];
+  // -- the Payment Element (the host page's side of the frame) --------------------------------
 
   class PaymentElement {
     constructor(group, options) {
       this._group = group;
       this._options = options || {};
       this._handlers = {};
-      this._root = null;
-      this._inputs = {};
-      this._errors = {};
-      this._uid = ++nextId;
+      this._frame = null;
+      this._channel = `sim${++nextId}${Math.random().toString(36).slice(2)}`;
+      this._pending = new Map();
+      this._frameReady = false;
+      this._failed = false;
+      this._onMessage = this._onMessage.bind(this);
+      this._onViolation = this._onViolation.bind(this);
     }
 
     on(event, handler) {
@@ -226,190 +135,152 @@
     }
 
     _emit(event, payload) {
-      (this._handlers[event] || []).forEach((handler) => handler(payload));
+      (this._handlers[event] || []).forEach((handler) => handler({ elementType: "payment", ...payload }));
     }
 
     mount(target) {
       const host = typeof target === "string" ? document.querySelector(target) : target;
       if (!host) {
-        throw new IntegrationError(`The selector you specified (${target}) applies to no DOM elements that are currently on the page.`);
+        throw new IntegrationError(
+          `The selector you specified (${target}) applies to no DOM elements that are currently on the page.\n` +
+            "Make sure the element exists on the page before calling mount()."
+        );
       }
-      if (!this._root) this._root = this._build();
-      host.replaceChildren(this._root);
-      this._group._ready.then(() => {
-        if (this._group._loadError) this._emit("loaderror", { elementType: "payment", error: this._group._loadError });
-        this._emit("ready", { elementType: "payment" });
-      });
+      if (!this._frame) this._frame = this._buildFrame();
+      window.addEventListener("message", this._onMessage);
+      document.addEventListener("securitypolicyviolation", this._onViolation);
+      const wrapper = document.createElement("div");
+      wrapper.className = "__PrivateStripeElement";
+      wrapper.appendChild(this._frame);
+      host.replaceChildren(wrapper);
+      this._timer = window.setTimeout(() => {
+        if (!this._frameReady) this._loadFailed("The payment form did not load in time.");
+      }, LOAD_TIMEOUT_MS);
       return this;
     }
 
+    _buildFrame() {
+      const frame = document.createElement("iframe");
+      const hash = new URLSearchParams({
+        channel: this._channel,
+        origin: window.location.origin,
+        key: this._group._stripe._key,
+        apiBase: API_BASE,
+      });
+      frame.name = `__privateStripeFrame${this._channel}`;
+      frame.title = "Secure payment input frame";
+      frame.setAttribute("frameborder", "0");
+      frame.setAttribute("allowtransparency", "true");
+      frame.setAttribute("scrolling", "no");
+      frame.allow = "payment *";
+      frame.src = `${FRAME_URL}#${hash}`;
+      // A frame whose document loaded but never said "ready" (an error page, a 503) failed.
+      frame.addEventListener("load", () => {
+        window.setTimeout(() => {
+          if (!this._frameReady && this._frame === frame) this._loadFailed("The payment form did not load.");
+        }, FRAME_READY_GRACE_MS);
+      });
+      Object.assign(frame.style, {
+        border: "none",
+        margin: "0",
+        padding: "0",
+        width: "1px",
+        minWidth: "100%",
+        overflow: "hidden",
+        display: "block",
+        height: "14rem",
+      });
+      return frame;
+    }
+
+    _onViolation(event) {
+      const blocked = event.blockedURI || "";
+      if (!this._frameReady && (blocked === FRAME_ORIGIN || blocked.startsWith(`${FRAME_ORIGIN}/`))) {
+        this._loadFailed(
+          `The Payment Element's frame (${FRAME_ORIGIN}) was blocked by the page's ` +
+            `Content-Security-Policy (${event.effectiveDirective}).`
+        );
+      }
+    }
+
+    _loadFailed(message, error) {
+      if (this._failed) return;
+      this._failed = true;
+      window.clearTimeout(this._timer);
+      this._emit("loaderror", { error: error || { type: "invalid_request_error", message } });
+    }
+
+    _onMessage(event) {
+      if (event.origin !== FRAME_ORIGIN || !this._frame || event.source !== this._frame.contentWindow) return;
+      const message = event.data || {};
+      if (message.channel !== this._channel || message.source !== "stripe-sim-frame") return;
+      if (message.type === "ready") {
+        this._frameReady = true;
+        window.clearTimeout(this._timer);
+        this._group._ready.then(() => {
+          if (this._group._loadError) this._loadFailed(this._group._loadError.message, this._group._loadError);
+          else this._emit("ready", {});
+        });
+      } else if (message.type === "resize" && message.height > 0) {
+        this._frame.style.height = `${message.height}px`;
+      } else if (message.type === "change") {
+        this._emit("change", { empty: message.empty, complete: message.complete, collapsed: false, value: { type: "card" } });
+      } else if (message.type === "submit") {
+        const form = this._frame.closest("form");
+        if (form) form.requestSubmit();
+      } else if (message.type === "focus" || message.type === "blur") {
+        this._emit(message.type, {});
+      } else if (message.type === "response" && this._pending.has(message.id)) {
+        this._pending.get(message.id)(message.result || {});
+        this._pending.delete(message.id);
+      }
+    }
+
+    _ask(type, payload) {
+      if (!this._frame || !this._frameReady || !this._frame.isConnected) {
+        return Promise.reject(
+          new IntegrationError("elements should have a mounted Payment Element or Express Checkout Element.")
+        );
+      }
+      const id = `${this._channel}-${++nextId}`;
+      return new Promise((resolve) => {
+        this._pending.set(id, resolve);
+        this._frame.contentWindow.postMessage(
+          { ...payload, type, id, channel: this._channel, source: "stripe-sim-js" },
+          FRAME_ORIGIN
+        );
+      });
+    }
+
     unmount() {
-      if (this._root && this._root.parentNode) this._root.parentNode.removeChild(this._root);
+      if (this._frame && this._frame.parentNode) this._frame.parentNode.remove();
+      window.removeEventListener("message", this._onMessage);
+      document.removeEventListener("securitypolicyviolation", this._onViolation);
+      this._frameReady = false;
       return this;
     }
 
     destroy() {
       this.unmount();
-      this._root = null;
+      this._frame = null;
       this._handlers = {};
       this._group._remove(this);
     }
 
     focus() {
-      if (this._inputs.number) this._inputs.number.focus();
+      if (this._frameReady) this._ask("focus", {});
     }
 
     blur() {
-      if (document.activeElement && this._root && this._root.contains(document.activeElement)) {
-        document.activeElement.blur();
-      }
+      if (this._frameReady) this._ask("blur", {});
     }
 
     clear() {
-      Object.values(this._inputs).forEach((input) => (input.value = ""));
-      this._errors = {};
-      this._render();
-      this._changed();
+      if (this._frameReady) this._ask("clear", {});
     }
 
     update() {
       return this;
-    }
-
-    _build() {
-      const root = document.createElement("div");
-      root.className = "SimElement";
-      root.dataset.simElement = "payment";
-      const fieldset = document.createElement("fieldset");
-      fieldset.className = "SimElement-fieldset";
-      Object.assign(fieldset.style, { border: "0", margin: "0", padding: "0", minWidth: "0" });
-      const legend = document.createElement("legend");
-      legend.className = "SimElement-legend";
-      legend.textContent = "Card";
-      fieldset.appendChild(legend);
-      const errorId = `SimElement-error-${this._uid}`;
-      for (const field of FIELDS) {
-        const id = `SimElement-${field.key}-${this._uid}`;
-        const wrapper = document.createElement("div");
-        wrapper.className = `SimElement-field SimElement-field--${field.key}`;
-        wrapper.style.marginBottom = "0.75rem";
-        const label = document.createElement("label");
-        label.className = "SimElement-label";
-        label.htmlFor = id;
-        label.textContent = field.label;
-        label.style.display = "block";
-        const input = document.createElement("input");
-        input.className = "SimElement-input";
-        Object.assign(input, {
-          id,
-          name: field.name,
-          type: "text",
-          inputMode: "numeric",
-          autocomplete: field.autocomplete,
-          placeholder: field.placeholder,
-          spellcheck: false,
-        });
-        input.setAttribute("autocorrect", "off");
-        input.setAttribute("aria-invalid", "false");
-        input.setAttribute("aria-required", "true");
-        input.setAttribute("aria-describedby", errorId);
-        Object.assign(input.style, { display: "block", width: "100%", boxSizing: "border-box" });
-        input.addEventListener("input", (event) => this._onInput(field.key, event));
-        input.addEventListener("blur", () => this._onBlur(field.key));
-        input.addEventListener("focus", () => this._emit("focus", { elementType: "payment" }));
-        wrapper.append(label, input);
-        fieldset.appendChild(wrapper);
-        this._inputs[field.key] = input;
-      }
-      const error = document.createElement("div");
-      error.className = "SimElement-error";
-      error.id = errorId;
-      error.setAttribute("role", "alert");
-      error.style.color = "#df1b41";
-      root.append(fieldset, error);
-      this._errorBox = error;
-      return root;
-    }
-
-    _onInput(key, event) {
-      const input = this._inputs[key];
-      const deleting = (event.inputType || "").startsWith("delete");
-      if (key === "number") input.value = formatNumber(input.value);
-      if (key === "expiry") input.value = formatExpiry(input.value, deleting);
-      if (key === "cvc") input.value = digits(input.value).slice(0, 4);
-      if (this._errors[key]) {
-        // Keep a shown error only while it is still wrong in a way typing more will not fix.
-        const error = this._check(key);
-        this._errors[key] = error && !error.code.startsWith("incomplete") ? error : null;
-        this._render();
-      }
-      this._changed();
-    }
-
-    _onBlur(key) {
-      if (this._inputs[key].value) {
-        this._errors[key] = this._check(key);
-        this._render();
-      }
-      this._emit("blur", { elementType: "payment" });
-    }
-
-    _check(key) {
-      const values = this._values();
-      if (key === "number") return checkNumber(values.number);
-      if (key === "expiry") return checkExpiry(values.expiry);
-      return checkCvc(values.cvc, values.number);
-    }
-
-    _values() {
-      const read = (key) => (this._inputs[key] ? this._inputs[key].value : "");
-      return { number: read("number"), expiry: read("expiry"), cvc: read("cvc") };
-    }
-
-    _render() {
-      let shown = null;
-      for (const field of FIELDS) {
-        const error = this._errors[field.key];
-        const input = this._inputs[field.key];
-        input.setAttribute("aria-invalid", error ? "true" : "false");
-        input.classList.toggle("SimElement-input--invalid", Boolean(error));
-        if (error && !shown) shown = error;
-      }
-      this._errorBox.textContent = shown ? shown.message : "";
-    }
-
-    _changed() {
-      const values = this._values();
-      const empty = !values.number && !values.expiry && !values.cvc;
-      const complete = FIELDS.every((field) => !this._check(field.key));
-      this._emit("change", {
-        elementType: "payment",
-        empty,
-        complete,
-        collapsed: false,
-        value: { type: "card" },
-      });
-    }
-
-    // Checks every field, shows the first problem, and returns {error} or {card}.
-    _validate() {
-      if (!this._root) {
-        return { error: validationError("incomplete", "The Payment Element is not mounted.", null) };
-      }
-      for (const field of FIELDS) this._errors[field.key] = this._check(field.key);
-      this._render();
-      const first = FIELDS.map((field) => this._errors[field.key]).find(Boolean);
-      if (first) return { error: first };
-      const values = this._values();
-      const expiry = digits(values.expiry);
-      return {
-        card: {
-          number: digits(values.number),
-          exp_month: Number(expiry.slice(0, 2)),
-          exp_year: 2000 + Number(expiry.slice(2, 4)),
-          cvc: digits(values.cvc),
-        },
-      };
     }
   }
 
@@ -420,6 +291,7 @@
       this._stripe = stripe;
       this._options = options || {};
       this._clientSecret = this._options.clientSecret || null;
+      if (this._clientSecret) intentId(this._clientSecret, "stripe.elements()");
       this._elements = [];
       this._paymentIntent = null;
       this._loadError = null;
@@ -429,6 +301,12 @@
     create(type, options) {
       if (type !== "payment") {
         throw new IntegrationError(`The Stripe simulator only implements the 'payment' Element, not '${type}'.`);
+      }
+      if (!this._clientSecret && !this._options.mode) {
+        throw new IntegrationError(
+          "In order to create a payment element, you must pass a clientSecret or mode when creating the Elements group.\n\n" +
+            'e.g. stripe.elements({clientSecret: "{{CLIENT_SECRET}}"})'
+        );
       }
       if (this.getElement("payment")) {
         throw new IntegrationError("Can only create one Element of type payment.");
@@ -451,7 +329,7 @@
       if (!element) {
         throw new IntegrationError("elements.submit(): no Payment Element has been created.");
       }
-      const result = element._validate();
+      const result = await element._ask("validate", {});
       return result.error ? { error: result.error } : {};
     }
 
@@ -479,11 +357,12 @@
       throw new IntegrationError("Please call Stripe() with your publishable key. You used an empty string.");
     }
     if (/^sk_/.test(publishableKey)) {
-      throw new IntegrationError("You should not use your secret key with Stripe.js. Please pass a publishable key instead.");
+      throw new IntegrationError("You should not use your secret key with Stripe.js.\nPlease pass a publishable key instead.");
     }
     const key = publishableKey;
 
     const stripe = {
+      _key: key,
       _apiBase: API_BASE,
       _options: options || {},
 
@@ -492,7 +371,7 @@
       },
 
       async retrievePaymentIntent(clientSecret) {
-        const id = intentId(clientSecret);
+        const id = intentId(clientSecret, "stripe.retrievePaymentIntent");
         const res = await request(key, "GET", `/v1/payment_intents/${id}`, { client_secret: clientSecret });
         return res.body.error ? { error: res.body.error } : { paymentIntent: res.body };
       },
@@ -502,30 +381,33 @@
         const elements = opts.elements;
         const confirmParams = opts.confirmParams || {};
         const redirect = opts.redirect || "always";
-        if (!elements) throw new IntegrationError("stripe.confirmPayment(): the `elements` argument is required.");
+        if (!elements && !opts.clientSecret) {
+          throw new IntegrationError("stripe.confirmPayment(): expected either `elements` or `clientSecret`, but got neither.");
+        }
+        if (!elements) {
+          throw new IntegrationError("stripe.confirmPayment(): the simulator needs `elements` (a mounted Payment Element).");
+        }
         if (redirect === "always" && !confirmParams.return_url) {
           throw new IntegrationError(
             "stripe.confirmPayment(): the `confirmParams.return_url` argument is required unless passing `redirect: 'if_required'`"
           );
         }
         const clientSecret = opts.clientSecret || elements._clientSecret;
-        const id = intentId(clientSecret);
+        if (!clientSecret) {
+          throw new IntegrationError("You must pass in a clientSecret when calling stripe.confirmPayment().");
+        }
+        const id = intentId(clientSecret, "stripe.confirmPayment()");
         const element = elements.getElement("payment");
-        if (!element) throw new IntegrationError("stripe.confirmPayment(): no Payment Element was created from these elements.");
-        const checked = element._validate();
-        if (checked.error) return { error: checked.error };
-
+        if (!element) {
+          throw new IntegrationError("elements should have a mounted Payment Element or Express Checkout Element.");
+        }
         const pmData = confirmParams.payment_method_data || {};
-        const created = await request(key, "POST", "/v1/payment_methods", {
-          type: "card",
-          card: checked.card,
-          billing_details: pmData.billing_details,
-        });
-        if (created.body.error) return { error: created.body.error };
+        const created = await element._ask("createPaymentMethod", { billingDetails: pmData.billing_details });
+        if (created.error) return { error: created.error };
 
         const confirmed = await request(key, "POST", `/v1/payment_intents/${id}/confirm`, {
           client_secret: clientSecret,
-          payment_method: created.body.id,
+          payment_method: created.paymentMethod.id,
           return_url: confirmParams.return_url,
           receipt_email: confirmParams.receipt_email,
         });
@@ -563,6 +445,6 @@
   }
 
   Stripe.version = 3;
-  Stripe.simulator = { apiBase: API_BASE };
+  Stripe.simulator = { apiBase: API_BASE, frameOrigin: FRAME_ORIGIN };
   window.Stripe = Stripe;
 })();

@@ -38,6 +38,8 @@ SIM_SETTINGS = {
     "retry_base": 0.2,
     "max_attempts": 5,
     "webhook_timeout": 10.0,
+    "js_delay": 0.0,
+    "js_unavailable": False,
 }
 
 SEED = f"""
@@ -74,7 +76,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[helpers.Stack]:
     tmp = tmp_path_factory.mktemp("e2e")
-    sim = SimulatorProcess(**{k: v for k, v in SIM_SETTINGS.items() if k != "hold"})
+    runtime_only = ("hold", "js_delay", "js_unavailable")  # set through configure() below
+    sim = SimulatorProcess(**{k: v for k, v in SIM_SETTINGS.items() if k not in runtime_only})
     sim.start()
     deployment = portal = shell = None
     try:

@@ -27,7 +27,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from stripe_sim.testing import SimulatorProcess
 from tests.servers import Deployment, DjangoShell, PortalServer
@@ -345,11 +345,19 @@ def pay_status(page: Page) -> Locator:
     return page.locator("#pay-status")
 
 
+CARD_FRAME = "iframe[title='Secure payment input frame']"
+
+
+def card_fields(page: Page) -> FrameLocator:
+    """The card fields: inside the Payment Element's cross-origin frame, as with Stripe."""
+    return page.frame_locator(CARD_FRAME)
+
+
 def open_payment_form(page: Page) -> Locator:
     """Click "Pay $X" and wait for the card fields (the simulator's Payment Element)."""
     page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay ")).click()
     form = page.locator("[data-payment-form]")
-    expect(form.get_by_label("Card number")).to_be_visible()
+    expect(card_fields(page).get_by_label("Card number")).to_be_visible()
     return form
 
 
@@ -362,9 +370,10 @@ def pay_with_card(page: Page, number: str, exp: str = "12 / 34", cvc: str = "123
     form = page.locator("[data-payment-form]")
     if form.count() == 0:
         form = open_payment_form(page)
-    form.get_by_label("Card number").fill(number)
-    form.get_by_label("Expiration date").fill(exp)
-    form.get_by_label("Security code").fill(cvc)
+    fields = card_fields(page)
+    fields.get_by_label("Card number").fill(number)
+    fields.get_by_label("Expiration date").fill(exp)
+    fields.get_by_label("Security code").fill(cvc)
     submit = form.get_by_role("button", name=re.compile(r"^Pay "))
     expect(submit).to_be_enabled()
     submit.click()

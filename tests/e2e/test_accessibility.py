@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import (
     VISA,
+    card_fields,
     make_draft_invoice,
     make_open_invoice,
     open_payment_form,
@@ -84,18 +85,19 @@ def test_a_customer_pays_with_the_keyboard_only(page: Page) -> None:
     tab_to(page, pay_button)
     page.keyboard.press("Enter")
 
-    card_number = page.get_by_label("Card number")
+    fields = card_fields(page)
+    card_number = fields.get_by_label("Card number")
     expect(card_number).to_be_visible()
     tab_to(page, card_number)
     page.keyboard.type("4242424242424242")
     page.keyboard.press("Tab")
-    expect(page.get_by_label("Expiration date")).to_be_focused()
+    expect(fields.get_by_label("Expiration date")).to_be_focused()
     page.keyboard.type("1234")
     page.keyboard.press("Tab")
-    expect(page.get_by_label("Security code")).to_be_focused()
+    expect(fields.get_by_label("Security code")).to_be_focused()
     page.keyboard.type("123")
     expect(card_number).to_have_value("4242 4242 4242 4242")
-    expect(page.get_by_label("Expiration date")).to_have_value("12 / 34")
+    expect(fields.get_by_label("Expiration date")).to_have_value("12 / 34")
     page.keyboard.press("Enter")
 
     wait_for_return(page)

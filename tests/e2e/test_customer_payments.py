@@ -1,6 +1,6 @@
 """Scenarios 2-5: the customer pays by card from the emailed link.
 
-Stripe is the simulator: its Payment Element renders real inputs in the page, its
+Stripe is the simulator: its Payment Element renders real inputs in a cross-origin frame, its
 webhooks are signed and delivered to the portal, which pushes the new state to open
 pages over Server-Sent Events. "Live" below means: without the page reloading.
 """

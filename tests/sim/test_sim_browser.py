@@ -1,4 +1,8 @@
-"""The Stripe.js stand-in in a real browser, on a page with a strict Content-Security-Policy."""
+"""The Stripe.js stand-in in a real browser, on a page with a strict Content-Security-Policy.
+
+The card fields live in a cross-origin frame (the simulator's frame origin), as Stripe's do:
+tests reach them through `card_frame(page)`, and a policy without that origin in frame-src
+keeps the element from loading."""
 
 from __future__ import annotations
 
@@ -11,8 +15,16 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    FrameLocator,
+    Page,
+    expect,
+    sync_playwright,
+)
 
+from stripe_sim.origins import frame_origin
 from stripe_sim.testing import SimulatorProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,8 +44,13 @@ const stripe = Stripe(form.dataset.publishableKey);
 const elements = stripe.elements({ clientSecret: form.dataset.clientSecret });
 const payment = elements.create("payment");
 payment.on("ready", () => { form.dataset.ready = "true"; });
+payment.on("loaderror", (event) => {
+  form.dataset.loadError = event.error.type;
+  message.textContent = "The payment form could not load.";
+});
 payment.on("change", (event) => { form.dataset.complete = String(event.complete); });
 payment.mount("#payment-element");
+window.checkout = { stripe, elements };
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const button = form.querySelector("button");
@@ -94,11 +111,15 @@ class PageServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.csp = (
-            f"default-src 'self'; script-src 'self' {sim.api_base}; "
-            f"connect-src {sim.api_base}; style-src 'self'; img-src 'self'; frame-src 'none'"
-        )
+        self.csp = self.policy(frame_src=frame_origin(sim.api_base))
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def policy(self, *, frame_src: str) -> str:
+        api = self.sim.api_base
+        return (
+            f"default-src 'self'; script-src 'self' {api}; connect-src {api}; "
+            f"style-src 'self'; img-src 'self'; frame-src {frame_src}"
+        )
 
     def checkout_html(self) -> str:
         return f"""<!doctype html>
@@ -146,7 +167,13 @@ def shop(sim: SimulatorProcess) -> Iterator[PageServer]:
 
 
 @pytest.fixture
-def sim_page(chromium: Browser) -> Iterator[Page]:
+def allowed_errors() -> list[str]:
+    """Console messages a test expects (substrings), e.g. the browser's CSP refusal."""
+    return []
+
+
+@pytest.fixture
+def sim_page(chromium: Browser, allowed_errors: list[str]) -> Iterator[Page]:
     context = chromium.new_context()
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -161,23 +188,32 @@ def sim_page(chromium: Browser) -> Iterator[Page]:
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     yield page
     context.close()
-    assert not problems, f"browser console errors: {problems}"
+    unexpected = [p for p in problems if not any(allowed in p for allowed in allowed_errors)]
+    assert not unexpected, f"browser console errors: {unexpected}"
 
 
-def open_checkout(page: Page, shop: PageServer, sim: SimulatorProcess, amount: int = 4500) -> str:
+def open_checkout(
+    page: Page, shop: PageServer, sim: SimulatorProcess, amount: int = 4500, *, ready: bool = True
+) -> str:
     pi = sim.client().v1.payment_intents.create(
         params={"amount": amount, "currency": "usd", "metadata": {"invoice": "INV-9"}}
     )
     shop.client_secret = pi.client_secret
     page.goto(f"{shop.origin}/checkout")
-    expect(page.locator("#payment-form")).to_have_attribute("data-ready", "true")
+    if ready:
+        expect(page.locator("#payment-form")).to_have_attribute("data-ready", "true")
     return pi.id
 
 
+def card_frame(page: Page) -> FrameLocator:
+    return page.frame_locator("iframe[title='Secure payment input frame']")
+
+
 def fill_card(page: Page, number: str, expiry: str = "12 / 34", cvc: str = "123") -> None:
-    page.get_by_label("Card number").fill(number)
-    page.get_by_label("Expiration date").fill(expiry)
-    page.get_by_label("Security code").fill(cvc)
+    frame = card_frame(page)
+    frame.get_by_label("Card number").fill(number)
+    frame.get_by_label("Expiration date").fill(expiry)
+    frame.get_by_label("Security code").fill(cvc)
 
 
 def test_it_pays_with_the_payment_element_under_a_strict_csp(
@@ -185,18 +221,23 @@ def test_it_pays_with_the_payment_element_under_a_strict_csp(
 ) -> None:
     page = sim_page
     pi_id = open_checkout(page, shop, sim)
-    number = page.get_by_label("Card number")
+    frame = card_frame(page)
+    number = frame.get_by_label("Card number")
     expect(number).to_have_attribute("autocomplete", "cc-number")
     expect(number).to_have_attribute("inputmode", "numeric")
-    expect(page.get_by_label("Expiration date")).to_have_attribute("placeholder", "MM / YY")
-    expect(page.get_by_label("Security code")).to_have_attribute("autocomplete", "cc-csc")
-    expect(page.locator("iframe")).to_have_count(0)
+    expect(frame.get_by_label("Expiration date")).to_have_attribute("placeholder", "MM / YY")
+    expect(frame.get_by_label("Security code")).to_have_attribute("autocomplete", "cc-csc")
+    # The fields are not in the page: a script there cannot read the card number.
+    expect(page.get_by_label("Card number")).to_have_count(0)
+    src = page.locator("iframe").get_attribute("src") or ""
+    assert src.startswith(frame_origin(sim.api_base) + "/v3/")
+    assert frame_origin(sim.api_base) != sim.api_base
 
     number.press_sequentially("4242424242424242")
     expect(number).to_have_value("4242 4242 4242 4242")
-    page.get_by_label("Expiration date").press_sequentially("1234")
-    expect(page.get_by_label("Expiration date")).to_have_value("12 / 34")
-    page.get_by_label("Security code").fill("123")
+    frame.get_by_label("Expiration date").press_sequentially("1234")
+    expect(frame.get_by_label("Expiration date")).to_have_value("12 / 34")
+    frame.get_by_label("Security code").fill("123")
     expect(page.locator("#payment-form")).to_have_attribute("data-complete", "true")
     page.get_by_role("button", name="Pay").click()
 
@@ -244,10 +285,10 @@ def test_it_validates_like_stripe_js_before_calling_the_api(
 ) -> None:
     page = sim_page
     open_checkout(page, shop, sim)
-    alert = page.locator("#payment-element [role=alert]")
+    alert = card_frame(page).locator("[role=alert]")
     page.get_by_role("button", name="Pay").click()
     expect(alert).to_have_text("Your card number is incomplete.")
-    expect(page.get_by_label("Card number")).to_have_attribute("aria-invalid", "true")
+    expect(card_frame(page).get_by_label("Card number")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#payment-form")).to_have_attribute("data-error-type", "validation_error")
 
     fill_card(page, "4242 4242 4242 4242", expiry="01 / 20")
@@ -273,3 +314,73 @@ def test_it_returns_with_processing_for_the_processing_card(
         lambda: sim.client().v1.payment_intents.retrieve(pi_id).status == "succeeded",
         what="the processing payment to succeed",
     )
+
+
+def test_it_never_loads_the_card_frame_when_the_csp_lacks_its_origin(
+    sim_page: Page, shop: PageServer, sim: SimulatorProcess, allowed_errors: list[str]
+) -> None:
+    allowed_errors.append('violates the following Content Security Policy directive: "frame-src')
+    shop.csp = shop.policy(frame_src="'self'")
+    page = sim_page
+    open_checkout(page, shop, sim, ready=False)
+    form = page.locator("#payment-form")
+    expect(form).to_have_attribute("data-load-error", "invalid_request_error")
+    expect(page.get_by_text("The payment form could not load.")).to_be_visible()
+    assert form.get_attribute("data-ready") is None
+    expect(card_frame(page).get_by_label("Card number")).to_have_count(0)
+
+
+def test_it_emits_loaderror_for_a_payment_intent_it_cannot_find(
+    sim_page: Page, shop: PageServer, sim: SimulatorProcess
+) -> None:
+    page = sim_page
+    shop.client_secret = "pi_3MissingIntent000000000_secret_abcdefghijklmnop"
+    page.goto(f"{shop.origin}/checkout")
+    form = page.locator("#payment-form")
+    expect(form).to_have_attribute("data-load-error", "invalid_request_error")
+    assert form.get_attribute("data-ready") is None
+
+
+def test_it_throws_integration_errors_as_stripe_js_does(
+    sim_page: Page, shop: PageServer, sim: SimulatorProcess
+) -> None:
+    page = sim_page
+    open_checkout(page, shop, sim)
+    created = page.evaluate(
+        """() => {
+        try { Stripe(document.forms[0].dataset.publishableKey).elements({}).create("payment"); }
+        catch (e) { return [e.name, e.message]; }
+      }"""
+    )
+    assert created[0] == "IntegrationError"
+    assert created[1].startswith(
+        "In order to create a payment element, you must pass a clientSecret or mode"
+    )
+    bad_secret = page.evaluate(
+        """() => {
+        try { Stripe(document.forms[0].dataset.publishableKey).elements({clientSecret: "nope"}); }
+        catch (e) { return e.name; }
+      }"""
+    )
+    assert bad_secret == "IntegrationError"
+    # confirmPayment rejects (it does not resolve {error}) for a mistake in the integration.
+    rejected = page.evaluate(
+        """() => window.checkout.stripe.confirmPayment({ elements: window.checkout.elements })
+              .then(() => "resolved", (e) => e.name + ": " + e.message)"""
+    )
+    assert rejected.startswith(
+        "IntegrationError: stripe.confirmPayment(): the `confirmParams.return_url` argument"
+    )
+
+
+def test_it_resolves_an_error_for_a_payment_intent_that_cannot_be_confirmed(
+    sim_page: Page, shop: PageServer, sim: SimulatorProcess
+) -> None:
+    page = sim_page
+    pi_id = open_checkout(page, shop, sim)
+    sim.client().v1.payment_intents.cancel(pi_id)
+    fill_card(page, "4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay").click()
+    form = page.locator("#payment-form")
+    expect(form).to_have_attribute("data-error-type", "invalid_request_error")
+    expect(page.locator("#payment-message")).to_contain_text("status of canceled")

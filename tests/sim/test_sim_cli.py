@@ -25,6 +25,12 @@ def test_it_refuses_to_bind_a_public_address() -> None:
     assert "loopback" in result.stderr
 
 
+def test_it_refuses_an_account_id_that_is_not_one() -> None:
+    result = run("--port", "0", "--account", "cus_123")
+    assert result.returncode == 2
+    assert "account must be an account id" in result.stderr
+
+
 def test_it_documents_every_option_in_help() -> None:
     result = run("--help")
     assert result.returncode == 0
@@ -36,6 +42,8 @@ def test_it_documents_every_option_in_help() -> None:
         "--secret-key",
         "--publishable-key",
         "--processing-delay",
+        "--refund-delay",
+        "--account",
         "--retry-base",
         "--max-attempts",
         "--quiet",

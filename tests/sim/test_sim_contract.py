@@ -197,7 +197,7 @@ def test_it_refunds_fully_and_partially(
 
     rest = client.v1.refunds.create(params={"charge": charge.id, "reason": "requested_by_customer"})
     assert rest.amount == 3500
-    charge = client.v1.charges.retrieve(charge.id)
+    charge = client.v1.charges.retrieve(charge.id, params={"expand": ["refunds"]})
     assert (charge.amount_refunded, charge.refunded) == (5000, True)
     assert [r.id for r in charge.refunds.data] == [rest.id, partial.id]
 

@@ -148,9 +148,31 @@ def test_it_serves_stripe_js_and_a_readable_overview(app: Simulator) -> None:
     assert json.loads(call(app, "GET", "/_sim/healthz").body)["ok"] is True
 
 
+def test_it_serves_the_card_frame_with_its_own_strict_policy(app: Simulator) -> None:
+    page = call(app, "GET", "/v3/elements-inner-payment.html", host="localhost:4242")
+    assert page.status == 200
+    policy = page.headers["Content-Security-Policy"]
+    # The frame is reached as localhost; the API it posts card data to is the other name.
+    assert "connect-src http://127.0.0.1:4242;" in policy
+    assert "script-src 'self';" in policy
+    assert b'src="elements-inner.js"' in page.body
+    inner = call(app, "GET", "/v3/elements-inner.js", host="localhost:4242")
+    assert b"event.origin !== PARENT_ORIGIN" in inner.body
+    assert b"innerHTML" not in inner.body
+    assert b"eval(" not in inner.body
+
+    call(app, "POST", "/_sim/config", json.dumps({"js_unavailable": True}))
+    assert call(app, "GET", "/v3/").status == 503
+    assert call(app, "GET", "/v3/elements-inner-payment.html").status == 503
+
+
 def test_it_validates_config_changes(app: Simulator) -> None:
     bad = call(app, "POST", "/_sim/config", json.dumps({"max_attempts": 0}))
     assert bad.status == 400
+    for field, value in (("account", "cus_123"), ("js_delay", -1), ("js_unavailable", "yes")):
+        refused = call(app, "POST", "/_sim/config", json.dumps({field: value}))
+        assert refused.status == 400, field
+        assert field in json.loads(refused.body)["error"]["message"]
     good = call(
         app,
         "POST",
