@@ -216,7 +216,11 @@ def _create_intent(invoice: Invoice, amount: int) -> Any:
             )
         except stripe_api.StripeError as error:
             if getattr(error, "code", None) == "amount_too_small":
-                raise InvoiceStateError(minimum_sentence(invoice.currency)) from error
+                # Our table said the amount was enough, so its figure would be wrong here.
+                raise InvoiceStateError(
+                    f"This amount is below the smallest card payment Stripe accepts in "
+                    f"{invoice.currency.upper()}. Please contact us to pay it another way."
+                ) from error
             if retry or not stripe_api.is_missing(error, "customer"):
                 raise
             logger.warning("customer %s: Stripe forgot %s", invoice.customer_id, customer_id)

@@ -211,10 +211,10 @@ def test_stripes_amount_too_small_error_becomes_the_same_sentence(client, stripe
 
     invoice = make_open(lines=1, unit_amount=100, currency="DKK")
     monkeypatch.setitem(money.MINIMUM_CHARGE, "DKK", 1)
-    response = start(client, invoice)
-    if "data-payment-form" in response.content.decode():
-        pytest.skip("this simulator does not enforce Stripe's per-currency minimums yet")
-    assert "The smallest card payment in DKK is DKK 2.50." in response.content.decode()
+    page = start(client, invoice).content.decode()
+    assert "data-payment-form" not in page
+    assert "below the smallest card payment Stripe accepts in DKK" in page
+    assert list(stripe_env.client().v1.payment_intents.list().data) == []
 
 
 def test_idempotency_keys_are_unique_per_deployment_and_database(settings, db):
