@@ -19,6 +19,7 @@ class CustomerForm(forms.ModelForm):
             "state",
             "country",
             "tax_id",
+            "language",
         ]
         widgets = {"country": forms.TextInput(attrs={"size": 2, "autocomplete": "country"})}
 

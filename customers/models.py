@@ -5,6 +5,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.i18n import LANGUAGE_CHOICES
+
 
 class CustomerQuerySet(models.QuerySet["Customer"]):
     def active(self) -> CustomerQuerySet:
@@ -32,6 +34,12 @@ class Customer(models.Model):
     state = models.CharField("state / region", max_length=100, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code, e.g. US")
     tax_id = models.CharField("tax ID", max_length=50, blank=True)
+    language = models.CharField(
+        max_length=8,
+        choices=LANGUAGE_CHOICES,
+        blank=True,
+        help_text="For the pay page, emails and PDFs. Blank: the business's default language.",
+    )
     stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

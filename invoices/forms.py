@@ -213,6 +213,7 @@ class BusinessProfileForm(forms.ModelForm):
             "logo",
             "default_currency",
             "default_terms",
+            "default_language",
             "number_prefix",
             "reminder_schedule",
             "default_footer",

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer
+from portal.i18n import LANGUAGE_CHOICES
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, LineInput, compute_totals, format_money
 
 
@@ -52,6 +53,12 @@ class BusinessProfile(models.Model):
     logo = models.ImageField(upload_to="logos/", blank=True)
     default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
     default_terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
+    default_language = models.CharField(
+        max_length=8,
+        choices=LANGUAGE_CHOICES,
+        default="en",
+        help_text="What customers without a language of their own read.",
+    )
     number_prefix = models.CharField(max_length=12, default="INV-")
     reminder_schedule = models.CharField(
         max_length=100,

@@ -143,6 +143,9 @@ LOGIN_REDIRECT_URL = "invoices:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
+# Staff pages are English; customers get their own language (portal/i18n.py).
+LANGUAGES = [("en", "English"), ("de", "German"), ("fr", "French")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
