@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from invoices.models import Invoice
 from portal.access import staff_required
+from portal.i18n import in_customer_language
 
 logger = logging.getLogger(__name__)
 
@@ -181,9 +182,11 @@ def publish(channel: str, event: str, html: str) -> None:
 
 
 def render_customer_status(invoice: Invoice) -> str:
+    """Rendered in the customer's language: the HTML goes to their page as is."""
     from invoices.pay_context import pay_status_context
 
-    return render_to_string("pay/_status.html", pay_status_context(invoice, live=True))
+    with in_customer_language(invoice.customer):
+        return render_to_string("pay/_status.html", pay_status_context(invoice, live=True))
 
 
 def staff_messages(invoice: Invoice) -> list[tuple[str, str]]:

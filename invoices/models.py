@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import pgettext, pgettext_lazy
 
 from customers.models import Customer
 from portal.i18n import LANGUAGE_CHOICES
@@ -121,11 +122,12 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
 
 class Invoice(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        OPEN = "open", "Open"
-        PAID = "paid", "Paid"
-        VOID = "void", "Void"
-        UNCOLLECTIBLE = "uncollectible", "Uncollectible"
+        # Labels are shown to customers too (pay page, PDFs), in their language.
+        DRAFT = "draft", pgettext_lazy("invoice status", "Draft")
+        OPEN = "open", pgettext_lazy("invoice status", "Open")
+        PAID = "paid", pgettext_lazy("invoice status", "Paid")
+        VOID = "void", pgettext_lazy("invoice status", "Void")
+        UNCOLLECTIBLE = "uncollectible", pgettext_lazy("invoice status", "Uncollectible")
 
     class DiscountKind(models.TextChoices):
         NONE = "", "No discount"
@@ -259,7 +261,9 @@ class Invoice(models.Model):
 
     @property
     def display_status_label(self) -> str:
-        return "Overdue" if self.is_overdue else self.get_status_display()
+        return (
+            pgettext("invoice status", "Overdue") if self.is_overdue else self.get_status_display()
+        )
 
     @property
     def is_payable(self) -> bool:
@@ -345,11 +349,11 @@ class Payment(models.Model):
     """One row per PaymentIntent, or per offline payment staff record."""
 
     class Method(models.TextChoices):
-        CARD = "card", "Card"
-        BANK_TRANSFER = "bank_transfer", "Bank transfer"
-        CASH = "cash", "Cash"
-        CHECK = "check", "Check"
-        OTHER = "other", "Other"
+        CARD = "card", pgettext_lazy("payment method", "Card")
+        BANK_TRANSFER = "bank_transfer", pgettext_lazy("payment method", "Bank transfer")
+        CASH = "cash", pgettext_lazy("payment method", "Cash")
+        CHECK = "check", pgettext_lazy("payment method", "Check")
+        OTHER = "other", pgettext_lazy("payment method", "Other")
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -9,12 +9,14 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from invoices import live, payments, stripe_api
 from invoices.models import Invoice, digest_token
 from invoices.pay_context import pay_page_context
 from invoices.services import InvoiceStateError, record_view
+from portal.i18n import customer_language, in_customer_language, language
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,14 @@ def invoice_for_token(token: str) -> Invoice:
     return invoice
 
 
+def localized(response: HttpResponse) -> HttpResponse:
+    """Say which language the page is in (rendered inside the customer's language)."""
+    from django.utils.translation import get_language
+
+    response["Content-Language"] = get_language()
+    return response
+
+
 def _is_staff(request: HttpRequest) -> bool:
     return request.user.is_authenticated and request.user.is_staff
 
@@ -43,27 +53,30 @@ def _return_notice(request: HttpRequest, invoice: Invoice) -> dict[str, str] | N
     if not intent_id:
         return None
     if not invoice.payments.filter(stripe_payment_intent_id=intent_id).exists():
-        return {"tone": "bad", "text": "That payment does not belong to this invoice."}
+        return {"tone": "bad", "text": _("That payment does not belong to this invoice.")}
     try:
         intent = stripe_api.retrieve_payment_intent(intent_id)
     except stripe_api.StripeError as error:
         logger.warning("return page: Stripe error for invoice %s: %s", invoice.pk, error)
         return {
             "tone": "warn",
-            "text": "We could not check your payment just now; this page "
-            "will update when it completes.",
+            "text": _(
+                "We could not check your payment just now; this page will update when it completes."
+            ),
         }
     if intent.status == "succeeded":
-        return {"tone": "ok", "text": "Payment received. Thank you!"}
+        return {"tone": "ok", "text": _("Payment received. Thank you!")}
     if intent.status == "processing":
         return {
             "tone": "warn",
-            "text": "Your payment is processing. This page will update "
-            "when it completes, and we will email your receipt.",
+            "text": _(
+                "Your payment is processing. This page will update "
+                "when it completes, and we will email your receipt."
+            ),
         }
     error = intent.last_payment_error if intent.status == "requires_payment_method" else None
-    reason = (error.message if error else None) or "The payment was not completed."
-    return {"tone": "bad", "text": f"{reason} You can try again below."}
+    reason = (error.message if error else None) or _("The payment was not completed.")
+    return {"tone": "bad", "text": _("%(reason)s You can try again below.") % {"reason": reason}}
 
 
 @require_safe
@@ -77,9 +90,10 @@ def invoice_page(request: HttpRequest, token: str) -> HttpResponse:
             user_agent=request.headers.get("User-Agent", ""),
         )
     context = pay_page_context(invoice)
-    context["return_notice"] = _return_notice(request, invoice)
-    context["stripe_js_url"] = settings.STRIPE_JS_URL
-    return render(request, "pay/invoice.html", context)
+    with language(customer_language(invoice.customer, context["business"].default_language)):
+        context["return_notice"] = _return_notice(request, invoice)
+        context["stripe_js_url"] = settings.STRIPE_JS_URL
+        return localized(render(request, "pay/invoice.html", context))
 
 
 @require_POST
@@ -142,7 +156,11 @@ def _payment_partial(
             publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
             return_url=invoice.get_absolute_pay_url(),
         )
-    return render(request, "pay/_payment.html", context, status=status)
+    with in_customer_language(invoice.customer):
+        if "refusal" in context:
+            # The refusal was worded while the language was still English.
+            context["refusal"] = _(context["refusal"])
+        return localized(render(request, "pay/_payment.html", context, status=status))
 
 
 @require_safe

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from invoices import stripe_api
 from invoices.models import Invoice, InvoiceActivity, Payment
@@ -22,12 +23,17 @@ from portal.money import format_money, minimum_charge
 
 logger = logging.getLogger(__name__)
 
-PROCESSING_MESSAGE = "Your payment is processing. We will email your receipt when it completes."
+# Customer-facing: marked for translation here, translated where the pay page shows them.
+PROCESSING_MESSAGE = gettext_noop(
+    "Your payment is processing. We will email your receipt when it completes."
+)
 REFUSALS = {
-    Invoice.Status.DRAFT: "This invoice is not ready to be paid yet.",
-    Invoice.Status.PAID: "This invoice is already paid. Thank you!",
-    Invoice.Status.VOID: "This invoice was voided; there is nothing to pay.",
-    Invoice.Status.UNCOLLECTIBLE: "This invoice can no longer be paid online. Please contact us.",
+    Invoice.Status.DRAFT: gettext_noop("This invoice is not ready to be paid yet."),
+    Invoice.Status.PAID: gettext_noop("This invoice is already paid. Thank you!"),
+    Invoice.Status.VOID: gettext_noop("This invoice was voided; there is nothing to pay."),
+    Invoice.Status.UNCOLLECTIBLE: gettext_noop(
+        "This invoice can no longer be paid online. Please contact us."
+    ),
 }
 STALE_FORM = "This payment form is out of date. Nothing was charged; please try again below."
 
@@ -53,7 +59,7 @@ def refusal(invoice: Invoice) -> str | None:
     if invoice.status in REFUSALS:
         return REFUSALS[invoice.status]
     if invoice.amount_due <= 0:
-        return "There is nothing left to pay on this invoice."
+        return gettext_noop("There is nothing left to pay on this invoice.")
     if invoice.payment_state == Invoice.PaymentState.PROCESSING:
         return PROCESSING_MESSAGE
     return below_minimum(invoice)

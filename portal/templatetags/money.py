@@ -20,7 +20,7 @@ def money(amount: int, currency: str) -> str:
     return format_money_in(amount or 0, currency)
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def localdate(value: date | datetime | None, english_format: str = "j M Y") -> str:
     """`{{ invoice.due_date|localdate:"Y-m-d" }}`: that format in English, the
     active language's medium date otherwise (`29.12.2026`, `29 déc. 2026`)."""
