@@ -12,17 +12,19 @@ import io
 import logging
 import mimetypes
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import qrcode
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from invoices.models import BusinessProfile, Invoice, Payment
-from portal.money import LineInput, compute_totals, format_money
+from portal.i18n import format_money_in, format_number_in, in_customer_language
+from portal.money import LineInput, compute_totals
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +77,12 @@ def latest_payment(invoice: Invoice) -> Payment | None:
 def payment_method_label(payment: Payment) -> str:
     """`Visa •••• 4242` for cards, `Bank transfer (ref 123)` for offline payments."""
     if payment.method == Payment.Method.CARD and payment.card_last4:
-        brand = (payment.card_brand or "Card").replace("_", " ").title()
+        brand = (payment.card_brand or _("Card")).replace("_", " ").title()
         return f"{brand} •••• {payment.card_last4}"
     label = payment.get_method_display()
-    return f"{label} (ref {payment.reference})" if payment.reference else label
+    if not payment.reference:
+        return label
+    return _("%(method)s (ref %(reference)s)") % {"method": label, "reference": payment.reference}
 
 
 def payment_reference(payment: Payment) -> str:
@@ -94,11 +98,6 @@ def payment_date(payment: Payment) -> date:
     return timezone.localdate(moment) if moment else timezone.localdate()
 
 
-def plain_number(value: Decimal) -> str:
-    """`1.000` -> `1`, `2.500` -> `2.5`, `10.000` -> `10` (never `1E+1`)."""
-    return f"{value.normalize():f}"
-
-
 def line_rows(invoice: Invoice) -> list[dict[str, Any]]:
     lines = list(invoice.lines.all())
     if invoice.is_draft:
@@ -112,10 +111,10 @@ def line_rows(invoice: Invoice) -> list[dict[str, Any]]:
     return [
         {
             "description": line.description,
-            "quantity": plain_number(line.quantity),
-            "unit_price": format_money(line.unit_amount, invoice.currency),
-            "tax_rate": f"{plain_number(line.tax_rate)}%",
-            "amount": format_money(amount, invoice.currency),
+            "quantity": line.quantity,
+            "unit_price": format_money_in(line.unit_amount, invoice.currency),
+            "tax_rate": f"{format_number_in(line.tax_rate)}%",
+            "amount": format_money_in(amount, invoice.currency),
         }
         for line, amount in zip(lines, amounts, strict=True)
     ]
@@ -124,9 +123,9 @@ def line_rows(invoice: Invoice) -> list[dict[str, Any]]:
 def stamp(invoice: Invoice) -> str:
     """The big diagonal mark: what someone glancing at a printout must not miss."""
     return {
-        Invoice.Status.PAID: "PAID",
-        Invoice.Status.VOID: "VOID",
-        Invoice.Status.DRAFT: "DRAFT",
+        Invoice.Status.PAID: pgettext("stamp on a document", "PAID"),
+        Invoice.Status.VOID: pgettext("stamp on a document", "VOID"),
+        Invoice.Status.DRAFT: pgettext("stamp on a document", "DRAFT"),
     }.get(invoice.status, "")
 
 
@@ -161,10 +160,17 @@ def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    return render_pdf("documents/invoice.html", document_context(invoice))
+    """In the customer's language, whoever downloads it: it is the customer's document."""
+    with in_customer_language(invoice.customer):
+        return render_pdf("documents/invoice.html", document_context(invoice))
 
 
 def receipt_pdf(invoice: Invoice, payment: Payment) -> bytes:
+    with in_customer_language(invoice.customer):
+        return _receipt_pdf(invoice, payment)
+
+
+def _receipt_pdf(invoice: Invoice, payment: Payment) -> bytes:
     context = document_context(invoice)
     context.update(
         {

@@ -8,8 +8,10 @@ would be sent, without sending it.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Concatenate
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -18,6 +20,7 @@ from django.utils import timezone
 from invoices import documents
 from invoices.models import BusinessProfile, Invoice, Payment
 from portal.emails import InlineImage, render_email, send_email
+from portal.i18n import in_customer_language, language
 
 STAFF_NOTICE_SUBJECTS = {
     "payment_received": "Payment received",
@@ -34,6 +37,19 @@ Headers = dict[str, str] | None
 # The logo travels inside each email (a cid: link to an inline part): emails must
 # not depend on the portal serving /media/, nor on clients fetching remote images.
 LOGO_CID = "business-logo@invoices"
+
+
+def in_invoice_language[**P, R](
+    function: Callable[Concatenate[Invoice, P], R],
+) -> Callable[Concatenate[Invoice, P], R]:
+    """Build and render the whole email (and its PDFs) in the invoice customer's language."""
+
+    @functools.wraps(function)
+    def wrapper(invoice: Invoice, *args: P.args, **kwargs: P.kwargs) -> R:
+        with in_customer_language(invoice.customer):
+            return function(invoice, *args, **kwargs)
+
+    return wrapper
 
 
 def base_context(invoice: Invoice) -> dict[str, Any]:
@@ -89,6 +105,7 @@ def invoice_context(invoice: Invoice) -> dict[str, Any]:
     return base_context(invoice)
 
 
+@in_invoice_language
 def send_invoice_email(invoice: Invoice, headers: Headers = None) -> EmailMultiAlternatives:
     return _send_to_customer(
         "invoice", invoice, invoice_context(invoice), (invoice_attachment(invoice),), headers
@@ -108,6 +125,7 @@ def receipt_context(invoice: Invoice, payment: Payment) -> dict[str, Any]:
     }
 
 
+@in_invoice_language
 def send_receipt_email(
     invoice: Invoice, payment: Payment, headers: Headers = None
 ) -> EmailMultiAlternatives:
@@ -145,6 +163,7 @@ def reminder_context(
     }
 
 
+@in_invoice_language
 def send_reminder_email(
     invoice: Invoice, offset_days: int, headers: Headers = None
 ) -> EmailMultiAlternatives:
@@ -171,6 +190,7 @@ def refund_context(invoice: Invoice, payment: Payment, amount: int) -> dict[str,
     }
 
 
+@in_invoice_language
 def send_refund_email(
     invoice: Invoice, payment: Payment, amount: int, headers: Headers = None
 ) -> EmailMultiAlternatives:
@@ -185,6 +205,7 @@ def void_context(invoice: Invoice) -> dict[str, Any]:
     return base_context(invoice)
 
 
+@in_invoice_language
 def send_void_email(invoice: Invoice, headers: Headers = None) -> EmailMultiAlternatives:
     return _send_to_customer("void", invoice, void_context(invoice), headers=headers)
 
@@ -207,14 +228,16 @@ def staff_notice_context(invoice: Invoice, kind: str, message: str) -> dict[str,
 def send_staff_notice(
     invoice: Invoice, kind: str, message: str, headers: Headers = None
 ) -> EmailMultiAlternatives:
-    context = staff_notice_context(invoice, kind, message)
-    return send_email(
-        "staff_notice",
-        to=[context["business"].email],
-        context=context,
-        headers=headers,
-        images=inline_images(context),
-    )
+    # Staff read English, whatever language the customer's emails are in.
+    with language(settings.LANGUAGE_CODE):
+        context = staff_notice_context(invoice, kind, message)
+        return send_email(
+            "staff_notice",
+            to=[context["business"].email],
+            context=context,
+            headers=headers,
+            images=inline_images(context),
+        )
 
 
 # -- previews -----------------------------------------------------------------
@@ -237,6 +260,7 @@ def sample_payment(invoice: Invoice) -> Payment:
     )
 
 
+@in_invoice_language
 def preview_email(invoice: Invoice, kind: str, offset_days: int = 0) -> tuple[str, str, str]:
     """(subject, text, html) of what `kind` would send for this invoice right now."""
     payment = documents.latest_payment(invoice) or sample_payment(invoice)

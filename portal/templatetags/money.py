@@ -4,6 +4,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from portal.i18n import format_date_in, format_money_in, format_number_in
 
@@ -32,3 +34,10 @@ def quantity(value: Decimal | str) -> str:
     """`Decimal("12.500")` -> `12.5` (`12,5` in German), `Decimal("100.000")` -> `100`
     (never `1E+2`)."""
     return format_number_in(Decimal(str(value)))
+
+
+@register.filter
+def strong(value: object) -> SafeString:
+    """Bold a value inside a translated sentence (`{% blocktranslate with n=number|strong %}`),
+    escaping it: the sentence's words are the translator's, the value is user data."""
+    return format_html("<strong>{}</strong>", value)
