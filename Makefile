@@ -14,7 +14,7 @@ ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install system-deps dev test lint format e2e bench prod sim clean
+.PHONY: help install translations messages system-deps dev test lint format e2e bench prod sim clean
 
 help:
 	@echo "make dev    run the portal with demo data and the Stripe simulator"
@@ -29,7 +29,15 @@ $(BIN)/python: uv.lock pyproject.toml
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $(BIN)/python
 
-install: $(BIN)/python
+install: $(BIN)/python translations
+
+# Translation catalogs are compiled (pure Python, no GNU gettext needed), never committed.
+translations: $(BIN)/python
+	@$(BIN)/python -m portal.translations
+
+# Extract new strings into the catalogs (needs GNU gettext's xgettext/msgmerge).
+messages: install
+	DEBUG=true $(BIN)/python manage.py makemessages -l de -l fr --no-obsolete --add-location file -i tests -i bench -i stripe_sim -i staticfiles -i media
 
 # System libraries: Chromium for the browser tests, Pango and fonts for PDFs
 # (DejaVu; Noto Color Emoji and WenQuanYi Micro Hei for emoji, Chinese, Japanese, Korean). Installed

@@ -11,6 +11,14 @@ from tests.servers import free_port
 
 pytest_plugins = ["tests.plugins.simulator"]
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The .mo catalogs are built, not committed: compile any that are stale
+    (`make test` has already done so; a bare `pytest` must not test stale text)."""
+    from portal.translations import compile_all
+
+    compile_all()
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
