@@ -106,7 +106,11 @@
       loadStripe().then(function (StripeJs) {
         try {
           stripe = StripeJs(form.dataset.publishableKey);
-          elements = stripe.elements({ clientSecret: form.dataset.clientSecret });
+          // Stripe words the card fields and its errors in the customer's language.
+          elements = stripe.elements({
+            clientSecret: form.dataset.clientSecret,
+            locale: form.dataset.locale || "auto",
+          });
           const element = elements.create("payment");
           element.on("ready", function () {
             button.disabled = false;
