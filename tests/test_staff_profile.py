@@ -29,6 +29,7 @@ def profile_data(**changes) -> dict:
         "tax_id": "EU999",
         "default_currency": "EUR",
         "default_terms": "net_15",
+        "default_language": "fr",
         "number_prefix": "N9-",
         "reminder_schedule": "7, -3, 0",
         "default_footer": "Thank you.",
