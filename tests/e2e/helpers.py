@@ -150,13 +150,14 @@ from decimal import Decimal
 from customers.models import Customer
 from invoices.models import Invoice, InvoiceLine
 from invoices.services import finalize_invoice, send_invoice
-from portal.money import format_money
+from portal.i18n import format_money_in
 spec = json.loads({spec!r})
 customer = Customer.objects.create(
     name=spec["name"], email=spec["email"], company="Globex QA",
     address_line1="1 Test Street", city="Springfield", country="US",
+    language=spec["language"],
 )
-invoice = Invoice(customer=customer, currency="USD")
+invoice = Invoice(customer=customer, currency=spec["currency"])
 invoice.apply_terms()
 invoice.save()
 for position, (description, quantity, unit_amount) in enumerate(spec["lines"]):
@@ -172,7 +173,8 @@ if spec["send"]:
     send_invoice(invoice=invoice)
 result = {{
     "id": invoice.pk, "token": invoice.pay_token, "number": invoice.number or "",
-    "total": invoice.total, "total_text": format_money(invoice.total, invoice.currency),
+    "total": invoice.total,
+    "total_text": format_money_in(invoice.total, invoice.currency, customer.language or "en"),
     "customer_name": customer.name, "customer_email": customer.email,
 }}
 """
@@ -187,11 +189,14 @@ def make_open_invoice(
     customer_name: str | None = None,
     send: bool = False,
     finalize: bool = True,
+    currency: str = "USD",
+    language: str = "",
 ) -> Invoice:
     """A finalized, unpaid invoice for a brand-new customer (each test gets its own),
     by default $1,500.00.
 
     `lines`: (description, quantity, unit price in dollars). `send=True` also emails it.
+    `language`: the customer's ("" = the business default); `total_text` is in it.
     """
     tag = uuid.uuid4().hex[:8]
     spec = {
@@ -200,6 +205,8 @@ def make_open_invoice(
         "lines": [(d, str(q), _cents(p)) for d, q, p in lines],
         "send": send,
         "finalize": finalize,
+        "currency": currency,
+        "language": language,
     }
     data = stack().shell.run(MAKE_OPEN_INVOICE.format(spec=json.dumps(spec)))
     return Invoice(**data)
