@@ -19,6 +19,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     compile_all()
 
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
