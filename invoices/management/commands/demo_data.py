@@ -19,12 +19,14 @@ STAFF_USERNAME = "staff"
 STAFF_EMAIL = "staff@example.com"
 STAFF_PASSWORD = "demo-password-123"
 
+# (name, email, company, country, city, language: "" = the business's default)
 CUSTOMERS = [
-    ("Ada Lovelace", "ada@example.com", "Analytical Engines Ltd", "GB", "London"),
-    ("Grace Hopper", "grace@example.com", "Compiler Co", "US", "Arlington"),
-    ("Katherine Johnson", "katherine@example.com", "Orbit Analytics", "US", "Hampton"),
-    ("Hedy Lamarr", "hedy@example.com", "Frequency Hopping GmbH", "AT", "Vienna"),
-    ("Yukihiro Tanaka", "tanaka@example.com", "Tanaka Shoji", "JP", "Tokyo"),
+    ("Ada Lovelace", "ada@example.com", "Analytical Engines Ltd", "GB", "London", ""),
+    ("Grace Hopper", "grace@example.com", "Compiler Co", "US", "Arlington", ""),
+    ("Katherine Johnson", "katherine@example.com", "Orbit Analytics", "US", "Hampton", ""),
+    ("Hedy Lamarr", "hedy@example.com", "Frequency Hopping GmbH", "AT", "Vienna", "de"),
+    ("Yukihiro Tanaka", "tanaka@example.com", "Tanaka Shoji", "JP", "Tokyo", ""),
+    ("Marie Curie", "marie@example.com", "Radium SARL", "FR", "Paris", "fr"),
 ]
 
 LINES = [
@@ -42,6 +44,8 @@ INVOICES = [
     ("void", 3, Invoice.Status.VOID, 10),
     ("uncollectible", 3, Invoice.Status.UNCOLLECTIBLE, 90),
     ("yen", 4, Invoice.Status.OPEN, 1),
+    ("euro", 5, Invoice.Status.OPEN, 3),  # a customer who reads French
+    ("german", 3, Invoice.Status.OPEN, 5),
 ]
 
 
@@ -68,7 +72,9 @@ class Command(BaseCommand):
             user.save()
         return user
 
-    def customer(self, name: str, email: str, company: str, country: str, city: str) -> Customer:
+    def customer(
+        self, name: str, email: str, company: str, country: str, city: str, language: str
+    ) -> Customer:
         customer, _ = Customer.objects.get_or_create(
             email=email,
             defaults={
@@ -77,6 +83,7 @@ class Command(BaseCommand):
                 "country": country,
                 "city": city,
                 "address_line1": "1 Example Street",
+                "language": language,
             },
         )
         return customer
@@ -88,7 +95,7 @@ class Command(BaseCommand):
         customer = customers[who]
         if Invoice.objects.filter(customer=customer, memo=memo).exists():
             return False
-        currency = "JPY" if key == "yen" else "USD"
+        currency = {"yen": "JPY", "euro": "EUR", "german": "EUR"}.get(key, "USD")
         invoice = Invoice.objects.create(
             customer=customer,
             currency=currency,
