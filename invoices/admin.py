@@ -199,7 +199,7 @@ class InvoiceSequenceAdmin(ReadOnly, admin.ModelAdmin):
 
 @admin.register(BusinessProfile)
 class BusinessProfileAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "default_currency", "number_prefix"]
+    list_display = ["name", "email", "default_currency", "default_language", "number_prefix"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:  # one profile only
         return not BusinessProfile.objects.exists()

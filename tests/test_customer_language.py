@@ -268,6 +268,15 @@ def test_it_sends_refund_and_void_notices_in_german(mailoutbox):
     assert "Sie müssen darauf nichts bezahlen." in html_part(void)
 
 
+def test_a_customer_without_a_language_gets_emails_in_the_business_default(mailoutbox):
+    set_default_language("de")
+    invoice = invoice_for("")
+    message = emails.send_invoice_email(invoice)
+    assert message.subject.startswith(f"Rechnung {invoice.number} von Acme Studio")
+    assert message.body.startswith("Guten Tag")
+    assert '<html lang="de">' in html_part(message)
+
+
 def test_staff_notices_stay_english(mailoutbox):
     invoice = invoice_for("fr")
     with translation.override("fr"):  # even when sent from inside a customer's language
@@ -331,3 +340,20 @@ def test_it_refuses_an_unknown_language(staff_client):
     assert response.status_code == 200
     assert "Select a valid choice" in response.text
     assert Customer.objects.get(pk=customer.pk).language == ""
+
+
+def test_superusers_set_the_business_default_language(admin_client):
+    page = admin_client.get(reverse("invoices:profile")).text
+    assert '<option value="fr">French</option>' in page
+    profile = BusinessProfile.load()
+    data = {
+        "name": profile.name,
+        "email": profile.email,
+        "default_currency": "EUR",
+        "default_terms": profile.default_terms,
+        "default_language": "fr",
+        "number_prefix": profile.number_prefix,
+        "reminder_schedule": profile.reminder_schedule,
+    }
+    assert admin_client.post(reverse("invoices:profile"), data).status_code == 302
+    assert BusinessProfile.load().default_language == "fr"
