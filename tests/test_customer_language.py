@@ -163,6 +163,12 @@ def test_it_shows_a_paid_invoice_in_german(client):
     assert "Quittung herunterladen (PDF)" in body
 
 
+def test_the_return_page_speaks_the_customers_language(client):
+    invoice = invoice_for("de")
+    body = client.get(f"{invoice.get_pay_url()}?payment_intent=pi_someone_elses").text
+    assert "Diese Zahlung gehört nicht zu dieser Rechnung." in body
+
+
 def test_it_refuses_a_payment_in_the_customers_language(client):
     invoice = invoice_for("de")
     pay(invoice)
