@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from customers.models import Customer
+from portal.i18n import LANGUAGE_CHOICES
 
 
 class CustomerForm(forms.ModelForm):
@@ -22,6 +23,10 @@ class CustomerForm(forms.ModelForm):
             "language",
         ]
         widgets = {"country": forms.TextInput(attrs={"size": 2, "autocomplete": "country"})}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", "The business's default"), *LANGUAGE_CHOICES]
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
