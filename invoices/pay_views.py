@@ -9,6 +9,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -36,8 +37,6 @@ def invoice_for_token(token: str) -> Invoice:
 
 def localized(response: HttpResponse) -> HttpResponse:
     """Say which language the page is in (rendered inside the customer's language)."""
-    from django.utils.translation import get_language
-
     response["Content-Language"] = get_language()
     return response
 
