@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from customers.models import Customer
 from invoices import documents, emails, live
+from invoices.forms import BusinessProfileForm
 from invoices.models import BusinessProfile, Invoice, Payment
 from portal.i18n import format_date_in, format_money_in
 from tests.factories import CustomerFactory, make_open
@@ -351,15 +352,9 @@ def test_it_refuses_an_unknown_language(staff_client):
 def test_superusers_set_the_business_default_language(admin_client):
     page = admin_client.get(reverse("invoices:profile")).text
     assert '<option value="fr">French</option>' in page
-    profile = BusinessProfile.load()
-    data = {
-        "name": profile.name,
-        "email": profile.email,
-        "default_currency": "EUR",
-        "default_terms": profile.default_terms,
-        "default_language": "fr",
-        "number_prefix": profile.number_prefix,
-        "reminder_schedule": profile.reminder_schedule,
-    }
+    # Every field as the form shows it, then the language changed.
+    form = BusinessProfileForm(instance=BusinessProfile.load())
+    data = {name: form[name].value() or "" for name in form.fields if name != "logo"}
+    data["default_language"] = "fr"
     assert admin_client.post(reverse("invoices:profile"), data).status_code == 302
     assert BusinessProfile.load().default_language == "fr"

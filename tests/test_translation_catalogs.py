@@ -105,7 +105,7 @@ def test_the_check_finds_the_marked_strings():
     # Guards the test above against finding nothing (and so passing vacuously).
     marked = marked_strings()
     assert ("date", "Due") in marked
-    assert (None, "Payment received. Thank you!") in marked  # Python gettext
+    assert (None, "The payment was not completed.") in marked  # Python gettext
     assert (None, "This invoice is already paid. Thank you!") in marked  # gettext_noop
     assert ("invoice status", "Paid") in marked  # pgettext_lazy on a model
 
