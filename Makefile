@@ -22,6 +22,7 @@ help:
 	@echo "make e2e    only the browser suite (ARGS=--headed to watch it)"
 	@echo "make bench  the benchmark, written to docs/benchmarks.md"
 	@echo "make prod   the production stack from environment variables"
+	@echo "make messages  extract new strings into locale/ (needs GNU gettext)"
 
 $(BIN)/python: uv.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13), "Python 3.13 is required (found " + sys.version.split()[0] + ")"'

@@ -211,7 +211,7 @@ def test_it_sends_the_invoice_email_in_german(mailoutbox):
     text, html = message.body, html_part(message)
     assert text.startswith("Guten Tag Zoë Müller,")
     assert f"die Rechnung {invoice.number} über {amount} gesendet, fällig am 29.12.2099." in text
-    assert f"Fällig:     {amount}" in text
+    assert f"Fälliger Betrag: {amount}" in text
     assert "Online mit Karte bezahlen:" in text
     assert '<html lang="de">' in html
     assert f"über <strong>{amount}</strong> gesendet" in html
