@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0003_email_log'),
+        ('invoices', '0004_stripe_ownership_refunds_disputes'),
     ]
 
     operations = [
