@@ -16,6 +16,7 @@ from customers.models import Customer
 from invoices.listing import balances
 from invoices.live import since_token
 from portal.access import staff_required
+from portal.params import MAX_PAGE, query_int, query_text
 
 PAGE_SIZE = 50
 
@@ -28,10 +29,9 @@ def _done(request: HttpRequest, url: str) -> HttpResponse:
 @require_safe
 @staff_required
 def customer_list(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip()[:100]
+    q = query_text(request.GET, "q")
     archived = request.GET.get("archived") == "1"
-    page = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
-    page = max(page, 1)
+    page = query_int(request.GET, "page", default=1, maximum=MAX_PAGE, lenient=True) or 1
     customers = Customer.objects.search(q)
     customers = customers.filter(archived_at__isnull=False) if archived else customers.active()
     start = (page - 1) * PAGE_SIZE
@@ -55,7 +55,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @staff_required
 def customer_pick(request: HttpRequest) -> HttpResponse:
     """The invoice editor's customer search: a <select> of matching active customers."""
-    q = request.GET.get("customer_q", "").strip()[:100]
+    q = query_text(request.GET, "customer_q")
     customers = list(Customer.objects.active().search(q)[:50])
     return render(
         request,

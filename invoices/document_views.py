@@ -18,6 +18,7 @@ from invoices import documents, emails
 from invoices.models import BusinessProfile, Invoice, Payment
 from invoices.pay_views import invoice_for_token
 from portal.access import staff_required
+from portal.params import query_int
 
 
 def pdf_response(content: bytes, filename: str) -> HttpResponse:
@@ -70,10 +71,8 @@ def pay_pdf(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def preview_offset(request: HttpRequest) -> int:
-    try:
-        return int(request.GET.get("offset", "0"))
-    except ValueError:
-        return 0
+    # The range the business profile allows for reminder offsets.
+    return query_int(request.GET, "offset", default=0, minimum=-60, maximum=365) or 0
 
 
 def preview_kind(kind: str) -> str:

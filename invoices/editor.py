@@ -10,11 +10,13 @@ neither saved nor an error until someone types into it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import BadRequest
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,6 +28,7 @@ from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLi
 from invoices.services import InvoiceStateError, announce, record_activity
 from portal.access import staff_required
 from portal.money import MAX_AMOUNT, LineInput, Totals, compute_totals, format_money, to_major
+from portal.params import parse_int, query_text
 
 MAX_LINES = 200
 HEADER_FIELDS = list(InvoiceHeaderForm.base_fields)
@@ -41,10 +44,22 @@ def _plain(value: Decimal) -> str:
 # -- the posted state -------------------------------------------------------
 
 
+TAMPERED = "The editor's rows did not arrive intact. Reload the page: nothing was saved."
+LINE_KEY = re.compile(r"line-(\d+)-")
+
+
 def rows_from_post(data: Any) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The posted header and rows; a 400 unless `line-count` says exactly which rows came.
+
+    The count decides which rows are saved and which lines are deleted, so a
+    count that is missing, malformed or disagrees with the posted rows is
+    refused outright: it must never read as "no lines" and wipe the invoice.
+    """
     header = {name: data.get(name, "") for name in [*HEADER_FIELDS, "due_mode"]}
-    raw_count = data.get("line-count", "0")
-    count = min(int(raw_count), MAX_LINES) if raw_count.isdigit() else 0
+    count = parse_int(data.get("line-count"), minimum=0, maximum=MAX_LINES)
+    posted = {int(m.group(1)) for key in data if (m := LINE_KEY.match(key))}
+    if count is None or posted != set(range(count)):
+        raise BadRequest(TAMPERED)
     rows = [{name: data.get(f"line-{i}-{name}", "") for name in LINE_FIELDS} for i in range(count)]
     return header, rows
 
@@ -114,7 +129,8 @@ def bind(invoice: Invoice, header: dict[str, str], rows: list[dict[str, str]]) -
     filled = [form for form in forms if not form.is_blank]
     # Validate every row (not stopping at the first bad one) so all errors show at once.
     results = [form.is_valid() for form in filled]
-    lines_ok = all(results)
+    ids_ok = _ids_known(invoice, header_form, forms)
+    lines_ok = all(results) and ids_ok
     editor = Editor(invoice, header_form, forms, None, [None] * len(forms))
     if not (header_ok and lines_ok):
         return editor
@@ -137,6 +153,26 @@ def bind(invoice: Invoice, header: dict[str, str], rows: list[dict[str, str]]) -
     editor.amounts = [None if form.is_blank else next(amounts) for form in forms]
     editor.totals = totals
     return editor
+
+
+def _ids_known(invoice: Invoice, header: InvoiceHeaderForm, forms: list[LineForm]) -> bool:
+    """Each row's hidden id names one of this draft's lines, or is empty for a new row.
+
+    The id is hidden, so a damaged one (an old tab, a tampered post) would
+    otherwise block saving with no message anywhere on the page.
+    """
+    mine = set(invoice.lines.values_list("pk", flat=True))
+    bad = [
+        number
+        for number, form in enumerate(forms, start=1)
+        if not form.is_blank
+        and (form.has_error("id") or form.cleaned_data.get("id") not in (None, *mine))
+    ]
+    for number in bad:
+        header.add_error(
+            None, f"Line {number} no longer matches a saved line: reload the page to edit it."
+        )
+    return not bad
 
 
 def save(editor: Editor, actor: Any) -> Invoice:
@@ -251,7 +287,7 @@ def new_invoice(request: HttpRequest) -> HttpResponse:
             invoice.save()
             record_activity(invoice, InvoiceActivity.Kind.CREATED, actor=request.user)
         return redirect("invoices:edit", invoice.pk)
-    q = request.GET.get("customer_q", "").strip()[:100]
+    q = query_text(request.GET, "customer_q")
     customers = list(Customer.objects.active().search(q)[:200])
     context = {
         "form": form,

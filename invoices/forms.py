@@ -18,20 +18,51 @@ from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
 def minor_amount(raw: str, currency: str, *, allow_zero: bool = True) -> int:
     """Parse a major-unit amount typed by a person into minor units, or raise a form error."""
     raw = (raw or "").strip().replace(",", "")
+    largest = f"The largest amount is {format_money(MAX_AMOUNT, currency)}."
     if not raw:
         raise forms.ValidationError("Enter an amount.")
+    if len(raw) > 40:
+        raise forms.ValidationError(largest)
     try:
         amount = to_minor(raw, currency)
     except ValueError as error:
-        message = str(error) if "decimals" in str(error) else "Enter a number, e.g. 12.50."
+        if "decimals" in str(error):
+            message = str(error)  # short: the input is at most 40 characters
+        elif "too large" in str(error):
+            message = largest
+        else:
+            message = "Enter a number, e.g. 12.50."
         raise forms.ValidationError(message) from error
     if amount < 0:
         raise forms.ValidationError("The amount cannot be negative.")
     if amount == 0 and not allow_zero:
         raise forms.ValidationError("Enter an amount above zero.")
     if amount > MAX_AMOUNT:
-        raise forms.ValidationError(f"The largest amount is {format_money(MAX_AMOUNT, currency)}.")
+        raise forms.ValidationError(largest)
     return amount
+
+
+# Dates the portal accepts anywhere: a typo such as 0001 or 9999 is refused at
+# the form (9999-12-31 plus net terms would not even be a date).
+MIN_DATE = date(1990, 1, 1)
+MAX_DATE = date(2099, 12, 31)
+
+
+class BoundedDateField(forms.DateField):
+    widget = forms.DateInput(attrs={"type": "date"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.widget.attrs.update(min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat())
+
+    def clean(self, value: Any) -> date | None:
+        cleaned = super().clean(value)
+        if cleaned is not None and not MIN_DATE <= cleaned <= MAX_DATE:
+            raise forms.ValidationError(
+                f"Enter a date between {MIN_DATE:%Y-%m-%d} and {MAX_DATE:%Y-%m-%d}.",
+                code="out_of_range",
+            )
+        return cleaned
 
 
 class DraftCreateForm(forms.Form):
@@ -48,11 +79,10 @@ class DraftCreateForm(forms.Form):
 
 class InvoiceHeaderForm(forms.Form):
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES)
-    issue_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    issue_date = BoundedDateField()
     terms = forms.ChoiceField(choices=Terms.choices)
-    due_date = forms.DateField(
+    due_date = BoundedDateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Set by the terms unless they are “Custom due date”.",
     )
     discount_kind = forms.ChoiceField(
@@ -155,9 +185,7 @@ class LineForm(forms.Form):
 
 class OfflinePaymentForm(forms.Form):
     amount = forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    received_on = forms.DateField(
-        label="Received on", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    received_on = BoundedDateField(label="Received on")
     method = forms.ChoiceField(
         choices=[c for c in Payment.Method.choices if c[0] != Payment.Method.CARD]
     )

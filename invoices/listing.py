@@ -15,6 +15,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from invoices.models import Invoice
+from portal.params import MAX_PAGE, query_int, query_text
 from portal.safecache import cache
 
 PAGE_SIZE = 25
@@ -46,10 +47,6 @@ SORT_LABELS = {
 }
 
 
-def _positive_int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and int(value) > 0 else None
-
-
 @dataclass(frozen=True)
 class InvoiceFilter:
     q: str = ""
@@ -63,11 +60,11 @@ class InvoiceFilter:
         status = query.get("status", "all")
         sort = query.get("sort", "")
         return cls(
-            q=query.get("q", "").strip()[:100],
+            q=query_text(query, "q"),
             status=status if status in dict(TABS) else "all",
             sort=sort if sort.removeprefix("-") in SORTS else "",
-            page=min(_positive_int(query.get("page")) or 1, 10_000),
-            customer_id=_positive_int(query.get("customer")),
+            page=query_int(query, "page", default=1, maximum=MAX_PAGE, lenient=True) or 1,
+            customer_id=query_int(query, "customer"),
         )
 
     def queryset(self, today: date | None = None) -> QuerySet[Invoice]:

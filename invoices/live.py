@@ -31,6 +31,7 @@ from django.utils import timezone
 from invoices.models import Invoice
 from portal.access import staff_required
 from portal.i18n import in_customer_language
+from portal.params import parse_int
 
 logger = logging.getLogger(__name__)
 
@@ -280,15 +281,18 @@ async def invoice_stream(request: HttpRequest, invoice: Invoice) -> HttpResponse
 # would never be sent that change. Going back a little re-sends a few states
 # the page already has, which is harmless.
 CATCH_UP_MARGIN = timedelta(seconds=10)
+MAX_SINCE = 32_503_680_000 * 1_000_000  # 3000-01-01 in microseconds
 
 
 def _since(request: HttpRequest) -> datetime | None:
     """The newest moment the page already knows about: `?since=` or Last-Event-ID."""
+    # Anything but a plausible moment (microseconds since 1970, before 3000) is ignored.
     stamps = [request.GET.get("since", ""), request.headers.get("Last-Event-ID", "")]
-    micros = [int(s) for s in stamps if s.isdigit()]
-    if not micros:
+    micros = [parse_int(s, minimum=0, maximum=MAX_SINCE) for s in stamps]
+    known = [m for m in micros if m is not None]
+    if not known:
         return None
-    return datetime.fromtimestamp(max(micros) / 1_000_000, tz=UTC) - CATCH_UP_MARGIN
+    return datetime.fromtimestamp(max(known) / 1_000_000, tz=UTC) - CATCH_UP_MARGIN
 
 
 def _catch_up(since: datetime | None) -> list[Message]:

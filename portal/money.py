@@ -58,6 +58,8 @@ CURRENCY_CHOICES = [(code, code) for code in CURRENCIES]
 
 # Stripe's largest charge is 99,999,999 minor units for most currencies.
 MAX_AMOUNT = 99_999_999
+# Digits before the point that `to_minor` reads at all (the bound above is far smaller).
+MAX_DIGITS = 30
 
 # Stripe's smallest charge per currency, in minor units (docs.stripe.com/currencies,
 # "Minimum and maximum charge amounts"). KRW is not in Stripe's table: there the
@@ -97,6 +99,14 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
         raise ValueError(f"{amount!r} is not a number") from error
     if not value.is_finite():
         raise ValueError(f"{amount!r} is not a number")
+    if value.is_zero():
+        return 0
+    # Bounded before scaling: "1e999999999" would overflow the decimal context
+    # and "1e-999999999" would underflow to a silent zero.
+    if value.adjusted() > MAX_DIGITS:
+        raise ValueError(f"{amount} is too large")
+    if value.adjusted() < -exponent(currency):
+        raise ValueError(f"{amount} has more decimals than {currency.upper()} allows")
     scaled = value.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{amount} has more decimals than {currency.upper()} allows")

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "portal.middleware.RequestLogMiddleware",
     "portal.middleware.CustomerLinkMiddleware",
+    "portal.middleware.RefuseNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
