@@ -3,10 +3,11 @@ from __future__ import annotations
 from django import forms
 
 from customers.models import Customer
+from portal.forms import BoundedTextMixin
 from portal.i18n import LANGUAGE_CHOICES
 
 
-class CustomerForm(forms.ModelForm):
+class CustomerForm(BoundedTextMixin, forms.ModelForm):
     class Meta:
         model = Customer
         fields = [

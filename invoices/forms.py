@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from invoices.models import BusinessProfile, Invoice, Payment, Terms
+from portal.forms import BoundedTextMixin
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
 
 
@@ -65,7 +66,7 @@ class BoundedDateField(forms.DateField):
         return cleaned
 
 
-class DraftCreateForm(forms.Form):
+class DraftCreateForm(BoundedTextMixin, forms.Form):
     customer = forms.ModelChoiceField(
         queryset=Customer.objects.active(),
         empty_label=None,
@@ -77,7 +78,7 @@ class DraftCreateForm(forms.Form):
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES)
 
 
-class InvoiceHeaderForm(forms.Form):
+class InvoiceHeaderForm(BoundedTextMixin, forms.Form):
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES)
     issue_date = BoundedDateField()
     terms = forms.ChoiceField(choices=Terms.choices)
@@ -133,7 +134,7 @@ class InvoiceHeaderForm(forms.Form):
         return value
 
 
-class LineForm(forms.Form):
+class LineForm(BoundedTextMixin, forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     description = forms.CharField(
         max_length=500,
@@ -183,7 +184,7 @@ class LineForm(forms.Form):
         return not any(values)
 
 
-class OfflinePaymentForm(forms.Form):
+class OfflinePaymentForm(BoundedTextMixin, forms.Form):
     amount = forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     received_on = BoundedDateField(label="Received on")
     method = forms.ChoiceField(
@@ -212,7 +213,7 @@ class OfflinePaymentForm(forms.Form):
         return received
 
 
-class RefundForm(forms.Form):
+class RefundForm(BoundedTextMixin, forms.Form):
     amount = forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}))
 
     def __init__(self, *args: Any, payment: Payment, **kwargs: Any) -> None:
@@ -230,7 +231,7 @@ class RefundForm(forms.Form):
         return amount
 
 
-class BusinessProfileForm(forms.ModelForm):
+class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
     class Meta:
         model = BusinessProfile
         fields = [
