@@ -18,6 +18,7 @@ from invoices.models import Invoice, digest_token
 from invoices.pay_context import pay_page_context
 from invoices.services import InvoiceStateError, record_view
 from portal.i18n import customer_language, in_customer_language, language
+from portal.network import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def invoice_page(request: HttpRequest, token: str) -> HttpResponse:
     if not _is_staff(request) and invoice.viewed_at is None:
         record_view(
             invoice=invoice,
-            ip=request.META.get("REMOTE_ADDR", ""),
+            ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
     context = pay_page_context(invoice)

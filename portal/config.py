@@ -43,6 +43,7 @@ class Config:
     stripe_api_base: str
     stripe_js_url: str
     web_concurrency: int
+    trusted_proxies: list[str]
     portal_id: str = ""
 
     @property
@@ -167,6 +168,7 @@ def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
     except ValueError as error:
         raise _fail("WEB_CONCURRENCY", "must be a whole number") from error
 
+    trusted_proxies = _trusted_proxies(env.str("TRUSTED_PROXIES", default=""))
     _check_stripe(stripe_secret_key, stripe_publishable_key, webhook_secrets, stripe_api_base)
     if stripe_secret_key.startswith(("sk_live_", "rk_live_")) and not site_url.startswith(
         "https://"
@@ -188,8 +190,27 @@ def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
         stripe_api_base=stripe_api_base,
         stripe_js_url=stripe_js_url,
         web_concurrency=web_concurrency,
+        trusted_proxies=trusted_proxies,
         portal_id=portal_id,
     )
+
+
+def _trusted_proxies(raw: str) -> list[str]:
+    """Addresses or networks (10.0.0.0/8) whose X-Forwarded-For is believed.
+
+    Empty (the default) believes no one: the client is the TCP peer. "*" is
+    refused: it would let any client choose the IP the login limits count.
+    """
+    proxies = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        try:
+            proxies.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as error:
+            raise _fail(
+                "TRUSTED_PROXIES",
+                f"{part!r} is not an IP address or network (comma-separated, e.g. 10.0.0.0/8)",
+            ) from error
+    return proxies
 
 
 _MAILER_OPTIONS = {

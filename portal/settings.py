@@ -132,6 +132,8 @@ CACHES = {
 WEB_CONCURRENCY = CONFIG.web_concurrency
 # While Redis is down, live streams end this often so pages refresh their state.
 LIVE_DEGRADED_REFRESH_SECONDS = float(os.environ.get("LIVE_DEGRADED_REFRESH_SECONDS", "15"))
+# The reverse proxies whose X-Forwarded-For names the client (portal.network).
+TRUSTED_PROXIES = CONFIG.trusted_proxies
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

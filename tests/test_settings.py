@@ -148,3 +148,29 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_it_trusts_no_proxy_by_default():
+    assert config().trusted_proxies == []
+
+
+def test_it_reads_trusted_proxies_as_networks():
+    cfg = config(TRUSTED_PROXIES="10.0.0.0/8, 192.168.1.7,::1")
+    assert cfg.trusted_proxies == ["10.0.0.0/8", "192.168.1.7/32", "::1/128"]
+
+
+def test_it_refuses_trusting_every_proxy():
+    assert "'*'" in fails_naming("TRUSTED_PROXIES", TRUSTED_PROXIES="*")
+    fails_naming("TRUSTED_PROXIES", TRUSTED_PROXIES="10.0.0.0/8,proxy.internal")
+
+
+@pytest.mark.parametrize("script", ["bin/prod", "Procfile"])
+def test_it_starts_uvicorn_believing_only_the_trusted_proxies(script):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / script).read_text()
+    assert "--forwarded-allow-ips '*'" not in text
+    assert "TRUSTED_PROXIES" in text
+    assert '--forwarded-allow-ips "$TRUSTED_PROXIES"' in text or (
+        '--forwarded-allow-ips "${TRUSTED_PROXIES:-}"' in text
+    )
