@@ -467,6 +467,7 @@ class InvoiceFlag(models.Model):
         OVERPAID = "overpaid", "Paid more than due"
         DISPUTE = "dispute", "Payment disputed"
         REFUND_FAILED = "refund_failed", "Refund failed"
+        INVALID_EVENT = "invalid_event", "Stripe event could not be applied"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="flags")
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -493,6 +494,7 @@ class StripeEvent(models.Model):
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
+        INVALID = "invalid", "Invalid (flagged)"
 
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100, db_index=True)

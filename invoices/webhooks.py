@@ -5,7 +5,8 @@ it causes. A delivery of an event already processed (or ignored) is answered
 200 and changes nothing; two deliveries at the same moment serialize on the
 event row (`INSERT ... ON CONFLICT DO NOTHING`, then `SELECT ... FOR UPDATE`).
 A handler that raises leaves its error on the event row and answers 500, so
-Stripe retries; the retry processes it again.
+Stripe retries; the retry processes it again. An event whose data can never
+apply (`event_checks`) is stored as invalid, flagged and answered 200.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from invoices import handlers, refunds, stripe_api
+from invoices import event_checks, handlers, refunds, stripe_api
 from invoices.models import Invoice, StripeEvent
 
 logger = logging.getLogger("invoices.webhooks")
@@ -46,7 +47,7 @@ HANDLERS: dict[str, Handler] = {
     "charge.dispute.funds_reinstated": handlers.apply_dispute_funds_reinstated,
 }
 
-DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
+DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED, StripeEvent.Status.INVALID)
 
 
 def _text(status: int, body: str) -> HttpResponse:
@@ -79,6 +80,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
 
 def process_event(event: dict[str, Any]) -> tuple[int, str]:
     """Store and apply one verified event; returns (HTTP status, short reason)."""
+    event = event_checks.without_nul(event)
     event_id, event_type = event["id"], event["type"]
     with transaction.atomic():
         StripeEvent.objects.bulk_create(
@@ -101,16 +103,27 @@ def process_event(event: dict[str, Any]) -> tuple[int, str]:
         stored.attempts += 1
         handler = HANDLERS.get(event_type)
         invoice, error, failed = None, "", False
+        invalid = ""
         if handler is not None:
             try:
+                obj = event_checks.data_object(event)
                 with transaction.atomic():  # a failing handler rolls back only itself
-                    invoice = handler(event["data"]["object"], event_id)
+                    invoice = handler(obj, event_id)
+            except event_checks.InvalidEvent as bad:
+                invalid = error = str(bad)
             except handlers.Ignored as ignored:
                 error = str(ignored)
             except Exception:
                 error, failed = traceback.format_exc(limit=5), True
         if failed:
             stored.status = StripeEvent.Status.FAILED
+        elif invalid:
+            # It can never apply, so Stripe must not retry it: stored, flagged, 200.
+            stored.status = StripeEvent.Status.INVALID
+            stored.processed_at = timezone.now()
+            invoice = event_checks.invoice_named_by(event)
+            if invoice is not None:
+                event_checks.flag_invalid(invoice, event_id, invalid)
         else:
             done = invoice is not None
             stored.status = StripeEvent.Status.PROCESSED if done else StripeEvent.Status.IGNORED
