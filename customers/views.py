@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +16,7 @@ from customers.forms import CustomerForm
 from customers.models import Customer
 from invoices.listing import balances
 from invoices.live import since_token
+from portal import once
 from portal.access import staff_required
 from portal.params import MAX_PAGE, query_int, query_text
 
@@ -83,7 +85,14 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_create(request: HttpRequest) -> HttpResponse:
     form = CustomerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        customer = form.save()
+        try:
+            with transaction.atomic():
+                claimed = once.claim(request)
+                customer = form.save()
+                once.done(claimed, customer.get_absolute_url())
+        except once.AlreadySubmitted as first:
+            messages.info(request, "That form was already sent: the customer was added once.")
+            return redirect(first.url or reverse("customers:list"))
         messages.success(request, f"Customer {customer.name} added.")
         return redirect(customer)
     return render(request, "customers/form.html", {"form": form, "customer": None})

@@ -19,6 +19,7 @@ from invoices import outbox, refunds, services
 from invoices.forms import OfflinePaymentForm, RefundForm
 from invoices.models import EmailLog, Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.services import InvoiceStateError
+from portal import once
 from portal.access import staff_required
 from portal.money import to_major
 
@@ -68,12 +69,18 @@ def finalize(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def send(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _invoice(pk)
-    return _run(
-        request,
-        invoice,
-        lambda: services.send_invoice(invoice=invoice, actor=request.user),
-        f"Invoice emailed to {invoice.customer.email}.",
-    )
+
+    def send_once() -> None:
+        with transaction.atomic():
+            claimed = once.claim(request)
+            services.send_invoice(invoice=invoice, actor=request.user)
+            once.done(claimed, invoice.get_absolute_url())
+
+    try:
+        return _run(request, invoice, send_once, f"Invoice emailed to {invoice.customer.email}.")
+    except once.AlreadySubmitted:
+        messages.info(request, "That was pressed twice: the invoice was emailed once.")
+        return _done(request, invoice.get_absolute_url())
 
 
 @require_http_methods(["GET", "POST"])
@@ -143,7 +150,14 @@ def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def duplicate(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _invoice(pk)
-    copy = services.duplicate_invoice(invoice=invoice, actor=request.user)
+    try:
+        with transaction.atomic():
+            claimed = once.claim(request)
+            copy = services.duplicate_invoice(invoice=invoice, actor=request.user)
+            once.done(claimed, reverse("invoices:edit", args=[copy.pk]))
+    except once.AlreadySubmitted as first:
+        messages.info(request, "That was pressed twice: one copy was made.")
+        return _done(request, first.url or invoice.get_absolute_url())
     messages.success(request, f"Copied {invoice} into a new draft.")
     return _done(request, reverse("invoices:edit", args=[copy.pk]))
 

@@ -20,12 +20,14 @@ from django.core.exceptions import BadRequest
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.models import Customer
 from invoices.forms import DraftCreateForm, InvoiceHeaderForm, LineForm
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine
 from invoices.services import InvoiceStateError, announce, record_activity
+from portal import once
 from portal.access import staff_required
 from portal.money import MAX_AMOUNT, LineInput, Totals, compute_totals, format_money, to_major
 from portal.params import parse_int, query_text
@@ -283,9 +285,15 @@ def new_invoice(request: HttpRequest) -> HttpResponse:
             created_by=request.user,
         )
         invoice.apply_terms()
-        with transaction.atomic():
-            invoice.save()
-            record_activity(invoice, InvoiceActivity.Kind.CREATED, actor=request.user)
+        try:
+            with transaction.atomic():
+                claimed = once.claim(request)
+                invoice.save()
+                record_activity(invoice, InvoiceActivity.Kind.CREATED, actor=request.user)
+                once.done(claimed, reverse("invoices:edit", args=[invoice.pk]))
+        except once.AlreadySubmitted as first:
+            messages.info(request, "That form was already sent: one draft was created.")
+            return redirect(first.url or reverse("invoices:dashboard"))
         return redirect("invoices:edit", invoice.pk)
     q = query_text(request.GET, "customer_q")
     customers = list(Customer.objects.active().search(q)[:200])

@@ -17,3 +17,14 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class SubmittedForm(models.Model):
+    """A form's one-time token, claimed by the POST that acted on it (see `portal.once`)."""
+
+    token = models.CharField(max_length=64, unique=True)
+    result_url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.token

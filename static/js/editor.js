@@ -14,3 +14,22 @@ document.addEventListener("click", async (event) => {
   button.textContent = "Copied";
   setTimeout(() => { button.textContent = label; }, 1500);
 });
+
+// Forms that create or send something: one press, one request. The button is
+// disabled after the submit event (so the browser still sends its value); the
+// server's one-time form token is what really guarantees it.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches("[data-disable-on-submit]")) return;
+  setTimeout(() => {
+    form.querySelectorAll("button[type=submit]").forEach((button) => { button.disabled = true; });
+  });
+});
+
+// Back to a page the browser kept in memory: its buttons work again.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  document.querySelectorAll("[data-disable-on-submit] button[type=submit]").forEach((button) => {
+    button.disabled = false;
+  });
+});
