@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -250,7 +250,10 @@ def _render(request: HttpRequest, editor: Editor, *, partial: str = "") -> HttpR
 
 def _apply(request: HttpRequest, invoice: Invoice, rows_change: Any = None) -> HttpResponse:
     """Bind the posted editor, apply a structural change, validate, save if valid, respond."""
-    header, rows = rows_from_post(request.POST)
+    try:
+        header, rows = rows_from_post(request.POST)
+    except BadRequest as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
     if rows_change is not None:
         rows = rows_change(rows)
     editor = bind(invoice, header, rows)

@@ -122,7 +122,8 @@ def test_a_nul_character_anywhere_is_stored_once_and_applied(client):
 
 
 def test_a_stale_event_is_reported_as_stale_with_several_secrets(client, settings, caplog):
-    settings.STRIPE_WEBHOOK_SECRETS = ["whsec_new", "whsec_simulator"]
+    # The matching secret first: the other one's mismatch must not hide why it failed.
+    settings.STRIPE_WEBHOOK_SECRETS = ["whsec_simulator", "whsec_new"]
     invoice = open_with_intent()
     payload = json.dumps(se.event("payment_intent.succeeded", se.intent(invoice))).encode()
     old = se.signature(payload, timestamp=int(time.time()) - 301)

@@ -1,0 +1,350 @@
+"""Hostile input everywhere: never a 5xx, and an error changes no saved row.
+
+The targets are found, not listed: every URL pattern of the URLconf is
+visited as a superuser (a pattern this file cannot fill in fails the test, so
+a new page is never silently skipped); every POST form on those pages (its
+action, its buttons' `formaction` / `hx-post`, its fields and `hx-vals`) is a
+form target; every query parameter seen in the pages' links and GET forms, or
+read in a view's source, is a query target. Hypothesis then posts or appends
+random and hostile values. Each example runs in a savepoint rolled back after
+it, so every example starts from the same data.
+
+CI runs this on SQLite and again on PostgreSQL (where NUL bytes and
+out-of-range integers used to be 500s).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from django.apps import apps
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from invoices.models import InvoiceFlag, Payment, StripeEvent
+from tests import stripe_events as se
+from tests.factories import StaffFactory, make_draft, make_open
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+HOSTILE = [
+    "",
+    " ",
+    "²",
+    "٣",
+    "\uff11\uff12",  # fullwidth digits
+    "1e999999999",
+    "-1e999999999",
+    "1e-999999999",
+    "NaN",
+    "-Infinity",
+    "Infinity",
+    "9" * 5000,
+    "99999999999999999999",
+    "-1",
+    "0",
+    "1e3",
+    "12.345",
+    "-0.00",
+    "1,000.50",
+    "\x00",
+    "a\x00b",
+    "x" * 10_000,
+    "9999-12-31",
+    "0001-01-01",
+    "2024-02-30",
+    '<div hx-post="/admin/auth/user/1/change/" hx-trigger="load">x</div>',
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "\u202e\u200b💸",
+    "../../etc/passwd",
+]
+hostile_values = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.text(max_size=40),
+    st.integers().map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+)
+
+# Patterns visited with a GET but never fuzzed with query parameters: the
+# documents render a PDF (seconds each) and read no parameters.
+NO_QUERY_FUZZ = {"invoices:pdf", "invoices:receipt_pdf", "pay:pdf"}
+# Posting here ends the session the rest of the test needs.
+NOT_POSTED = {"/accounts/logout/"}
+
+
+# -- what the pages offer ----------------------------------------------------------
+
+
+@dataclass
+class FormTarget:
+    url: str
+    fields: dict[str, str]  # name -> the value the page rendered
+
+
+@dataclass
+class _Forms(HTMLParser):
+    page_url: str
+    targets: list[FormTarget] = field(default_factory=list)
+    query_names: set[str] = field(default_factory=set)
+    _form: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "a" and "?" in a.get("href", ""):
+            self.query_names.update(k for k, _ in parse_qsl(urlsplit(a["href"]).query))
+        if tag == "form":
+            method = a.get("method", "get").lower()
+            self._form = {
+                "method": method,
+                "urls": {a.get("action") or self.page_url} | {a.get("hx-post") or self.page_url},
+                "fields": self._vals(a),
+            }
+            return
+        if self._form is None:
+            return
+        name = a.get("name")
+        if tag in ("input", "select", "textarea") and name:
+            if self._form["method"] == "get":
+                self.query_names.add(name)
+            self._form["fields"].setdefault(name, a.get("value", ""))
+        for key in ("formaction", "hx-post"):
+            if a.get(key):
+                self._form["urls"].add(a[key])
+        self._form["fields"].update(self._vals(a))
+
+    @staticmethod
+    def _vals(a: dict[str, str]) -> dict[str, str]:
+        try:
+            return {k: str(v) for k, v in json.loads(a.get("hx-vals") or "{}").items()}
+        except ValueError:
+            return {}
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._form is not None:
+            if self._form["method"] == "post":
+                for url in self._form["urls"]:
+                    self.targets.append(FormTarget(url, dict(self._form["fields"])))
+            self._form = None
+
+
+def _patterns(resolvers: list, prefix: str = "", namespace: str = "") -> list[tuple[str, str]]:
+    found = []
+    for entry in resolvers:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or namespace
+            found += _patterns(entry.url_patterns, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace else entry.name or ""
+            found.append((prefix + str(entry.pattern), name))
+    return found
+
+
+def query_names_in_source() -> set[str]:
+    """Parameters the views read by name (`request.GET.get("x")`, `query_int(q, "x")`)."""
+    names: set[str] = set()
+    for module in ("invoices", "customers", "portal"):
+        for path in (ROOT / module).glob("*.py"):
+            text = path.read_text()
+            names.update(re.findall(r"GET\.get\(\s*\"(\w+)\"", text))
+            names.update(re.findall(r"query_(?:int|text)\(\s*[\w.]+,\s*\"(\w+)\"", text))
+    return names
+
+
+@dataclass
+class Site:
+    get_urls: list[str]
+    query_urls: list[str]
+    forms: list[FormTarget]
+    query_names: list[str]
+
+
+def _fill(pattern: str, values: dict[str, str]) -> str | None:
+    missing = []
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(2)
+        if name not in values:
+            missing.append(name)
+            return ""
+        return values[name]
+
+    path = re.sub(r"<(?:(\w+):)?(\w+)>", one, pattern)
+    return None if missing or "(" in path or "^" in path else "/" + path
+
+
+def discover(client: Client, fixtures: list[dict[str, str]]) -> Site:
+    get_urls: list[str] = []
+    query_urls: list[str] = []
+    forms: list[FormTarget] = []
+    names = query_names_in_source()
+    unfilled = []
+    for pattern, name in _patterns(get_resolver().url_patterns):
+        if name.startswith("admin:") or pattern.startswith("admin/"):
+            continue  # Django's admin: its own forms, read-only rules tested elsewhere
+        urls = {u for values in fixtures if (u := _fill(pattern, values))}
+        if not urls:
+            unfilled.append(pattern)
+        for url in sorted(urls):
+            response = client.get(url)
+            if response.status_code == 405:
+                continue  # POST-only: reached through the forms that post to it
+            get_urls.append(url)
+            if name not in NO_QUERY_FUZZ:
+                query_urls.append(url)
+            if response.get("Content-Type", "").startswith("text/html") and not getattr(
+                response, "streaming", False
+            ):
+                parser = _Forms(url)
+                parser.feed(response.content.decode())
+                forms += [f for f in parser.targets if f.url not in NOT_POSTED]
+                names |= parser.query_names
+    assert not unfilled, f"patterns this test cannot fill in (add a fixture): {unfilled}"
+    unique = {(f.url, tuple(sorted(f.fields))): f for f in forms}
+    return Site(get_urls, query_urls, list(unique.values()), sorted(names))
+
+
+# -- the data every example starts from -----------------------------------------------
+
+
+@pytest.fixture
+def site(db, stripe_env) -> tuple[Client, Site]:
+    admin = StaffFactory(username="fuzzer", is_superuser=True)
+    client = Client()
+    client.force_login(admin)
+    draft = make_draft()
+    opened = make_open()
+    paid = make_open()
+    payment = Payment.objects.create(
+        invoice=paid,
+        amount=paid.amount_due,
+        currency=paid.currency,
+        method=Payment.Method.CARD,
+        status=Payment.Status.SUCCEEDED,
+        stripe_payment_intent_id="pi_fuzz_unknown_to_stripe",
+    )
+    paid.add_payment(payment.amount)
+    paid.save()
+    flag = InvoiceFlag.objects.create(invoice=paid, kind=InvoiceFlag.Kind.OVERPAID, message="x")
+    payload = se.event("payment_intent.succeeded", se.intent(opened), event_id="evt_fuzz")
+    event = StripeEvent.objects.create(
+        event_id="evt_fuzz", type="payment_intent.succeeded", payload=payload, status="failed"
+    )
+    fixtures = []
+    for invoice in (draft, opened, paid):
+        fixtures.append(
+            {
+                "pk": str(invoice.pk),
+                "index": "0",
+                "direction": "up",
+                "kind": "reminder",
+                "payment_pk": str(payment.pk),
+                "flag_pk": str(flag.pk),
+            }
+        )
+    fixtures.append({"pk": str(invoice.customer_id)})  # customers:<pk>
+    fixtures.append({"pk": str(event.pk)})  # webhook events
+    fixtures.append({"uidb64": "MQ", "token": "set-password"})  # password reset confirm
+    fixtures.append({"token": opened.pay_token})  # the customer's pages
+    return client, discover(client, fixtures)
+
+
+def snapshot() -> dict[str, list[dict[str, Any]]]:
+    """Every row of the portal's own tables (and users), in a comparable form."""
+    rows = {}
+    for label in ("customers", "invoices", "portal", "auth"):
+        for model in apps.get_app_config(label).get_models():
+            if model.__name__ in ("RateCounter", "Permission", "Group"):
+                continue
+            rows[model.__name__] = list(model.objects.order_by("pk").values())
+    return rows
+
+
+def succeeded(response: Any) -> bool:
+    if response.status_code in (301, 302, 303) or "HX-Redirect" in response:
+        return True
+    body = b"" if getattr(response, "streaming", False) else response.content
+    return response.status_code == 200 and b"All changes saved." in body
+
+
+def read(response: Any) -> bytes:
+    if not getattr(response, "streaming", False):
+        return response.content
+    if "text/event-stream" in response.get("Content-Type", ""):
+        return b""  # a live stream never ends: its status is the answer
+    return b"".join(response.streaming_content)  # a CSV export fails mid-stream
+
+
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=False,
+)
+
+
+@FUZZ
+@given(data=st.data())
+def test_every_staff_form_survives_hostile_values(site, data):
+    client, found = site
+    target = data.draw(st.sampled_from(found.forms), label="form")
+    post = {
+        name: data.draw(st.one_of(st.just(value), hostile_values), label=name)
+        for name, value in target.fields.items()
+    }
+    headers = {"HTTP_HX_REQUEST": "true"} if data.draw(st.booleans(), label="htmx") else {}
+    with transaction.atomic():
+        before = snapshot()
+        response = client.post(target.url, post, **headers)
+        read(response)
+        assert response.status_code < 500, (target.url, post)
+        if not succeeded(response):
+            assert snapshot() == before, (target.url, response.status_code)
+        transaction.set_rollback(True)
+
+
+@FUZZ
+@given(data=st.data())
+def test_every_query_parameter_survives_hostile_values(site, data):
+    client, found = site
+    url = data.draw(st.sampled_from(found.query_urls), label="url")
+    names = data.draw(st.lists(st.sampled_from(found.query_names), min_size=1, max_size=3))
+    query = {name: data.draw(hostile_values, label=name) for name in names}
+    with transaction.atomic():
+        before = snapshot()
+        response = client.get(url, query)
+        read(response)
+        assert response.status_code < 500, (url, query)
+        assert snapshot() == before or "/pay/" in url, (url, query)  # a view stamps viewed_at
+        transaction.set_rollback(True)
+
+
+def test_the_fuzzing_reaches_every_form_and_list(site):
+    """The discovery is what makes the fuzzing honest: it must find what we know exists."""
+    _, found = site
+    urls = {f.url for f in found.forms}
+    for expected in ("/customers/new/", "/invoices/new/", "/settings/business/"):
+        assert expected in urls
+    assert any(re.fullmatch(r"/invoices/\d+/edit/", u) for u in urls)
+    assert any(re.fullmatch(r"/invoices/\d+/payments/new/", u) for u in urls)
+    assert any(re.fullmatch(r"/invoices/\d+/payments/\d+/refund/", u) for u in urls)
+    assert any(re.fullmatch(r"/invoices/\d+/lines/\d+/(up|down)/", u) for u in urls)
+    for name in ("q", "page", "customer", "status", "sort", "offset", "since", "customer_q"):
+        assert name in found.query_names
+    for url in ("/", "/customers/", "/invoices/export.csv", "/live/staff/", "/webhook-events/"):
+        assert url in found.query_urls
