@@ -33,3 +33,13 @@ window.addEventListener("pageshow", (event) => {
     button.disabled = false;
   });
 });
+
+// The editor refuses a post whose rows did not arrive intact with a 400 and a
+// plain sentence (htmx does not swap errors): show it where "All changes saved" was.
+document.addEventListener("htmx:responseError", (event) => {
+  const status = document.getElementById("editor-status");
+  const xhr = event.detail.xhr;
+  if (!status || !xhr || xhr.status !== 400) return;
+  status.textContent = (xhr.responseText || "Not saved.").slice(0, 300);
+  status.className = "editor-status form-error";
+});
