@@ -31,7 +31,11 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
         except ValidationError:
             ratelimit.record_failure(limits)
             raise
-        ratelimit.record_success(limits)
+        if self.get_user() is None:
+            # A field was missing, so no password was checked: give the number back.
+            ratelimit.give_back(limits)
+        else:
+            ratelimit.record_success(limits)
         return cleaned
 
 

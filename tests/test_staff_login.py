@@ -190,3 +190,13 @@ def test_it_believes_the_trusted_proxy_about_the_client(client, person, settings
         HTTP_X_FORWARDED_FOR="198.51.100.1",
     )
     assert response.status_code == 302
+
+
+def test_a_post_without_a_password_does_not_clear_the_count(client, person):
+    with time_machine.travel("2026-01-01 10:00", tick=False) as traveller:
+        for _ in range(5):
+            sign_in(client, "wrong")
+        traveller.shift(1)
+        client.post(reverse("login"), {"username": "ada", "password": ""}, REMOTE_ADDR="10.0.0.1")
+        assert "correct username and password" in sign_in(client, "wrong").text
+        assert "Too many failed attempts" in sign_in(client, "password").text
