@@ -11,15 +11,19 @@ requests count once).
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("portal.counters")
 
 
 class Counters(Protocol):
@@ -100,12 +104,42 @@ class DatabaseCounters:
         RateCounter.objects.filter(Q(key=key) | Q(expires_at__lte=timezone.now())).delete()
 
 
+class RedisOrDatabase:
+    """Redis, and the database while Redis cannot be reached: the limits stay
+    shared and atomic (a per-process fallback would let an attacker in)."""
+
+    def __init__(self) -> None:
+        self.redis, self.database = CacheCounters(), DatabaseCounters()
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self.redis, method)(*args)
+        except RedisError as error:
+            logger.warning("rate counters: Redis unavailable, using the database (%s)", error)
+            return getattr(self.database, method)(*args)
+
+    def incr(self, key: str, ttl: int) -> int:
+        return self._call("incr", key, ttl)
+
+    def decr(self, key: str) -> None:
+        self._call("decr", key)
+
+    def last(self, key: str) -> float | None:
+        return self._call("last", key)
+
+    def stamp(self, key: str, when: float, ttl: int) -> None:
+        self._call("stamp", key, when, ttl)
+
+    def reset(self, key: str) -> None:
+        self._call("reset", key)
+
+
 def counters() -> Counters:
     """The shared cache when there is one, else the database."""
     backend = settings.CACHES["default"]["BACKEND"]
     if getattr(settings, "RATE_COUNTERS", "") == "database" or not backend.endswith("RedisCache"):
         return DatabaseCounters()
-    return CacheCounters()
+    return RedisOrDatabase()
 
 
 def now() -> float:

@@ -11,6 +11,7 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
+from portal.models import RateCounter
 from tests.factories import StaffFactory
 
 
@@ -200,3 +201,19 @@ def test_a_post_without_a_password_does_not_clear_the_count(client, person):
         client.post(reverse("login"), {"username": "ada", "password": ""}, REMOTE_ADDR="10.0.0.1")
         assert "correct username and password" in sign_in(client, "wrong").text
         assert "Too many failed attempts" in sign_in(client, "password").text
+
+
+def test_the_counters_stay_shared_when_redis_is_unreachable(client, person, settings):
+    """A Redis that is down falls back to the database counters, not to no limit."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    with time_machine.travel("2026-01-01 10:00", tick=False):
+        for _ in range(5):
+            sign_in(client, "wrong")
+        assert "Too many failed attempts" in sign_in(client, "password").text
+    assert RateCounter.objects.exists()
