@@ -93,7 +93,22 @@ def _dispute(obj: dict[str, Any]) -> None:
     _amount(obj, "amount")
 
 
-CHECKS = {"payment_intent": _intent, "charge": _charge, "charge.dispute": _dispute}
+def _refund(obj: dict[str, Any]) -> None:
+    _text(obj, "payment_intent")
+    _text(obj, "charge")
+    _amount(obj, "amount", required=True)
+    currency = obj.get("currency")
+    if currency is not None and (not isinstance(currency, str) or not CURRENCY.match(currency)):
+        raise InvalidEvent(f"currency is {str(currency)[:10]!r}, not an ISO code")
+
+
+CHECKS = {
+    "payment_intent": _intent,
+    "charge": _charge,
+    "charge.dispute": _dispute,
+    "refund": _refund,
+    "charge.refund": _refund,
+}
 
 
 def data_object(event: dict[str, Any]) -> dict[str, Any]:
