@@ -27,14 +27,16 @@ class InvalidEvent(Exception):
     """The event's data can never be applied: stored and flagged, not retried."""
 
 
-def without_nul(value: Any) -> Any:
-    """The payload with every NUL character replaced (PostgreSQL's jsonb refuses them)."""
+def storable(value: Any) -> Any:
+    """The payload with every NUL character and lone surrogate ("\\ud800") replaced:
+    PostgreSQL's jsonb refuses the first, UTF-8 cannot encode the second."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        value = value.replace("\x00", "\ufffd")
+        return value if value.isascii() else value.encode("utf-8", "replace").decode()
     if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
+        return {storable(k): storable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [without_nul(v) for v in value]
+        return [storable(v) for v in value]
     return value
 
 

@@ -80,7 +80,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
 
 def process_event(event: dict[str, Any]) -> tuple[int, str]:
     """Store and apply one verified event; returns (HTTP status, short reason)."""
-    event = event_checks.without_nul(event)
+    event = event_checks.storable(event)
     event_id, event_type = event["id"], event["type"]
     with transaction.atomic():
         StripeEvent.objects.bulk_create(

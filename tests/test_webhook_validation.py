@@ -121,6 +121,16 @@ def test_a_nul_character_anywhere_is_stored_once_and_applied(client):
     assert invoice.status == Invoice.Status.PAID
 
 
+def test_a_lone_surrogate_is_stored_not_a_500(client):
+    invoice = open_with_intent()
+    obj = se.intent(invoice)
+    obj["description"] = "x"
+    payload = json.dumps(se.event("payment_intent.succeeded", obj)).replace('"x"', '"\\ud800"')
+    response = se.deliver(client, payload.encode())
+    assert response.status_code == 200
+    assert StripeEvent.objects.get().status == StripeEvent.Status.PROCESSED
+
+
 def test_a_stale_event_is_reported_as_stale_with_several_secrets(client, settings, caplog):
     # The matching secret first: the other one's mismatch must not hide why it failed.
     settings.STRIPE_WEBHOOK_SECRETS = ["whsec_simulator", "whsec_new"]
