@@ -15,7 +15,7 @@ from typing import Any
 
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.services import record_activity
-from invoices.tasks import notify_staff_after_commit
+from invoices.tasks import queue_staff_notice
 from portal.params import MAX_ID, parse_int
 
 # Above any amount Stripe charges in any currency, inside a 64-bit column.
@@ -147,11 +147,11 @@ def invoice_named_by(event: dict[str, Any]) -> Invoice | None:
 
 def flag_invalid(invoice: Invoice, event_id: str, reason: str) -> None:
     message = f"A Stripe event ({event_id}) could not be applied: {reason}."[:500]
-    InvoiceFlag.objects.create(
+    flag = InvoiceFlag.objects.create(
         invoice=invoice,
         kind=InvoiceFlag.Kind.INVALID_EVENT,
         message=message,
         stripe_event_id=event_id,
     )
     record_activity(invoice, InvoiceActivity.Kind.FLAGGED, message=message, source="stripe")
-    notify_staff_after_commit(invoice, "flag", message)
+    queue_staff_notice(invoice, "flag", message, ref=f"flag-{flag.pk}")

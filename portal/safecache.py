@@ -6,7 +6,8 @@ goes to the fallback alias when there is one, or answers as a cache miss.
 
 - `cache`: the default cache; while it is down, reads miss and writes are dropped
   (dashboard totals are then computed on every load).
-- `shared_cache`: what every worker must agree on (login rate limits); while the
+- `shared_cache`: what every worker must agree on (the login limits themselves
+  use `portal.counters`, atomic in Redis or in the database); while the
   default cache is down it uses the database cache, so limits still hold
   across processes.
 """

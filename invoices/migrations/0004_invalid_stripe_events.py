@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0002_number_search_index'),
+        ('invoices', '0003_email_log'),
     ]
 
     operations = [

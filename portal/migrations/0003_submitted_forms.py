@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0001_rate_counters'),
+        ('portal', '0002_rate_counters'),
     ]
 
     operations = [
