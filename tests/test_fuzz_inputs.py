@@ -31,7 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from invoices.models import InvoiceFlag, Payment, StripeEvent
+from invoices.models import EmailLog, InvoiceFlag, Payment, StripeEvent
 from tests import stripe_events as se
 from tests.factories import StaffFactory, make_draft, make_open
 
@@ -261,6 +261,9 @@ def site(db, stripe_env) -> tuple[Client, Site]:
     paid.add_payment(payment.amount)
     paid.save()
     flag = InvoiceFlag.objects.create(invoice=paid, kind=InvoiceFlag.Kind.OVERPAID, message="x")
+    sent = EmailLog.objects.create(
+        key="fuzz-invoice", kind="invoice", invoice=paid, status=EmailLog.Status.FAILED
+    )
     payload = se.event("payment_intent.succeeded", se.intent(opened), event_id="evt_fuzz")
     event = StripeEvent.objects.create(
         event_id="evt_fuzz", type="payment_intent.succeeded", payload=payload, status="failed"
@@ -275,6 +278,7 @@ def site(db, stripe_env) -> tuple[Client, Site]:
                 "kind": "reminder",
                 "payment_pk": str(payment.pk),
                 "flag_pk": str(flag.pk),
+                "email_pk": str(sent.pk),
             }
         )
     fixtures.append({"pk": str(invoice.customer_id)})  # customers:<pk>
