@@ -11,6 +11,7 @@ from tests.e2e.helpers import (
     BUSINESS_NAME,
     VISA,
     assert_not_reloaded,
+    card_fields,
     follow_email_link,
     last_email,
     make_open_invoice,
@@ -38,10 +39,13 @@ def test_a_german_customer_pays_in_german(page: Page) -> None:
     page.get_by_role("button", name=f"{invoice.total_text} bezahlen").click()
     form = page.locator("[data-payment-form]")
     expect(form).to_have_attribute("data-locale", "de")
-    form.get_by_label("Card number").fill(VISA)
-    form.get_by_label("Expiration date").fill("12 / 34")
-    form.get_by_label("Security code").fill("123")
-    form.get_by_role("button", name=f"{invoice.total_text} bezahlen").click()
+    fields = card_fields(page)  # Stripe's cross-origin frame
+    fields.get_by_label("Card number").fill(VISA)
+    fields.get_by_label("Expiration date").fill("12 / 34")
+    fields.get_by_label("Security code").fill("123")
+    submit = form.get_by_role("button", name=f"{invoice.total_text} bezahlen")
+    expect(submit).to_be_enabled()
+    submit.click()
 
     wait_for_return(page)
     mark_page(page)
