@@ -74,6 +74,15 @@ class Handler(BaseHTTPRequestHandler):
                 500,
                 {"error": {"message": "The simulator hit an internal error.", "type": "api_error"}},
             )
+        # Logged before answering, so a client that reads the log after its answer finds the line.
+        if not sim.config.quiet:
+            elapsed = (time.perf_counter() - started) * 1000
+            request_id = f" {response.request_id}" if response.request_id else ""
+            sys.stderr.write(
+                f'{self.client_address[0]} "{self.command} {self.path}" {response.status} '
+                f"{elapsed:.1f}ms{request_id}\n"
+            )
+            sys.stderr.flush()
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -83,14 +92,6 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self._headers_buffer.append(response.body)
         self.flush_headers()
-        if not sim.config.quiet:
-            elapsed = (time.perf_counter() - started) * 1000
-            request_id = f" {response.request_id}" if response.request_id else ""
-            sys.stderr.write(
-                f'{self.client_address[0]} "{self.command} {self.path}" {response.status} '
-                f"{elapsed:.1f}ms{request_id}\n"
-            )
-            sys.stderr.flush()
 
     def log_message(self, format: str, *args: object) -> None:
         # Requests are logged once, with timing, in _serve; drop http.server's own lines.
