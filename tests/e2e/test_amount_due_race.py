@@ -18,6 +18,7 @@ from tests.e2e.helpers import (
     payment_intent_of,
     wait_for_live_update,
     wait_for_return,
+    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -60,8 +61,12 @@ def test_a_bank_transfer_recorded_while_the_form_is_open_means_paying_only_the_r
     # Charged exactly the $700 that was due, and the invoice is paid in full.
     intent = simulator.client().v1.payment_intents.retrieve(payment_intent_of(invoice))
     assert (intent.amount, intent.amount_received, intent.status) == (70000, 70000, "succeeded")
+    # The return page may show Stripe's "Paid" before our webhook lands: wait for the books.
+    state = wait_until(
+        lambda: (found := invoice_state(invoice))["status"] == "paid" and found,
+        what="the webhook to record the payment",
+    )
     wait_for_live_update(pay_status(page), "Paid")
-    state = invoice_state(invoice)
     assert (state["status"], state["amount_paid"], state["amount_due"]) == ("paid", 120000, 0)
     assert _card_payments_received(invoice) == [70000]
 
