@@ -19,19 +19,26 @@ request_log = logging.getLogger("portal.requests")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-class StaticFilesMiddleware:
-    """WhiteNoise for `STATIC_URL` paths only; every other request passes straight on."""
+class HybridMiddleware:
+    """Serves sync and async stacks alike: `__call__` hands an async stack to `__acall__`."""
 
     sync_capable = True
     async_capable = True
 
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
-        self.whitenoise = WhiteNoiseMiddleware(lambda request: None)
-        self.prefix = "/" + settings.STATIC_URL.lstrip("/")
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
+
+
+class StaticFilesMiddleware(HybridMiddleware):
+    """WhiteNoise for `STATIC_URL` paths only; every other request passes straight on."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        super().__init__(get_response)
+        self.whitenoise = WhiteNoiseMiddleware(lambda request: None)
+        self.prefix = "/" + settings.STATIC_URL.lstrip("/")
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
@@ -50,21 +57,12 @@ class StaticFilesMiddleware:
         return await self.get_response(request)
 
 
-class RequestLogMiddleware:
+class RequestLogMiddleware(HybridMiddleware):
     """One line per request: method, path, status, duration and the invoice if any.
 
     Views set `request.log_invoice` so the line carries the invoice id (never a
     pay token: those are secrets and stay out of the logs).
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
@@ -98,19 +96,11 @@ class RequestLogMiddleware:
         )
 
 
-class CustomerLinkMiddleware:
+class CustomerLinkMiddleware(HybridMiddleware):
     """Everything under `/pay/` (pages, PDFs, streams, and the 404 of a wrong link) is
     reached through a secret link: never stored by a cache, never indexed."""
 
-    sync_capable = True
-    async_capable = True
     PREFIX = "/pay/"
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
@@ -131,22 +121,13 @@ def _has_nul(values: Any) -> bool:
     return any("\x00" in key or any("\x00" in v for v in vs) for key, vs in values.lists())
 
 
-class RefuseNulMiddleware:
+class RefuseNulMiddleware(HybridMiddleware):
     """400 for a NUL character in the path, a query parameter or a posted form field.
 
     No person types one, PostgreSQL refuses it in text (a 500 wherever it
     reaches a query), and Django's form fields already refuse it: this covers
     every other place a value is read, including views written tomorrow.
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from customers.models import Customer
-from invoices.models import Invoice, InvoiceLine
+from invoices.models import Invoice, InvoiceLine, Payment
 from invoices.services import finalize_invoice
 
 
@@ -75,3 +75,18 @@ def make_draft(lines: int = 2, unit_amount: int = 10000, **kwargs: object) -> In
 
 def make_open(lines: int = 2, unit_amount: int = 10000, **kwargs: object) -> Invoice:
     return finalize_invoice(invoice=make_draft(lines, unit_amount, **kwargs))
+
+
+def open_with_intent(intent_id: str = "pi_test_1", **kwargs: object) -> Invoice:
+    """An open invoice whose PaymentIntent the portal created (as `start_payment` records it),
+    so Stripe's events for that intent are ours to apply."""
+    invoice = make_open(**kwargs)
+    Payment.objects.create(
+        invoice=invoice,
+        amount=invoice.amount_due,
+        currency=invoice.currency,
+        stripe_payment_intent_id=intent_id,
+    )
+    invoice.stripe_payment_intent_id = intent_id
+    invoice.save()
+    return invoice

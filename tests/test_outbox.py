@@ -16,27 +16,14 @@ from invoices.models import EmailLog, Invoice, Payment, StripeEvent
 from invoices.services import record_offline_payment
 from portal.hooks import after_commit
 from tests import stripe_events as se
-from tests.factories import make_open
+from tests.factories import make_open, open_with_intent
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
-def open_with_intent(intent_id: str = "pi_outbox_1") -> Invoice:
-    invoice = make_open()
-    Payment.objects.create(
-        invoice=invoice,
-        amount=invoice.amount_due,
-        currency=invoice.currency,
-        stripe_payment_intent_id=intent_id,
-    )
-    invoice.stripe_payment_intent_id = intent_id
-    invoice.save()
-    return invoice
-
-
 @pytest.mark.django_db(transaction=True)
 def test_it_books_a_payment_and_sends_the_receipt_with_redis_down(client, mailoutbox, redis_down):
-    invoice = open_with_intent()
+    invoice = open_with_intent("pi_outbox_1")
     mailoutbox.clear()
     body = se.event("payment_intent.succeeded", se.intent(invoice))
 
@@ -139,7 +126,7 @@ def test_it_sends_nothing_when_the_payment_rolls_back_with_the_immediate_backend
 
 @pytest.mark.django_db(transaction=True)
 def test_it_queues_one_receipt_per_payment_however_often_it_is_applied(client, mailoutbox):
-    invoice = open_with_intent()
+    invoice = open_with_intent("pi_outbox_1")
     intent = se.intent(invoice)
     se.deliver(client, se.event("payment_intent.succeeded", intent))
     # The same payment under another event id (Stripe may send both).

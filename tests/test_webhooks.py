@@ -10,22 +10,9 @@ from django.test import Client
 
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment, StripeEvent
 from tests import stripe_events as se
-from tests.factories import make_open
+from tests.factories import open_with_intent
 
 pytestmark = pytest.mark.django_db
-
-
-def open_with_intent(intent_id: str = "pi_test_1", **kwargs) -> Invoice:
-    invoice = make_open(**kwargs)
-    Payment.objects.create(
-        invoice=invoice,
-        amount=invoice.amount_due,
-        currency=invoice.currency,
-        stripe_payment_intent_id=intent_id,
-    )
-    invoice.stripe_payment_intent_id = intent_id
-    invoice.save()
-    return invoice
 
 
 def refreshed(invoice: Invoice) -> Invoice:
