@@ -16,9 +16,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from invoices import outbox, refunds, services
+from invoices.activity import InvoiceStateError, record_activity
 from invoices.forms import OfflinePaymentForm, RefundForm
 from invoices.models import EmailLog, Invoice, InvoiceActivity, InvoiceFlag, Payment
-from invoices.services import InvoiceStateError
 from portal import once
 from portal.access import staff_required
 from portal.money import to_major
@@ -251,7 +251,7 @@ def resolve_flag(request: HttpRequest, pk: int, flag_pk: int) -> HttpResponse:
         ).update(resolved_at=timezone.now())
         if resolved:
             flag = InvoiceFlag.objects.get(pk=flag_pk)
-            services.record_activity(
+            record_activity(
                 invoice,
                 InvoiceActivity.Kind.UPDATED,
                 actor=request.user,
@@ -270,7 +270,7 @@ def send_email_again(request: HttpRequest, pk: int, email_pk: int) -> HttpRespon
     invoice = _invoice(pk)
     email = get_object_or_404(EmailLog, pk=email_pk, invoice=invoice)
     if outbox.send_again(email):
-        services.record_activity(
+        record_activity(
             invoice,
             InvoiceActivity.Kind.UPDATED,
             actor=request.user,
@@ -307,7 +307,7 @@ def refund_excess(request: HttpRequest, pk: int, flag_pk: int) -> HttpResponse:
         InvoiceFlag.objects.filter(pk=flag.pk, resolved_at__isnull=True).update(
             resolved_at=timezone.now()
         )
-        services.record_activity(
+        record_activity(
             invoice,
             InvoiceActivity.Kind.UPDATED,
             actor=request.user,

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from invoices.activity import InvoiceStateError
 from invoices.models import (
     BusinessProfile,
     Invoice,
@@ -29,6 +30,7 @@ from invoices.models import (
     Payment,
     StripeEvent,
 )
+from invoices.services import send_invoice
 
 AMOUNTS = ["subtotal", "discount", "tax", "total", "amount_paid", "amount_refunded", "amount_due"]
 # What a draft may still have changed here; everything else goes through the editor.
@@ -131,8 +133,6 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Email the selected invoices to their customers")
     def send_selected(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        from invoices.services import InvoiceStateError, send_invoice
-
         sent = 0
         for invoice in queryset.select_related("customer"):
             try:

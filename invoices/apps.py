@@ -7,4 +7,9 @@ class InvoicesConfig(AppConfig):
     name = "invoices"
 
     def ready(self) -> None:
-        from invoices import checks  # noqa: F401  (registers the system checks)
+        # Imported here, not at the top: these modules import the models, which
+        # Django loads only after every app's config.
+        from invoices import activity, checks, live, tasks  # noqa: F401  (checks, tasks register)
+
+        # The pages that follow invoices: the domain announces, they render.
+        activity.subscribe("live push", live.invoice_changed)

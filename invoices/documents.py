@@ -22,8 +22,9 @@ from django.utils.translation import pgettext
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from invoices.language import in_customer_language
 from invoices.models import BusinessProfile, Invoice, Payment
-from portal.i18n import format_money_in, format_number_in, in_customer_language
+from portal.i18n import format_money_in, format_number_in
 from portal.money import LineInput, compute_totals
 
 logger = logging.getLogger(__name__)

@@ -24,9 +24,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.models import Customer
+from invoices.activity import InvoiceStateError, announce, record_activity
 from invoices.forms import DraftCreateForm, InvoiceHeaderForm, LineForm
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine
-from invoices.services import InvoiceStateError, announce, record_activity
 from portal import once
 from portal.access import staff_required
 from portal.money import MAX_AMOUNT, LineInput, Totals, compute_totals, format_money, to_major

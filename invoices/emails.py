@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Concatenate
 
@@ -18,9 +19,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from invoices import documents
+from invoices.language import in_customer_language
 from invoices.models import BusinessProfile, Invoice, Payment
 from portal.emails import InlineImage, render_email, send_email
-from portal.i18n import in_customer_language, language
+from portal.i18n import language
 
 STAFF_NOTICE_SUBJECTS = {
     "payment_received": "Payment received",
@@ -240,9 +242,63 @@ def send_staff_notice(
         )
 
 
+# -- the kinds of email, for the outbox and the previews --------------------------
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EmailKind:
+    """How the outbox sends one kind of email, and (customer emails) how staff preview it."""
+
+    send: Callable[[Invoice, Payment | None, Params, Headers], EmailMultiAlternatives]
+    # (invoice, payment, offset_days) -> the context `send` would render; None: no preview.
+    preview: Callable[[Invoice, Payment, int], dict[str, Any]] | None = None
+
+
+def _reminder_preview(invoice: Invoice, payment: Payment, offset_days: int) -> dict[str, Any]:
+    # Show the wording the customer gets on that day of the schedule.
+    day = invoice.due_date + timedelta(days=offset_days) if invoice.due_date else None
+    return reminder_context(invoice, offset_days, today=day)
+
+
+KINDS: dict[str, EmailKind] = {
+    "invoice": EmailKind(
+        send=lambda inv, pay, params, h: send_invoice_email(inv, headers=h),
+        preview=lambda inv, pay, offset: invoice_context(inv),
+    ),
+    "receipt": EmailKind(
+        send=lambda inv, pay, params, h: send_receipt_email(inv, pay, headers=h),
+        preview=lambda inv, pay, offset: receipt_context(inv, pay),
+    ),
+    "reminder": EmailKind(
+        send=lambda inv, pay, params, h: send_reminder_email(
+            inv, params.get("offset_days", 0), headers=h
+        ),
+        preview=_reminder_preview,
+    ),
+    "refund": EmailKind(
+        send=lambda inv, pay, params, h: send_refund_email(
+            inv, pay, params.get("amount", 0), headers=h
+        ),
+        preview=lambda inv, pay, offset: refund_context(
+            inv, pay, pay.amount_refunded or pay.amount
+        ),
+    ),
+    "void": EmailKind(
+        send=lambda inv, pay, params, h: send_void_email(inv, headers=h),
+        preview=lambda inv, pay, offset: void_context(inv),
+    ),
+    "notice": EmailKind(
+        send=lambda inv, pay, params, h: send_staff_notice(
+            inv, params.get("notice_kind", ""), params.get("message", ""), headers=h
+        ),
+    ),
+}
+
 # -- previews -----------------------------------------------------------------
 
-PREVIEW_KINDS = ("invoice", "receipt", "reminder", "refund", "void")
+PREVIEW_KINDS = tuple(name for name, kind in KINDS.items() if kind.preview)
 
 
 def sample_payment(invoice: Invoice) -> Payment:
@@ -263,21 +319,11 @@ def sample_payment(invoice: Invoice) -> Payment:
 @in_invoice_language
 def preview_email(invoice: Invoice, kind: str, offset_days: int = 0) -> tuple[str, str, str]:
     """(subject, text, html) of what `kind` would send for this invoice right now."""
-    payment = documents.latest_payment(invoice) or sample_payment(invoice)
-    if kind == "invoice":
-        context = invoice_context(invoice)
-    elif kind == "receipt":
-        context = receipt_context(invoice, payment)
-    elif kind == "reminder":
-        # Show the wording the customer gets on that day of the schedule.
-        day = invoice.due_date + timedelta(days=offset_days) if invoice.due_date else None
-        context = reminder_context(invoice, offset_days, today=day)
-    elif kind == "refund":
-        context = refund_context(invoice, payment, payment.amount_refunded or payment.amount)
-    elif kind == "void":
-        context = void_context(invoice)
-    else:
+    preview = KINDS[kind].preview if kind in KINDS else None
+    if preview is None:
         raise ValueError(f"Unknown email kind {kind!r}")
+    payment = documents.latest_payment(invoice) or sample_payment(invoice)
+    context = preview(invoice, payment, offset_days)
     if context["logo"]:
         # A browser cannot follow cid: links; the preview shows the same image inline.
         context["logo_src"] = documents.data_uri(*context["logo"])

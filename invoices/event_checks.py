@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from invoices.activity import record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
-from invoices.services import record_activity
-from invoices.tasks import queue_staff_notice
+from invoices.outbox import queue_staff_notice
 from portal.params import MAX_ID, parse_int
 
 # Above any amount Stripe charges in any currency, inside a 64-bit column.

@@ -10,9 +10,9 @@ from typing import Any
 from django.utils import timezone
 
 from invoices import refunds, stripe_api
+from invoices.activity import announce, record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
-from invoices.services import announce, record_activity
-from invoices.tasks import queue_email, queue_staff_notice
+from invoices.outbox import queue_email, queue_staff_notice
 
 
 class Ignored(Exception):

@@ -28,9 +28,9 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from invoices.language import in_customer_language
 from invoices.models import Invoice
 from portal.access import staff_required
-from portal.i18n import in_customer_language
 from portal.params import parse_int
 
 logger = logging.getLogger(__name__)

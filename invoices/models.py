@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,11 +11,31 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import pgettext
 
 from customers.models import Customer
+from invoices.queries import InvoiceQuerySet
+from invoices.states import (
+    NOTHING_DUE_MESSAGE,
+    PROCESSING_MESSAGE,
+    STATUS_REFUSALS,
+    DiscountKind,
+    DisputeStatus,
+    InvoiceStatus,
+    PaymentMethod,
+    PaymentState,
+    PaymentStatus,
+    Terms,
+)
 from portal.i18n import LANGUAGE_CHOICES
-from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, LineInput, compute_totals, format_money
+from portal.money import (
+    CURRENCY_CHOICES,
+    MAX_AMOUNT,
+    LineInput,
+    compute_totals,
+    format_money,
+    minimum_charge,
+)
 
 
 def new_pay_token() -> str:
@@ -23,25 +43,9 @@ def new_pay_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def new_install_key() -> str:
-    return secrets.token_hex(8)
-
-
 def digest_token(token: str) -> str:
     """What the database is searched by, so no lookup time depends on the token itself."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-class Terms(models.TextChoices):
-    DUE_ON_RECEIPT = "due_on_receipt", "Due on receipt"
-    NET_15 = "net_15", "Net 15"
-    NET_30 = "net_30", "Net 30"
-    NET_60 = "net_60", "Net 60"
-    CUSTOM = "custom", "Custom due date"
-
-    @classmethod
-    def days(cls, terms: str) -> int | None:
-        return {"due_on_receipt": 0, "net_15": 15, "net_30": 30, "net_60": 60}.get(terms)
 
 
 class BusinessProfile(models.Model):
@@ -94,63 +98,11 @@ class BusinessProfile(models.Model):
         return sorted(set(offsets))
 
 
-class InvoiceSequence(models.Model):
-    """The last number handed out for a prefix; locked while a finalize takes one."""
-
-    prefix = models.CharField(max_length=12, primary_key=True)
-    last_value = models.PositiveBigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.prefix}{self.last_value}"
-
-
-class InvoiceQuerySet(models.QuerySet["Invoice"]):
-    def overdue(self, today: date | None = None) -> InvoiceQuerySet:
-        return self.filter(status=Invoice.Status.OPEN, due_date__lt=today or timezone.localdate())
-
-    def search(self, term: str) -> InvoiceQuerySet:
-        term = term.strip()
-        if not term:
-            return self
-        # Customers are few: matching them first lets the database use the
-        # customer index instead of joining every invoice to test its name.
-        customers = Customer.objects.filter(
-            models.Q(name__icontains=term) | models.Q(email__icontains=term)
-        ).values("pk")
-        return self.filter(models.Q(number__icontains=term) | models.Q(customer__in=customers))
-
-
 class Invoice(models.Model):
-    class Status(models.TextChoices):
-        # Labels are shown to customers too (pay page, PDFs), in their language.
-        DRAFT = "draft", pgettext_lazy("invoice status", "Draft")
-        OPEN = "open", pgettext_lazy("invoice status", "Open")
-        PAID = "paid", pgettext_lazy("invoice status", "Paid")
-        VOID = "void", pgettext_lazy("invoice status", "Void")
-        UNCOLLECTIBLE = "uncollectible", pgettext_lazy("invoice status", "Uncollectible")
-
-    class DiscountKind(models.TextChoices):
-        NONE = "", "No discount"
-        AMOUNT = "amount", "Amount"
-        PERCENT = "percent", "Percent"
-
-    class PaymentState(models.TextChoices):
-        """What the customer's latest card payment is doing (paid or not is `status`)."""
-
-        NONE = "", "None"
-        REQUIRES_ACTION = "requires_action", "Waiting for authentication"
-        PROCESSING = "processing", "Processing"
-        FAILED = "failed", "Failed"
-
-    class DisputeStatus(models.TextChoices):
-        NONE = "", "None"
-        OPEN = "open", "Disputed"
-        WON = "won", "Dispute won"
-        LOST = "lost", "Dispute lost"
-        # An inquiry (retrieval request) that closed without becoming a chargeback.
-        WARNING_CLOSED = "warning_closed", "Inquiry closed"
-        # Resolved before it became a chargeback (e.g. by the card network's prevention).
-        PREVENTED = "prevented", "Dispute prevented"
+    Status = InvoiceStatus
+    DiscountKind = DiscountKind
+    PaymentState = PaymentState
+    DisputeStatus = DisputeStatus
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
     number = models.CharField(max_length=32, blank=True, help_text="Assigned when finalized.")
@@ -266,8 +218,33 @@ class Invoice(models.Model):
         )
 
     @property
+    def payment_refusal(self) -> str | None:
+        """Why the customer may not pay online now (None: they may); see `invoices.states`.
+
+        The one answer for the pay page, the PaymentIntent and the PDF's pay link.
+        """
+        if self.status in STATUS_REFUSALS:
+            return STATUS_REFUSALS[self.status]
+        if self.amount_due <= 0:
+            return NOTHING_DUE_MESSAGE
+        if self.payment_state == self.PaymentState.PROCESSING:
+            return PROCESSING_MESSAGE
+        return self.below_minimum
+
+    @property
+    def below_minimum(self) -> str | None:
+        """Stripe refuses a card payment under its per-currency minimum: say so up front."""
+        if 0 < self.amount_due < minimum_charge(self.currency):
+            smallest = format_money(minimum_charge(self.currency), self.currency)
+            return (
+                f"The smallest card payment in {self.currency.upper()} is {smallest}. "
+                f"Please contact us to pay the remaining {self.money(self.amount_due)} another way."
+            )
+        return None
+
+    @property
     def is_payable(self) -> bool:
-        return self.status == self.Status.OPEN and self.amount_due > 0
+        return self.payment_refusal is None
 
     def money(self, amount: int) -> str:
         return format_money(amount, self.currency)
@@ -348,20 +325,8 @@ class InvoiceLine(models.Model):
 class Payment(models.Model):
     """One row per PaymentIntent, or per offline payment staff record."""
 
-    class Method(models.TextChoices):
-        CARD = "card", pgettext_lazy("payment method", "Card")
-        BANK_TRANSFER = "bank_transfer", pgettext_lazy("payment method", "Bank transfer")
-        CASH = "cash", pgettext_lazy("payment method", "Cash")
-        CHECK = "check", pgettext_lazy("payment method", "Check")
-        OTHER = "other", pgettext_lazy("payment method", "Other")
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        REQUIRES_ACTION = "requires_action", "Requires action"
-        PROCESSING = "processing", "Processing"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELED = "canceled", "Canceled"
+    Method = PaymentMethod
+    Status = PaymentStatus
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.CARD)
@@ -406,191 +371,14 @@ class Payment(models.Model):
         return max(self.amount - self.amount_refunded - self.amount_refund_pending, 0)
 
 
-class InvoiceActivity(models.Model):
-    class Kind(models.TextChoices):
-        CREATED = "created", "Created"
-        UPDATED = "updated", "Updated"
-        FINALIZED = "finalized", "Finalized"
-        SENT = "sent", "Sent"
-        VIEWED = "viewed", "Viewed by the customer"
-        PAYMENT_ATTEMPTED = "payment_attempted", "Payment attempted"
-        PAYMENT_ACTION = "payment_action", "Payment waiting for authentication"
-        PAYMENT_PROCESSING = "payment_processing", "Payment processing"
-        PAYMENT_FAILED = "payment_failed", "Payment failed"
-        PAYMENT_CANCELED = "payment_canceled", "Payment canceled"
-        PAYMENT_SUCCEEDED = "payment_succeeded", "Payment received"
-        PAYMENT_RECORDED = "payment_recorded", "Offline payment recorded"
-        REFUND_REQUESTED = "refund_requested", "Refund requested"
-        REFUNDED = "refunded", "Refunded"
-        REFUND_FAILED = "refund_failed", "Refund failed"
-        DISPUTED = "disputed", "Disputed"
-        DISPUTE_FUNDS_WITHDRAWN = "dispute_funds_withdrawn", "Disputed funds withdrawn"
-        DISPUTE_FUNDS_REINSTATED = "dispute_funds_reinstated", "Disputed funds reinstated"
-        DISPUTE_CLOSED = "dispute_closed", "Dispute closed"
-        FLAGGED = "flagged", "Flagged for review"
-        VOIDED = "voided", "Voided"
-        UNCOLLECTIBLE = "uncollectible", "Marked uncollectible"
-        REMINDER_SENT = "reminder_sent", "Reminder sent"
-        LINK_REVOKED = "link_revoked", "Pay link replaced"
-        DUPLICATED = "duplicated", "Duplicated"
-
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="activities")
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    message = models.CharField(max_length=500, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name_plural = "invoice activities"
-        indexes = [models.Index(fields=["invoice", "kind"], name="activity_invoice_kind")]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.message}" if self.message else self.kind
-
-    @property
-    def actor_label(self) -> str:
-        if self.actor_id:
-            return str(self.actor)
-        return str(self.data.get("source", "system"))
-
-
-class InvoiceFlag(models.Model):
-    """Something a webhook found that staff must look at (never silently fixed)."""
-
-    class Kind(models.TextChoices):
-        AMOUNT_MISMATCH = "amount_mismatch", "Amount does not match"
-        CURRENCY_MISMATCH = "currency_mismatch", "Currency does not match"
-        OVERPAID = "overpaid", "Paid more than due"
-        DISPUTE = "dispute", "Payment disputed"
-        REFUND_FAILED = "refund_failed", "Refund failed"
-        INVALID_EVENT = "invalid_event", "Stripe event could not be applied"
-
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="flags")
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    message = models.CharField(max_length=500)
-    # For an overpayment: the card payment and the excess, so staff can refund it in one click.
-    payment = models.ForeignKey(
-        "Payment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    amount = models.BigIntegerField(default=0)
-    stripe_event_id = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class StripeEvent(models.Model):
-    class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored"
-        FAILED = "failed", "Failed"
-        INVALID = "invalid", "Invalid (flagged)"
-
-    event_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=100, db_index=True)
-    payload = models.JSONField()
-    livemode = models.BooleanField(default=False)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
-    error = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    invoice = models.ForeignKey(
-        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="stripe_events"
-    )
-    received_at = models.DateTimeField(auto_now_add=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["status", "-received_at"], name="event_status_received")]
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.event_id}"
-
-    @property
-    def data_object(self) -> dict[str, Any]:
-        return self.payload.get("data", {}).get("object", {})
-
-
-class InvoiceReminder(models.Model):
-    """One row per reminder sent: the unique pair makes `send_reminders` idempotent."""
-
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminders")
-    offset_days = models.IntegerField(help_text="Days relative to the due date.")
-    sent_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["sent_at", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["invoice", "offset_days"], name="reminder_once")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.invoice} {self.offset_days:+d}d"
-
-
-class Refund(models.Model):
-    """One Stripe refund of a card payment. Only `succeeded` money is refunded money;
-    `pending` already counts against what can still be refunded."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        REQUIRES_ACTION = "requires_action", "Requires action"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELED = "canceled", "Canceled"
-
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    stripe_refund_id = models.CharField(max_length=255, unique=True)
-    amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    failure_reason = models.CharField(max_length=100, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.stripe_refund_id} {format_money(self.amount, self.currency)} {self.status}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in (self.Status.PENDING, self.Status.REQUIRES_ACTION)
-
-
-class Installation(models.Model):
-    """One row: a random key made when this database was first used.
-
-    It goes into every Stripe idempotency key, so two deployments on one Stripe
-    account, or one deployment after its database was reset, never send the
-    same key for different requests (Stripe would replay the old answer for 24 h).
-    """
-
-    key = models.CharField(max_length=32, default=new_install_key, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.key
-
-    @classmethod
-    def current_key(cls) -> str:
-        row, _ = cls.objects.get_or_create(pk=1)
-        return row.key
-
-
-# The outbox's model lives in its own module; imported here so Django registers it.
+# The other models live in modules of their own (they name these by string, never
+# import them); imported here so Django registers them and `invoices.models` offers all.
 from invoices.email_log import EmailLog  # noqa: E402, F401
+from invoices.numbering import InvoiceSequence  # noqa: E402, F401
+from invoices.records import InvoiceActivity, InvoiceFlag, InvoiceReminder  # noqa: E402, F401
+from invoices.stripe_records import (  # noqa: E402, F401
+    Installation,
+    Refund,
+    StripeEvent,
+    new_install_key,  # named by migration 0001
+)

@@ -22,15 +22,17 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Min, Q
+from django.tasks import Task
 from django.utils import timezone
+from django_tasks_db import DatabaseBackend
 
+from invoices import emails
 from invoices.email_log import EmailLog
 from invoices.models import Invoice, Payment
 from portal.hooks import after_commit
@@ -101,19 +103,23 @@ def _queue(
     return email
 
 
-def _stores_tasks_in_database() -> bool:
-    from django_tasks_db import DatabaseBackend
+# The task that runs `deliver`. It is defined in `invoices.tasks` (queued task
+# rows name it by that path), which imports this module and hands it over here.
+_delivery_task: list[Task] = []
 
-    from invoices.tasks import deliver_email
 
+def use_delivery_task(task: Task) -> None:
+    _delivery_task[:] = [task]
+
+
+def _stores_tasks_in_database(deliver_email: Task) -> bool:
     return isinstance(deliver_email.get_backend(), DatabaseBackend)
 
 
 def schedule(email: EmailLog, run_after: datetime | None = None) -> None:
     """Ask the task backend to deliver `email` (at `run_after`, or now)."""
-    from invoices.tasks import deliver_email
-
-    if _stores_tasks_in_database():
+    [deliver_email] = _delivery_task
+    if _stores_tasks_in_database(deliver_email):
         # The task row joins the caller's transaction: it exists iff the email does.
         deliver_email.using(run_after=run_after).enqueue(email.pk)
     elif run_after is None:
@@ -153,27 +159,6 @@ def message_id(email: EmailLog) -> str:
     return f"<{email.pk}.{digest}@{domain}>"
 
 
-def _sender(email: EmailLog) -> Callable[[Invoice, Payment | None, dict[str, str]], Any]:
-    from invoices import emails
-
-    params = email.params
-    senders: dict[str, Callable[[Invoice, Payment | None, dict[str, str]], Any]] = {
-        "invoice": lambda inv, pay, h: emails.send_invoice_email(inv, headers=h),
-        "receipt": lambda inv, pay, h: emails.send_receipt_email(inv, pay, headers=h),
-        "refund": lambda inv, pay, h: emails.send_refund_email(
-            inv, pay, params.get("amount", 0), headers=h
-        ),
-        "void": lambda inv, pay, h: emails.send_void_email(inv, headers=h),
-        "reminder": lambda inv, pay, h: emails.send_reminder_email(
-            inv, params.get("offset_days", 0), headers=h
-        ),
-        "notice": lambda inv, pay, h: emails.send_staff_notice(
-            inv, params.get("notice_kind", ""), params.get("message", ""), headers=h
-        ),
-    }
-    return senders[email.kind]
-
-
 def deliver(email_id: int) -> str:
     """Send one queued email if it is due; returns what happened (for the task result)."""
     email = _claim(email_id)
@@ -182,7 +167,8 @@ def deliver(email_id: int) -> str:
     try:
         invoice = Invoice.objects.select_related("customer").get(pk=email.invoice_id)
         payment = Payment.objects.get(pk=email.payment_id) if email.payment_id else None
-        message = _sender(email)(invoice, payment, {"Message-ID": message_id(email)})
+        headers = {"Message-ID": message_id(email)}
+        message = emails.KINDS[email.kind].send(invoice, payment, email.params, headers)
     except Exception as error:
         logger.warning("email %s attempt %s failed: %s", email.key, email.attempts, error)
         return _attempt_failed(email, error)

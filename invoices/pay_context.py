@@ -8,20 +8,18 @@ from invoices.models import BusinessProfile, Invoice, Payment
 
 
 def pay_status_context(invoice: Invoice, *, live: bool = False) -> dict[str, Any]:
-    from invoices.payments import below_minimum, refusal
-
     receipt = None
     if invoice.status == Invoice.Status.PAID:
         receipt = (
             invoice.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-updated_at").first()
         )
-    refused = refusal(invoice)
-    minimum = below_minimum(invoice) if invoice.is_payable else None
+    refused = invoice.payment_refusal
     return {
         "invoice": invoice,
         "receipt": receipt,
         "can_pay": refused is None,
-        "below_minimum": minimum if refused == minimum else "",
+        # Shown on the page only when it is the reason (not a status that says more).
+        "below_minimum": refused if refused and refused == invoice.below_minimum else "",
         "live": live,
     }
 

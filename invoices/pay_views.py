@@ -14,10 +14,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from invoices import live, payments, stripe_api
+from invoices.activity import InvoiceStateError
+from invoices.language import customer_language, in_customer_language
 from invoices.models import Invoice, digest_token
 from invoices.pay_context import pay_page_context
-from invoices.services import InvoiceStateError, record_view
-from portal.i18n import customer_language, in_customer_language, language
+from invoices.services import record_view
+from portal.i18n import language
 from portal.network import client_ip
 
 logger = logging.getLogger(__name__)

@@ -14,27 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext_noop
 
 from invoices import stripe_api
+from invoices.activity import InvoiceStateError, lock, record_activity
 from invoices.models import Invoice, InvoiceActivity, Payment
-from invoices.services import InvoiceStateError, lock, record_activity
-from portal.money import format_money, minimum_charge
+from invoices.states import PROCESSING_MESSAGE
 
 logger = logging.getLogger(__name__)
 
-# Customer-facing: marked for translation here, translated where the pay page shows them.
-PROCESSING_MESSAGE = gettext_noop(
-    "Your payment is processing. We will email your receipt when it completes."
-)
-REFUSALS = {
-    Invoice.Status.DRAFT: gettext_noop("This invoice is not ready to be paid yet."),
-    Invoice.Status.PAID: gettext_noop("This invoice is already paid. Thank you!"),
-    Invoice.Status.VOID: gettext_noop("This invoice was voided; there is nothing to pay."),
-    Invoice.Status.UNCOLLECTIBLE: gettext_noop(
-        "This invoice can no longer be paid online. Please contact us."
-    ),
-}
 STALE_FORM = "This payment form is out of date. Nothing was charged; please try again below."
 
 
@@ -50,31 +37,6 @@ class AmountChanged(InvoiceStateError):
     """The amount due moved since the form opened: refused before anything was charged."""
 
 
-def minimum_sentence(currency: str) -> str:
-    smallest = format_money(minimum_charge(currency), currency)
-    return f"The smallest card payment in {currency.upper()} is {smallest}."
-
-
-def refusal(invoice: Invoice) -> str | None:
-    if invoice.status in REFUSALS:
-        return REFUSALS[invoice.status]
-    if invoice.amount_due <= 0:
-        return gettext_noop("There is nothing left to pay on this invoice.")
-    if invoice.payment_state == Invoice.PaymentState.PROCESSING:
-        return PROCESSING_MESSAGE
-    return below_minimum(invoice)
-
-
-def below_minimum(invoice: Invoice) -> str | None:
-    """Stripe refuses a card payment under its per-currency minimum: say so up front."""
-    if 0 < invoice.amount_due < minimum_charge(invoice.currency):
-        return (
-            f"{minimum_sentence(invoice.currency)} Please contact us to pay the remaining "
-            f"{invoice.money(invoice.amount_due)} another way."
-        )
-    return None
-
-
 def start_payment(*, invoice: Invoice) -> PaymentSession:
     """The PaymentIntent for the invoice's amount due: reused while confirmable, else new.
 
@@ -83,7 +45,7 @@ def start_payment(*, invoice: Invoice) -> PaymentSession:
     with transaction.atomic():
         # The row lock makes a double click wait and then reuse the first intent.
         invoice = lock(invoice)
-        if message := refusal(invoice):
+        if message := invoice.payment_refusal:
             raise InvoiceStateError(message)
         intent = _current_intent(invoice) or _new_intent(invoice)
     return _session(intent)
@@ -97,7 +59,7 @@ def check_before_confirm(*, invoice: Invoice, payment_intent_id: str, shown_amou
     """
     with transaction.atomic():
         invoice = lock(invoice)
-        if message := refusal(invoice):
+        if message := invoice.payment_refusal:
             raise InvoiceStateError(message)
         if not payment_intent_id or payment_intent_id != invoice.stripe_payment_intent_id:
             raise AmountChanged(STALE_FORM)
@@ -125,7 +87,7 @@ def follow_amount_due(invoice: Invoice) -> None:
         intent = stripe_api.retrieve_payment_intent(invoice.stripe_payment_intent_id)
         if intent.status not in stripe_api.CONFIRMABLE:
             return
-        if refusal(invoice) is not None:
+        if not invoice.is_payable:
             stripe_api.cancel_payment_intent(intent.id)
         elif intent.amount != invoice.amount_due:
             _set_amount(invoice, intent.id, invoice.amount_due)
@@ -148,9 +110,9 @@ def _current_intent(invoice: Invoice) -> Any | None:
             raise
         _forget_intent(invoice)
         return None
-    if intent.status == "processing":
+    if intent.status == stripe_api.PROCESSING:
         raise InvoiceStateError(PROCESSING_MESSAGE)
-    if intent.status == "succeeded":
+    if intent.status == stripe_api.SUCCEEDED:
         raise InvoiceStateError("We have received your payment and are recording it.")
     if intent.status not in stripe_api.CONFIRMABLE:
         return None

@@ -19,9 +19,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from invoices import stripe_api
+from invoices.activity import InvoiceStateError, announce, lock, record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment, Refund
-from invoices.services import InvoiceStateError, announce, lock, record_activity
-from invoices.tasks import queue_email, queue_staff_notice
+from invoices.outbox import queue_email, queue_staff_notice
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from invoices.activity import record_activity
 from invoices.emails import send_reminder_email
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceReminder
-from invoices.services import record_activity
 
 logger = logging.getLogger(__name__)
 

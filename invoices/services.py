@@ -14,54 +14,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from invoices import stripe_api
+from invoices.activity import InvoiceStateError, announce, lock, record_activity
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine, Payment
 from invoices.numbering import take_next_number
-from portal.hooks import after_commit
+from invoices.outbox import queue_email
+from invoices.payments import follow_amount_due
 
 logger = logging.getLogger(__name__)
-
-
-class InvoiceStateError(Exception):
-    """An action that the invoice's state does not allow; the message is for people."""
-
-
-def record_activity(
-    invoice: Invoice,
-    kind: str,
-    *,
-    actor: Any = None,
-    message: str = "",
-    **data: Any,
-) -> InvoiceActivity:
-    return InvoiceActivity.objects.create(
-        invoice=invoice,
-        kind=kind,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        message=message[:500],
-        data=data,
-    )
-
-
-def lock(invoice: Invoice) -> Invoice:
-    """Re-read the invoice with its row locked until the transaction ends."""
-    return Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
-
-
-def announce(invoice: Invoice) -> None:
-    """After commit, best-effort: forget cached totals, push the new state to open pages.
-
-    Each may fail (Redis down) without touching the other or the caller's answer;
-    pages catch up from the state every (re)connecting stream is sent first.
-    """
-    from invoices import live
-    from invoices.listing import forget_balances
-
-    def push() -> None:
-        fresh = Invoice.objects.select_related("customer").get(pk=invoice.pk)
-        live.invoice_changed(fresh)
-
-    after_commit("forget balances", forget_balances)
-    after_commit("live push", push)
 
 
 def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
@@ -91,8 +51,6 @@ def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
 
 def send_invoice(*, invoice: Invoice, actor: Any = None) -> None:
     """Email the customer the pay link (first send and every resend)."""
-    from invoices.tasks import queue_email
-
     with transaction.atomic():
         invoice = lock(invoice)
         if invoice.status == Invoice.Status.DRAFT:
@@ -121,9 +79,6 @@ def revoke_pay_link(*, invoice: Invoice, actor: Any = None) -> None:
 
 def void_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
     """Open -> void. An open PaymentIntent is canceled first, so nobody can pay it."""
-    from invoices import stripe_api
-    from invoices.tasks import queue_email
-
     with transaction.atomic():
         invoice = lock(invoice)
         if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE):
@@ -139,7 +94,7 @@ def void_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
                 intent = stripe_api.retrieve_payment_intent(invoice.stripe_payment_intent_id)
                 if intent.status in stripe_api.CONFIRMABLE:
                     stripe_api.cancel_payment_intent(intent.id)
-                elif intent.status in ("processing", "succeeded"):
+                elif intent.status in (stripe_api.PROCESSING, stripe_api.SUCCEEDED):
                     raise InvoiceStateError("A card payment is under way; it cannot be voided now.")
             except stripe_api.StripeError as error:
                 if stripe_api.is_missing(error):
@@ -168,8 +123,6 @@ def mark_uncollectible(*, invoice: Invoice, actor: Any = None) -> Invoice:
         invoice.status = Invoice.Status.UNCOLLECTIBLE
         invoice.save(update_fields=["status", "updated_at"])
         # It can no longer be paid online, so an open card form must not charge it either.
-        from invoices.payments import follow_amount_due
-
         follow_amount_due(invoice)
         record_activity(invoice, InvoiceActivity.Kind.UNCOLLECTIBLE, actor=actor)
         announce(invoice)
@@ -186,8 +139,6 @@ def record_offline_payment(
     actor: Any = None,
 ) -> Payment:
     """A bank transfer, cash or cheque: partial payments allowed, never more than due."""
-    from invoices.tasks import queue_email
-
     if method not in Payment.Method.values or method == Payment.Method.CARD:
         raise InvoiceStateError("Choose how the payment was made.")
     with transaction.atomic():
@@ -212,8 +163,6 @@ def record_offline_payment(
         invoice.add_payment(amount)
         invoice.save()
         # The open card form must now ask for the new amount due (or nothing).
-        from invoices.payments import follow_amount_due
-
         follow_amount_due(invoice)
         record_activity(
             invoice,

@@ -1,7 +1,8 @@
 """The only module that talks to Stripe (or the simulator, through the same SDK).
 
-Everything here takes and returns plain values or SDK objects; the workflows
-that decide what to call live in `services.py`.
+Everything here takes and returns plain values or SDK objects; what to call
+and when is decided by the callers (`payments/`: intents, handlers, refunds,
+reconcile; `services.py`: voiding).
 """
 
 from __future__ import annotations
@@ -16,13 +17,19 @@ from customers.models import Customer
 from invoices.models import Installation, Invoice
 
 StripeError = stripe.StripeError
-CardError = stripe.CardError
 InvalidRequestError = stripe.InvalidRequestError
 SignatureVerificationError = stripe.SignatureVerificationError
 PaymentIntent = stripe.PaymentIntent
 
+# A PaymentIntent's statuses, as Stripe spells them.
+REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+REQUIRES_CONFIRMATION = "requires_confirmation"
+REQUIRES_ACTION = "requires_action"
+PROCESSING = "processing"
+SUCCEEDED = "succeeded"
+CANCELED = "canceled"
 # A PaymentIntent in one of these states can still be confirmed by the customer.
-CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
+CONFIRMABLE = frozenset({REQUIRES_PAYMENT_METHOD, REQUIRES_CONFIRMATION, REQUIRES_ACTION})
 # Every SDK call is bounded, so Stripe being down or slow holds a request
 # thread for seconds, not minutes: 2 s to connect, 4 s to answer, and one
 # retry (idempotency keys make it safe) after the SDK's 0.5-1 s back-off. Worst
