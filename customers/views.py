@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from customers.forms import CustomerForm
 from customers.models import Customer
 from invoices.listing import balances
-from invoices.live import since_token
+from invoices.staff.live import since_token
 from portal import once
 from portal.access import staff_required
 from portal.params import MAX_PAGE, query_int, query_text

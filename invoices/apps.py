@@ -9,7 +9,10 @@ class InvoicesConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: these modules import the models, which
         # Django loads only after every app's config.
-        from invoices import activity, checks, live, tasks  # noqa: F401  (checks, tasks register)
+        from invoices import activity, checks, tasks  # noqa: F401  checks, tasks register
+        from invoices.pay import live as pay_live
+        from invoices.staff import live as staff_live
 
-        # The pages that follow invoices: the domain announces, they render.
-        activity.subscribe("live push", live.invoice_changed)
+        # The pages that follow invoices: the domain announces a change, they render it.
+        activity.subscribe("customer page push", pay_live.push_status)
+        activity.subscribe("staff pages push", staff_live.push_rows)

@@ -32,7 +32,7 @@ from django.tasks import Task
 from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 
-from invoices import emails
+from invoices.documents import emails
 from invoices.email_log import EmailLog
 from invoices.models import Invoice, Payment
 from portal.hooks import after_commit

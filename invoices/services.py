@@ -19,7 +19,7 @@ from invoices.activity import InvoiceStateError, announce, lock, record_activity
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine, Payment
 from invoices.numbering import take_next_number
 from invoices.outbox import queue_email
-from invoices.payments import follow_amount_due
+from invoices.payments.intents import follow_amount_due
 
 logger = logging.getLogger(__name__)
 

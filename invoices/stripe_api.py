@@ -8,6 +8,7 @@ reconcile; `services.py`: voiding).
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import stripe
@@ -176,8 +177,6 @@ def verify_event(payload: bytes, signature: str) -> dict[str, Any]:
 
 
 def _parse_event(payload: bytes) -> dict[str, Any]:
-    import json
-
     event = json.loads(payload)
     if not isinstance(event, dict) or not isinstance(event.get("id"), str):
         raise ValueError("not a Stripe event")

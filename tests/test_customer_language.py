@@ -11,7 +11,10 @@ from django.utils import translation
 from pypdf import PdfReader
 
 from customers.models import Customer
-from invoices import documents, emails, live
+from invoices.pay import live as pay_live
+from invoices.staff import live as staff_live
+from invoices.documents import emails
+from invoices.documents import pdf as documents
 from invoices.forms import BusinessProfileForm
 from invoices.models import BusinessProfile, Invoice, Payment
 from portal.i18n import format_date_in, format_money_in
@@ -180,11 +183,11 @@ def test_it_refuses_a_payment_in_the_customers_language(client):
 def test_it_pushes_live_updates_in_the_customers_language():
     invoice = invoice_for("fr")
     pay(invoice)
-    html = live.render_customer_status(Invoice.objects.get(pk=invoice.pk))
+    html = pay_live.render_customer_status(Invoice.objects.get(pk=invoice.pk))
     assert "<h2>Payée</h2>" in html
     assert f"Nous avons reçu 1{NNBSP}234,56{NBSP}€" in html
     # The staff side of the same change stays English.
-    staff_html = "".join(html for _, html in live.staff_messages(invoice))
+    staff_html = "".join(html for _, html in staff_live.staff_messages(invoice))
     assert "Paid" in staff_html
     assert "Payée" not in staff_html
     assert translation.get_language() == "en-us"  # nothing leaked into the thread

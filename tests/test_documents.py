@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
-from invoices import documents
+from invoices.documents import pdf as documents
 from invoices.models import BusinessProfile, Invoice, Payment
 from tests.factories import InvoiceLineFactory, make_draft, make_open
 

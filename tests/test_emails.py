@@ -15,7 +15,7 @@ from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
-from invoices import emails
+from invoices.documents import emails
 from invoices.models import BusinessProfile, Invoice, Payment
 from tests.factories import CustomerFactory, make_open
 

@@ -160,7 +160,7 @@ def query_names_in_source() -> set[str]:
     """Parameters the views read by name (`request.GET.get("x")`, `query_int(q, "x")`)."""
     names: set[str] = set()
     for module in ("invoices", "customers", "portal"):
-        for path in (ROOT / module).glob("*.py"):
+        for path in (ROOT / module).rglob("*.py"):
             text = path.read_text()
             names.update(re.findall(r"GET\.get\(\s*\"(\w+)\"", text))
             names.update(re.findall(r"query_(?:int|text)\(\s*[\w.]+,\s*\"(\w+)\"", text))

@@ -23,7 +23,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from pypdf import PdfReader
 
-from invoices import emails, live
+from invoices.pay import live as pay_live
+from invoices.staff import live as staff_live
+from invoices.documents import emails
 from invoices.email_log import EmailLog
 from invoices.models import (
     BusinessProfile,
@@ -277,8 +279,8 @@ def test_it_escapes_user_text_in_live_updates() -> None:
     """The SSE streams push rendered HTML into open pages: the same rules apply."""
     world = hostile_world()
     for invoice in (world["invoice"], world["paid"]):
-        pushed = [html for _, html in live.staff_messages(invoice)]
-        pushed.append(live.render_customer_status(invoice))
+        pushed = [html for _, html in staff_live.staff_messages(invoice)]
+        pushed.append(pay_live.render_customer_status(invoice))
         for html in pushed:
             for raw in RAW:
                 assert raw not in html, f"live update: unescaped {raw!r}"

@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from invoices import outbox, refunds, services
+from invoices import outbox, services
 from invoices.activity import InvoiceStateError, record_activity
 from invoices.forms import OfflinePaymentForm, RefundForm
 from invoices.models import EmailLog, Invoice, InvoiceActivity, InvoiceFlag, Payment
+from invoices.payments import refunds
 from portal import once
 from portal.access import staff_required
 from portal.money import to_major

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from invoices import actions, document_views, editor, exports, views
+from invoices.documents import views as document_views
+from invoices.staff import actions, editor, exports, views
 
 app_name = "invoices"
 

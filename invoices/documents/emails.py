@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
-from invoices import documents
+from invoices.documents import pdf as documents
 from invoices.language import in_customer_language
 from invoices.models import BusinessProfile, Invoice, Payment
 from portal.emails import InlineImage, render_email, send_email

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Q
 
-from invoices import handlers, refunds, stripe_api
+from invoices import stripe_api
 from invoices.models import Invoice, Refund
+from invoices.payments import handlers, refunds
 
 logger = logging.getLogger(__name__)
 

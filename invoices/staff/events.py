@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from invoices import webhooks
 from invoices.models import StripeEvent
+from invoices.payments import webhooks
 from portal.access import staff_required
 
 PAGE_SIZE = 50

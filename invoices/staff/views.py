@@ -23,8 +23,8 @@ from invoices.listing import (
     dashboard_balances,
     page_of,
 )
-from invoices.live import since_token
 from invoices.models import BusinessProfile, Invoice, InvoiceFlag
+from invoices.staff.live import since_token
 from portal.access import staff_required
 
 FLAG_ADVICE = {

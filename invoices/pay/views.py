@@ -13,11 +13,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from invoices import live, payments, stripe_api
+from invoices import stripe_api
 from invoices.activity import InvoiceStateError
 from invoices.language import customer_language, in_customer_language
 from invoices.models import Invoice, digest_token
-from invoices.pay_context import pay_page_context
+from invoices.pay import live
+from invoices.pay.context import pay_page_context
+from invoices.payments import intents as payments
 from invoices.services import record_view
 from portal.i18n import language
 from portal.network import client_ip

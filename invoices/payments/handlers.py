@@ -9,10 +9,11 @@ from typing import Any
 
 from django.utils import timezone
 
-from invoices import refunds, stripe_api
+from invoices import stripe_api
 from invoices.activity import announce, record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.outbox import queue_email, queue_staff_notice
+from invoices.payments import refunds
 
 
 class Ignored(Exception):

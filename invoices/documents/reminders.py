@@ -17,7 +17,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from invoices.activity import record_activity
-from invoices.emails import send_reminder_email
+from invoices.documents.emails import send_reminder_email
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceReminder
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from invoices import document_views, pay_views
+from invoices.documents import views as document_views
+from invoices.pay import views as pay_views
 
 app_name = "pay"
 

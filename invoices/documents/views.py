@@ -14,9 +14,10 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
 
-from invoices import documents, emails
+from invoices.documents import emails
+from invoices.documents import pdf as documents
 from invoices.models import BusinessProfile, Invoice, Payment
-from invoices.pay_views import invoice_for_token
+from invoices.pay.views import invoice_for_token
 from portal.access import staff_required
 from portal.params import query_int
 

@@ -22,8 +22,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from invoices import event_checks, handlers, refunds, stripe_api
+from invoices import stripe_api
 from invoices.models import Invoice, StripeEvent
+from invoices.payments import event_checks, handlers, refunds
 
 logger = logging.getLogger("invoices.webhooks")
 
