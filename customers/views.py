@@ -8,9 +8,7 @@ from django.db.models import ProtectedError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
-from django_htmx.http import HttpResponseClientRedirect
 
 from customers.forms import CustomerForm
 from customers.models import Customer
@@ -18,14 +16,10 @@ from invoices.listing import balances
 from invoices.staff.live import since_token
 from portal import once
 from portal.access import staff_required
+from portal.htmx import done, render_page
 from portal.params import MAX_PAGE, query_int, query_text
 
 PAGE_SIZE = 50
-
-
-def _done(request: HttpRequest, url: str) -> HttpResponse:
-    """After a POST: a client-side redirect for htmx, a plain one otherwise."""
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @require_safe
@@ -45,12 +39,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "has_next": len(rows) > PAGE_SIZE,
     }
-    template = "customers/list.html"
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
-        template += "#results"
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_page(request, "customers/list.html", context, fragment="results")
 
 
 @require_safe
@@ -117,7 +106,7 @@ def customer_archive(request: HttpRequest, pk: int) -> HttpResponse:
     if not customer.is_archived:
         customer.archive()
     messages.success(request, f"{customer.name} is archived: hidden from lists and new invoices.")
-    return _done(request, customer.get_absolute_url())
+    return done(request, customer.get_absolute_url())
 
 
 @require_POST
@@ -127,7 +116,7 @@ def customer_restore(request: HttpRequest, pk: int) -> HttpResponse:
     if customer.is_archived:
         customer.restore()
     messages.success(request, f"{customer.name} is restored.")
-    return _done(request, customer.get_absolute_url())
+    return done(request, customer.get_absolute_url())
 
 
 @require_http_methods(["GET", "POST"])
@@ -142,7 +131,7 @@ def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
             has_invoices = True
         else:
             messages.success(request, f"Customer {customer.name} deleted.")
-            return _done(request, reverse("customers:list"))
+            return done(request, reverse("customers:list"))
     status = 409 if request.method == "POST" else 200
     if request.method == "POST":
         messages.error(request, "A customer with invoices cannot be deleted: archive it instead.")

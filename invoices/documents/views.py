@@ -18,6 +18,7 @@ from invoices.documents import emails
 from invoices.documents import pdf as documents
 from invoices.models import BusinessProfile, Invoice, Payment
 from invoices.pay.views import invoice_for_token
+from invoices.staff.access import invoice_for_staff
 from portal.access import staff_required
 from portal.params import query_int
 
@@ -29,15 +30,11 @@ def pdf_response(content: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def staff_invoice(pk: int) -> Invoice:
-    return get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
-
-
 @require_safe
 @staff_required
 @never_cache
 def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = staff_invoice(pk)
+    invoice = invoice_for_staff(pk)
     return pdf_response(documents.invoice_pdf(invoice), documents.invoice_filename(invoice))
 
 
@@ -45,7 +42,7 @@ def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 @never_cache
 def receipt_pdf(request: HttpRequest, pk: int, payment_pk: int) -> HttpResponse:
-    invoice = staff_invoice(pk)
+    invoice = invoice_for_staff(pk)
     payment = get_object_or_404(
         invoice.payments.all(), pk=payment_pk, status=Payment.Status.SUCCEEDED
     )
@@ -87,7 +84,7 @@ def preview_kind(kind: str) -> str:
 def email_preview(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """The subject and text part, with the html part framed from `email_preview_html`."""
     kind = preview_kind(kind)
-    invoice = staff_invoice(pk)
+    invoice = invoice_for_staff(pk)
     offset = preview_offset(request)
     subject, text, _ = emails.preview_email(invoice, kind, offset_days=offset)
     context = {
@@ -120,6 +117,6 @@ PREVIEW_CSP = {
 @csp_override(PREVIEW_CSP)
 def email_preview_html(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     kind = preview_kind(kind)
-    invoice = staff_invoice(pk)
+    invoice = invoice_for_staff(pk)
     _, _, html = emails.preview_email(invoice, kind, offset_days=preview_offset(request))
     return HttpResponse(html)

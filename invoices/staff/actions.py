@@ -9,29 +9,21 @@ from typing import Any
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from invoices import outbox, services
 from invoices.activity import InvoiceStateError, record_activity
 from invoices.forms import OfflinePaymentForm, RefundForm
 from invoices.models import EmailLog, Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.payments import refunds
+from invoices.staff.access import invoice_for_staff
 from portal import once
 from portal.access import staff_required
+from portal.htmx import done
 from portal.money import to_major
-
-
-def _invoice(pk: int) -> Invoice:
-    return get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
-
-
-def _done(request: HttpRequest, url: str) -> HttpResponse:
-    """After a POST: a client-side redirect for htmx, a plain one otherwise."""
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _run(
@@ -43,7 +35,7 @@ def _run(
         messages.error(request, str(error))
     else:
         messages.success(request, success)
-    return _done(request, invoice.get_absolute_url())
+    return done(request, invoice.get_absolute_url())
 
 
 def _confirm(request: HttpRequest, invoice: Invoice, **context: Any) -> HttpResponse:
@@ -56,20 +48,20 @@ def _confirm(request: HttpRequest, invoice: Invoice, **context: Any) -> HttpResp
 @require_POST
 @staff_required
 def finalize(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
     try:
         invoice = services.finalize_invoice(invoice=invoice, actor=request.user)
     except InvoiceStateError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"Invoice {invoice.number} finalized. Send it when ready.")
-    return _done(request, invoice.get_absolute_url())
+    return done(request, invoice.get_absolute_url())
 
 
 @require_POST
 @staff_required
 def send(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
 
     def send_once() -> None:
         with transaction.atomic():
@@ -81,13 +73,13 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
         return _run(request, invoice, send_once, f"Invoice emailed to {invoice.customer.email}.")
     except once.AlreadySubmitted:
         messages.info(request, "That was pressed twice: the invoice was emailed once.")
-        return _done(request, invoice.get_absolute_url())
+        return done(request, invoice.get_absolute_url())
 
 
 @require_http_methods(["GET", "POST"])
 @staff_required
 def void(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
     if request.method == "GET":
         return _confirm(
             request,
@@ -108,7 +100,7 @@ def void(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_required
 def uncollectible(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
     if request.method == "GET":
         return _confirm(
             request,
@@ -129,7 +121,7 @@ def uncollectible(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_required
 def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
     if request.method == "GET":
         return _confirm(
             request,
@@ -150,7 +142,7 @@ def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_required
 def duplicate(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
     try:
         with transaction.atomic():
             claimed = once.claim(request)
@@ -158,18 +150,18 @@ def duplicate(request: HttpRequest, pk: int) -> HttpResponse:
             once.done(claimed, reverse("invoices:edit", args=[copy.pk]))
     except once.AlreadySubmitted as first:
         messages.info(request, "That was pressed twice: one copy was made.")
-        return _done(request, first.url or invoice.get_absolute_url())
+        return done(request, first.url or invoice.get_absolute_url())
     messages.success(request, f"Copied {invoice} into a new draft.")
-    return _done(request, reverse("invoices:edit", args=[copy.pk]))
+    return done(request, reverse("invoices:edit", args=[copy.pk]))
 
 
 @require_http_methods(["GET", "POST"])
 @staff_required
 def delete_draft(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
     if not invoice.is_draft:
         messages.error(request, "Only a draft can be deleted; void a finalized invoice instead.")
-        return _done(request, invoice.get_absolute_url())
+        return done(request, invoice.get_absolute_url())
     if request.method == "GET":
         return _confirm(
             request,
@@ -184,15 +176,15 @@ def delete_draft(request: HttpRequest, pk: int) -> HttpResponse:
         deleted, _ = locked.delete()
     if not deleted:
         messages.error(request, "Only a draft can be deleted; void a finalized invoice instead.")
-        return _done(request, invoice.get_absolute_url())
+        return done(request, invoice.get_absolute_url())
     messages.success(request, "Draft deleted.")
-    return _done(request, reverse("invoices:dashboard"))
+    return done(request, reverse("invoices:dashboard"))
 
 
 @require_http_methods(["GET", "POST"])
 @staff_required
 def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
     initial = {
         "received_on": timezone.localdate(),
         "amount": to_major(invoice.amount_due, invoice.currency),
@@ -207,18 +199,18 @@ def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"{invoice.money(form.cleaned_data['amount'])} recorded.")
-            return _done(request, invoice.get_absolute_url())
+            return done(request, invoice.get_absolute_url())
     return render(request, "invoices/record_payment.html", {"invoice": invoice, "form": form})
 
 
 @require_http_methods(["GET", "POST"])
 @staff_required
 def refund(request: HttpRequest, pk: int, payment_pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
     payment = get_object_or_404(Payment, pk=payment_pk, invoice=invoice)
     if not payment.refundable:
         messages.error(request, "Only a succeeded card payment with money left can be refunded.")
-        return _done(request, invoice.get_absolute_url())
+        return done(request, invoice.get_absolute_url())
     form = RefundForm(
         request.POST or None,
         payment=payment,
@@ -237,7 +229,7 @@ def refund(request: HttpRequest, pk: int, payment_pk: int) -> HttpResponse:
                 f"Refund of {invoice.money(form.cleaned_data['amount'])} requested; "
                 "it appears here once Stripe confirms it.",
             )
-            return _done(request, invoice.get_absolute_url())
+            return done(request, invoice.get_absolute_url())
     context = {"invoice": invoice, "payment": payment, "form": form}
     return render(request, "invoices/refund.html", context)
 
@@ -245,7 +237,7 @@ def refund(request: HttpRequest, pk: int, payment_pk: int) -> HttpResponse:
 @require_POST
 @staff_required
 def resolve_flag(request: HttpRequest, pk: int, flag_pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
     with transaction.atomic():
         resolved = InvoiceFlag.objects.filter(
             pk=flag_pk, invoice=invoice, resolved_at__isnull=True
@@ -261,14 +253,14 @@ def resolve_flag(request: HttpRequest, pk: int, flag_pk: int) -> HttpResponse:
             )
     if resolved:
         messages.success(request, "Flag marked resolved.")
-    return _done(request, invoice.get_absolute_url())
+    return done(request, invoice.get_absolute_url())
 
 
 @require_POST
 @staff_required
 def send_email_again(request: HttpRequest, pk: int, email_pk: int) -> HttpResponse:
     """A failed email (every retry used up): a fresh round of attempts, starting now."""
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
     email = get_object_or_404(EmailLog, pk=email_pk, invoice=invoice)
     if outbox.send_again(email):
         record_activity(
@@ -281,14 +273,14 @@ def send_email_again(request: HttpRequest, pk: int, email_pk: int) -> HttpRespon
         messages.success(request, f"{email.label} email queued again.")
     else:
         messages.error(request, "That email has not failed; nothing to send again.")
-    return _done(request, invoice.get_absolute_url())
+    return done(request, invoice.get_absolute_url())
 
 
 @require_POST
 @staff_required
 def refund_excess(request: HttpRequest, pk: int, flag_pk: int) -> HttpResponse:
     """One click on an overpayment flag: refund what was paid beyond the amount due."""
-    invoice = _invoice(pk)
+    invoice = invoice_for_staff(pk)
     flag = get_object_or_404(
         InvoiceFlag.objects.select_related("payment"),
         pk=flag_pk,
@@ -298,12 +290,12 @@ def refund_excess(request: HttpRequest, pk: int, flag_pk: int) -> HttpResponse:
     )
     if flag.payment is None or flag.amount <= 0:
         messages.error(request, "This flag does not say which payment to refund; use Refund.")
-        return _done(request, invoice.get_absolute_url())
+        return done(request, invoice.get_absolute_url())
     try:
         refunds.request_refund(payment=flag.payment, amount=flag.amount, actor=request.user)
     except InvoiceStateError as error:
         messages.error(request, str(error))
-        return _done(request, invoice.get_absolute_url())
+        return done(request, invoice.get_absolute_url())
     with transaction.atomic():
         InvoiceFlag.objects.filter(pk=flag.pk, resolved_at__isnull=True).update(
             resolved_at=timezone.now()
@@ -316,4 +308,4 @@ def refund_excess(request: HttpRequest, pk: int, flag_pk: int) -> HttpResponse:
             flag_id=flag.pk,
         )
     messages.success(request, f"Refund of the excess {invoice.money(flag.amount)} requested.")
-    return _done(request, invoice.get_absolute_url())
+    return done(request, invoice.get_absolute_url())

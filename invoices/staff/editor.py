@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -27,8 +27,10 @@ from customers.models import Customer
 from invoices.activity import InvoiceStateError, announce, record_activity
 from invoices.forms import DraftCreateForm, InvoiceHeaderForm, LineForm
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine
+from invoices.staff.access import invoice_for_staff
 from portal import once
 from portal.access import staff_required
+from portal.htmx import wants_fragment
 from portal.money import MAX_AMOUNT, LineInput, Totals, compute_totals, format_money, to_major
 from portal.params import parse_int, query_text
 
@@ -228,10 +230,6 @@ def save(editor: Editor, actor: Any) -> Invoice:
 # -- the views --------------------------------------------------------------
 
 
-def _draft(pk: int) -> Invoice:
-    return get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
-
-
 def _locked(request: HttpRequest, invoice: Invoice) -> HttpResponse:
     """Edits to a finalized invoice are refused by the endpoint, not only hidden."""
     response = render(request, "invoices/locked.html", {"invoice": invoice}, status=409)
@@ -262,8 +260,9 @@ def _apply(request: HttpRequest, invoice: Invoice, rows_change: Any = None) -> H
             save(editor, request.user)
         except InvoiceStateError:
             return _locked(request, invoice)
-    autosave = request.htmx and rows_change is None and request.POST.get("autosave") == "1"
-    if request.htmx:
+    fragment = wants_fragment(request)
+    autosave = fragment and rows_change is None and request.POST.get("autosave") == "1"
+    if fragment:
         # Errors come back with 200 so htmx swaps them in; an autosave leaves the
         # inputs alone (the person may be typing) and only refreshes what was computed.
         return _render(request, editor, partial="autosave" if autosave else "form")
@@ -312,7 +311,7 @@ def new_invoice(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_required
 def edit_invoice(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _draft(pk)
+    invoice = invoice_for_staff(pk)
     if not invoice.is_draft:
         return _locked(request, invoice)
     if request.method == "POST":
@@ -324,7 +323,7 @@ def edit_invoice(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_required
 def add_line(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _draft(pk)
+    invoice = invoice_for_staff(pk)
     if not invoice.is_draft:
         return _locked(request, invoice)
     return _apply(request, invoice, lambda rows: [*rows, blank_row()][:MAX_LINES])
@@ -333,7 +332,7 @@ def add_line(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_required
 def remove_line(request: HttpRequest, pk: int, index: int) -> HttpResponse:
-    invoice = _draft(pk)
+    invoice = invoice_for_staff(pk)
     if not invoice.is_draft:
         return _locked(request, invoice)
     return _apply(request, invoice, lambda rows: rows[:index] + rows[index + 1 :])
@@ -342,7 +341,7 @@ def remove_line(request: HttpRequest, pk: int, index: int) -> HttpResponse:
 @require_POST
 @staff_required
 def move_line(request: HttpRequest, pk: int, index: int, direction: str) -> HttpResponse:
-    invoice = _draft(pk)
+    invoice = invoice_for_staff(pk)
     if direction not in ("up", "down"):
         raise Http404("No such direction")
     if not invoice.is_draft:

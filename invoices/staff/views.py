@@ -9,9 +9,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_safe
 
 from customers.models import Customer
@@ -24,8 +23,10 @@ from invoices.listing import (
     page_of,
 )
 from invoices.models import BusinessProfile, Invoice, InvoiceFlag
+from invoices.staff.access import invoice_for_staff
 from invoices.staff.live import since_token
 from portal.access import staff_required
+from portal.htmx import render_page, wants_fragment
 
 FLAG_ADVICE = {
     InvoiceFlag.Kind.AMOUNT_MISMATCH: (
@@ -65,24 +66,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "export_query": invoice_filter.url_query(page=1),
     }
     template = "invoices/dashboard.html"
-    if _wants_fragment(request):
-        return _vary(render(request, template + "#results", context))
+    if wants_fragment(request):
+        return render_page(request, template, context, fragment="results")
     month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     context["balances"] = dashboard_balances(month_start)
     if invoice_filter.customer_id:
         context["customer"] = Customer.objects.filter(pk=invoice_filter.customer_id).first()
-    return _vary(render(request, template, context))
-
-
-def _wants_fragment(request: HttpRequest) -> bool:
-    htmx = request.htmx
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
-
-
-def _vary(response: HttpResponse) -> HttpResponse:
-    # The same URL answers a fragment or a page: caches must keep them apart.
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_page(request, template, context, fragment="results")
 
 
 def _detail_context(invoice: Invoice) -> dict:
@@ -105,12 +95,15 @@ def _detail_context(invoice: Invoice) -> dict:
 @require_safe
 @staff_required
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = get_object_or_404(Invoice.objects.select_related("customer", "created_by"), pk=pk)
-    template = "invoices/detail.html"
+    invoice = invoice_for_staff(pk)
     # The live sections reload themselves when the staff feed says the status changed.
-    if request.htmx and request.htmx.target == "invoice-live-sections":
-        template += "#live-sections"
-    return render(request, template, _detail_context(invoice))
+    return render_page(
+        request,
+        "invoices/detail.html",
+        _detail_context(invoice),
+        fragment="live-sections",
+        target="invoice-live-sections",
+    )
 
 
 @require_http_methods(["GET", "POST"])
