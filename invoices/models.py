@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import pgettext
 
 from customers.models import Customer
+from invoices import payment_methods
 from invoices.queries import InvoiceQuerySet
 from invoices.states import (
     NOTHING_DUE_MESSAGE,
@@ -341,6 +342,11 @@ class Payment(models.Model):
     stripe_charge_id = models.CharField(max_length=255, blank=True, db_index=True)
     card_brand = models.CharField(max_length=32, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
+    # Stripe's payment_method_details type (or offline) and `payment_methods.KEPT_DETAILS`.
+    method_type = models.CharField(
+        max_length=24, choices=payment_methods.MethodType.choices, default="", blank=True
+    )
+    method_details = models.JSONField(default=dict, blank=True)
     reference = models.CharField(max_length=200, blank=True)
     received_on = models.DateField(null=True, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
@@ -362,6 +368,11 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} {format_money(self.amount, self.currency)}"
+
+    @property
+    def method_label(self) -> str:
+        """`Visa •••• 4242`, `Bank transfer (ref 12)`: the one wording, see `payment_methods`."""
+        return payment_methods.label(self)
 
     @property
     def refundable(self) -> int:

@@ -19,6 +19,7 @@ from invoices.activity import InvoiceStateError, announce, lock, record_activity
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine, Payment
 from invoices.numbering import take_next_number
 from invoices.outbox import queue_email
+from invoices.payment_methods import MethodType
 from invoices.payments.intents import follow_amount_due
 
 logger = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ def record_offline_payment(
         payment = Payment.objects.create(
             invoice=invoice,
             method=method,
+            method_type=MethodType.OFFLINE,
             status=Payment.Status.SUCCEEDED,
             amount=amount,
             currency=invoice.currency,
@@ -168,7 +170,7 @@ def record_offline_payment(
             invoice,
             InvoiceActivity.Kind.PAYMENT_RECORDED,
             actor=actor,
-            message=f"{payment.get_method_display()} {invoice.money(amount)} {reference}".strip(),
+            message=f"{payment.method_label} {invoice.money(amount)}",
             payment_id=payment.pk,
         )
         announce(invoice)

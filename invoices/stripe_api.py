@@ -183,11 +183,3 @@ def _parse_event(payload: bytes) -> dict[str, Any]:
     if not isinstance(event.get("type"), str) or not isinstance(event.get("data"), dict):
         raise ValueError("not a Stripe event")
     return event
-
-
-def card_details(charge: Any) -> tuple[str, str]:
-    """(brand, last4) from a charge object or dict, when it was a card."""
-    if not charge or isinstance(charge, str):
-        return "", ""
-    details = (charge.get("payment_method_details") or {}).get("card") or {}
-    return details.get("brand", "") or "", details.get("last4", "") or ""

@@ -11,12 +11,12 @@ from django.utils import translation
 from pypdf import PdfReader
 
 from customers.models import Customer
-from invoices.pay import live as pay_live
-from invoices.staff import live as staff_live
 from invoices.documents import emails
 from invoices.documents import pdf as documents
 from invoices.forms import BusinessProfileForm
 from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.pay import live as pay_live
+from invoices.staff import live as staff_live
 from portal.i18n import format_date_in, format_money_in
 from tests.factories import CustomerFactory, make_open
 

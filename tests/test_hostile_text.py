@@ -23,8 +23,6 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from pypdf import PdfReader
 
-from invoices.pay import live as pay_live
-from invoices.staff import live as staff_live
 from invoices.documents import emails
 from invoices.email_log import EmailLog
 from invoices.models import (
@@ -34,7 +32,9 @@ from invoices.models import (
     Payment,
     StripeEvent,
 )
+from invoices.pay import live as pay_live
 from invoices.services import record_offline_payment
+from invoices.staff import live as staff_live
 from tests.factories import (
     CustomerFactory,
     InvoiceLineFactory,

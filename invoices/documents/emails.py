@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
+from invoices import payment_methods
 from invoices.documents import pdf as documents
 from invoices.language import in_customer_language
 from invoices.models import BusinessProfile, Invoice, Payment
@@ -121,7 +122,7 @@ def receipt_context(invoice: Invoice, payment: Payment) -> dict[str, Any]:
     return {
         **base_context(invoice),
         "payment": payment,
-        "payment_method": documents.payment_method_label(payment),
+        "payment_method": payment.method_label,
         "payment_reference": documents.payment_reference(payment),
         "payment_date": documents.payment_date(payment),
     }
@@ -185,7 +186,7 @@ def refund_context(invoice: Invoice, payment: Payment, amount: int) -> dict[str,
     return {
         **base_context(invoice),
         "payment": payment,
-        "payment_method": documents.payment_method_label(payment),
+        "payment_method": payment.method_label,
         "payment_reference": documents.payment_reference(payment),
         "amount": amount,
         "fully_refunded": payment.amount_refunded >= payment.amount,
@@ -311,6 +312,8 @@ def sample_payment(invoice: Invoice) -> Payment:
         currency=invoice.currency,
         card_brand="visa",
         card_last4="4242",
+        method_type=payment_methods.MethodType.CARD,
+        method_details={"brand": "visa", "last4": "4242"},
         stripe_payment_intent_id="pi_preview",
         received_on=timezone.localdate(),
     )

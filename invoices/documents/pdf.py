@@ -17,7 +17,6 @@ from typing import Any
 import qrcode
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
@@ -73,17 +72,6 @@ def latest_payment(invoice: Invoice) -> Payment | None:
         .order_by("-updated_at", "-id")  # As the pay page picks its receipt.
         .first()
     )
-
-
-def payment_method_label(payment: Payment) -> str:
-    """`Visa •••• 4242` for cards, `Bank transfer (ref 123)` for offline payments."""
-    if payment.method == Payment.Method.CARD and payment.card_last4:
-        brand = (payment.card_brand or _("Card")).replace("_", " ").title()
-        return f"{brand} •••• {payment.card_last4}"
-    label = payment.get_method_display()
-    if not payment.reference:
-        return label
-    return _("%(method)s (ref %(reference)s)") % {"method": label, "reference": payment.reference}
 
 
 def payment_reference(payment: Payment) -> str:
@@ -176,7 +164,7 @@ def _receipt_pdf(invoice: Invoice, payment: Payment) -> bytes:
     context.update(
         {
             "payment": payment,
-            "payment_method": payment_method_label(payment),
+            "payment_method": payment.method_label,
             "payment_reference": payment_reference(payment),
             "payment_date": payment_date(payment),
             # A receipt is proof of a payment, not a request for one.

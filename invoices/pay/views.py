@@ -68,9 +68,9 @@ def _return_notice(request: HttpRequest, invoice: Invoice) -> dict[str, str] | N
                 "We could not check your payment just now; this page will update when it completes."
             ),
         }
-    if intent.status == "succeeded":
+    if intent.status == stripe_api.SUCCEEDED:
         return {"tone": "ok", "text": _("Payment received. Thank you!")}
-    if intent.status == "processing":
+    if intent.status == stripe_api.PROCESSING:
         return {
             "tone": "warn",
             "text": _(

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from invoices import stripe_api
+from invoices import payment_methods, stripe_api
 from invoices.activity import announce, record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.outbox import queue_email, queue_staff_notice
@@ -93,9 +93,7 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
     payment.currency = currency
     payment.received_on = timezone.localdate()
     payment.failure_message = ""
-    brand, last4 = stripe_api.card_details(intent.get("latest_charge"))
-    payment.card_brand = brand or payment.card_brand
-    payment.card_last4 = last4 or payment.card_last4
+    note_method(payment, intent.get("latest_charge"))
     payment.save()
     money = invoice.money(received) if currency == invoice.currency else f"{received} {currency}"
     if currency != invoice.currency:
@@ -132,7 +130,7 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
     record_activity(
         invoice,
         InvoiceActivity.Kind.PAYMENT_SUCCEEDED,
-        message=f"Card payment of {money} received",
+        message=f"Payment of {money} received ({payment.method_label})",
         payment_intent=intent["id"],
         source="stripe",
     )
@@ -140,7 +138,10 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
     if invoice.status == Invoice.Status.PAID:
         queue_email("receipt", invoice, payment_id=payment.pk)
     queue_staff_notice(
-        invoice, "payment_received", f"Card payment of {money} received.", ref=f"{payment.pk}"
+        invoice,
+        "payment_received",
+        f"Payment of {money} received ({payment.method_label}).",
+        ref=f"{payment.pk}",
     )
     return invoice
 
@@ -165,7 +166,9 @@ def _apply_pending_state(
         intent["id"],
     ):
         invoice.payment_state = invoice_state
-        invoice.last_payment_error = message[:500] if invoice_state == "failed" else ""
+        invoice.last_payment_error = (
+            message[:500] if invoice_state == Invoice.PaymentState.FAILED else ""
+        )
         invoice.save(update_fields=["payment_state", "last_payment_error", "updated_at"])
     record_activity(invoice, kind, message=message, payment_intent=intent["id"], source="stripe")
     announce(invoice)
@@ -178,7 +181,7 @@ def apply_intent_processing(intent: dict[str, Any], event_id: str = "") -> Invoi
         Payment.Status.PROCESSING,
         Invoice.PaymentState.PROCESSING,
         InvoiceActivity.Kind.PAYMENT_PROCESSING,
-        "Card payment processing",
+        "Payment processing",
     )
 
 
@@ -203,7 +206,7 @@ def apply_intent_failed(intent: dict[str, Any], event_id: str = "") -> Invoice |
         reason,
     )
     if invoice is not None and invoice.payment_state == Invoice.PaymentState.FAILED:
-        queue_staff_notice(invoice, "payment_failed", f"A card payment failed: {reason}")
+        queue_staff_notice(invoice, "payment_failed", f"A payment failed: {reason}")
     return invoice
 
 
@@ -223,7 +226,7 @@ def apply_intent_canceled(intent: dict[str, Any], event_id: str = "") -> Invoice
     record_activity(
         invoice,
         InvoiceActivity.Kind.PAYMENT_CANCELED,
-        message=f"Card payment canceled ({reason})",
+        message=f"Payment canceled ({reason})",
         payment_intent=intent["id"],
         source="stripe",
     )
@@ -238,20 +241,29 @@ def _payment_for_charge(charge: dict[str, Any]) -> Payment | None:
     return _locked_payment({"id": intent_id}, stamped=False)
 
 
+def note_method(payment: Payment, charge: Any) -> list[str]:
+    """Keep how the charge was paid (Stripe's payment_method_details); the fields changed."""
+    kind, details = payment_methods.from_charge(charge)
+    if not kind or (kind, details) == (payment.method_type, payment.method_details):
+        return []
+    payment.method_type, payment.method_details = kind, details
+    if kind == payment_methods.MethodType.CARD:
+        payment.card_brand = str(details.get("brand", ""))[:32]
+        payment.card_last4 = str(details.get("last4", ""))[:4]
+    return ["method_type", "method_details", "card_brand", "card_last4"]
+
+
 def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
     """Card brand and last 4 for the receipt (the intent's event carries only ids)."""
     payment = _payment_for_charge(charge)
     if payment is None:
         return None
-    brand, last4 = stripe_api.card_details(charge)
-    if (payment.card_brand, payment.card_last4, payment.stripe_charge_id) != (
-        brand,
-        last4,
-        charge["id"],
-    ):
-        payment.card_brand, payment.card_last4 = brand, last4
+    changed = note_method(payment, charge)
+    if payment.stripe_charge_id != charge["id"]:
         payment.stripe_charge_id = charge["id"]
-        payment.save(update_fields=["card_brand", "card_last4", "stripe_charge_id", "updated_at"])
+        changed.append("stripe_charge_id")
+    if changed:
+        payment.save(update_fields=[*changed, "updated_at"])
         announce(payment.invoice)
     return payment.invoice
 

@@ -127,7 +127,7 @@ def _set_amount(invoice: Invoice, intent_id: str, amount: int) -> Any:
     record_activity(
         invoice,
         InvoiceActivity.Kind.UPDATED,
-        message=f"Card payment amount changed to {invoice.money(amount)}",
+        message=f"Online payment amount changed to {invoice.money(amount)}",
         payment_intent=intent_id,
     )
     return intent
@@ -161,7 +161,7 @@ def _new_intent(invoice: Invoice) -> Any:
     record_activity(
         invoice,
         InvoiceActivity.Kind.PAYMENT_ATTEMPTED,
-        message=f"Card payment of {invoice.money(amount)} started",
+        message=f"Online payment of {invoice.money(amount)} started",
         payment_intent=intent.id,
         source="customer",
     )

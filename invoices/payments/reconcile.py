@@ -17,10 +17,10 @@ from invoices.payments import handlers, refunds
 logger = logging.getLogger(__name__)
 
 BY_STATUS = {
-    "succeeded": handlers.apply_intent_succeeded,
-    "processing": handlers.apply_intent_processing,
-    "requires_action": handlers.apply_intent_requires_action,
-    "canceled": handlers.apply_intent_canceled,
+    stripe_api.SUCCEEDED: handlers.apply_intent_succeeded,
+    stripe_api.PROCESSING: handlers.apply_intent_processing,
+    stripe_api.REQUIRES_ACTION: handlers.apply_intent_requires_action,
+    stripe_api.CANCELED: handlers.apply_intent_canceled,
 }
 
 
@@ -31,7 +31,9 @@ class Report:
 
 
 def invoices_to_check() -> Iterable[Invoice]:
-    awaiting_refund = Q(payments__refunds__status__in=[Refund.Status.PENDING, "requires_action"])
+    awaiting_refund = Q(
+        payments__refunds__status__in=[Refund.Status.PENDING, Refund.Status.REQUIRES_ACTION]
+    )
     return (
         Invoice.objects.exclude(stripe_payment_intent_id="")
         .filter(Q(status=Invoice.Status.OPEN) | ~Q(payment_state="") | awaiting_refund)
