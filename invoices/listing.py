@@ -6,7 +6,7 @@ back button and an export all mean the same list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -117,7 +117,6 @@ class Page:
     number: int
     has_next: bool
     filter: InvoiceFilter
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_previous(self) -> bool:

@@ -56,13 +56,8 @@ def lease() -> timedelta:
 # -- queueing (inside the caller's transaction) -------------------------------
 
 
-def _email_key(kind: str, invoice: Invoice, payment_id: int | None, ref: str, offset: int) -> str:
-    about = {
-        "receipt": f"{payment_id}",
-        "refund": f"{payment_id}:{ref}",
-        "void": "",
-        "reminder": f"{offset}",
-    }.get(kind, ref)
+def _email_key(kind: str, invoice: Invoice, payment_id: int | None, ref: str) -> str:
+    about = {"receipt": f"{payment_id}", "refund": f"{payment_id}:{ref}", "void": ""}.get(kind, ref)
     if kind in ("invoice", "refund") and not ref:
         about = f"{about}:{uuid.uuid4().hex}"  # each send is an email of its own
     return ":".join(str(part) for part in (kind, invoice.pk, about) if part != "")
@@ -74,12 +69,11 @@ def queue_email(
     *,
     payment_id: int | None = None,
     amount: int = 0,
-    offset_days: int = 0,
     ref: str = "",
 ) -> EmailLog:
     """Owe the customer one email; queued at most once per key (see `_email_key`)."""
-    key = _email_key(kind, invoice, payment_id, ref, offset_days)
-    params = {"amount": amount, "offset_days": offset_days}
+    key = _email_key(kind, invoice, payment_id, ref)
+    params = {"amount": amount}
     return _queue(key, kind, invoice, payment_id, params)
 
 
@@ -168,7 +162,10 @@ def deliver(email_id: int) -> str:
         invoice = Invoice.objects.select_related("customer").get(pk=email.invoice_id)
         payment = Payment.objects.get(pk=email.payment_id) if email.payment_id else None
         headers = {"Message-ID": message_id(email)}
-        message = emails.KINDS[email.kind].send(invoice, payment, email.params, headers)
+        send = emails.KINDS[email.kind].send
+        if send is None:
+            raise ValueError(f"{email.kind} emails are not sent through the outbox")
+        message = send(invoice, payment, email.params, headers)
     except Exception as error:
         logger.warning("email %s attempt %s failed: %s", email.key, email.attempts, error)
         return _attempt_failed(email, error)

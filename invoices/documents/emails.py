@@ -252,7 +252,8 @@ Params = dict[str, Any]
 class EmailKind:
     """How the outbox sends one kind of email, and (customer emails) how staff preview it."""
 
-    send: Callable[[Invoice, Payment | None, Params, Headers], EmailMultiAlternatives]
+    # None: not sent through the outbox (reminders are sent by `send_due_reminders`).
+    send: Callable[[Invoice, Payment | None, Params, Headers], EmailMultiAlternatives] | None
     # (invoice, payment, offset_days) -> the context `send` would render; None: no preview.
     preview: Callable[[Invoice, Payment, int], dict[str, Any]] | None = None
 
@@ -272,12 +273,7 @@ KINDS: dict[str, EmailKind] = {
         send=lambda inv, pay, params, h: send_receipt_email(inv, pay, headers=h),
         preview=lambda inv, pay, offset: receipt_context(inv, pay),
     ),
-    "reminder": EmailKind(
-        send=lambda inv, pay, params, h: send_reminder_email(
-            inv, params.get("offset_days", 0), headers=h
-        ),
-        preview=_reminder_preview,
-    ),
+    "reminder": EmailKind(send=None, preview=_reminder_preview),
     "refund": EmailKind(
         send=lambda inv, pay, params, h: send_refund_email(
             inv, pay, params.get("amount", 0), headers=h
