@@ -14,11 +14,11 @@ from customers.models import Customer
 from invoices.documents import emails
 from invoices.documents import pdf as documents
 from invoices.forms import BusinessProfileForm
-from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.models import BusinessProfile, Invoice
 from invoices.pay import live as pay_live
 from invoices.staff import live as staff_live
 from portal.i18n import format_date_in, format_money_in
-from tests.factories import CustomerFactory, make_open
+from tests.factories import CustomerFactory, make_open, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -38,23 +38,6 @@ def invoice_for(language: str = "", *, currency: str = "EUR", **kwargs) -> Invoi
 
 def set_default_language(language: str) -> None:
     BusinessProfile.objects.update_or_create(pk=1, defaults={"default_language": language})
-
-
-def pay(invoice: Invoice) -> Payment:
-    payment = Payment.objects.create(
-        invoice=invoice,
-        method=Payment.Method.CARD,
-        status=Payment.Status.SUCCEEDED,
-        amount=invoice.amount_due,
-        currency=invoice.currency,
-        card_brand="visa",
-        card_last4="4242",
-        stripe_payment_intent_id=f"pi_test_{invoice.pk}",
-    )
-    invoice.add_payment(invoice.amount_due)
-    invoice.status = Invoice.Status.PAID
-    invoice.save()
-    return payment
 
 
 def html_part(message) -> str:
