@@ -4,7 +4,7 @@ The amount the customer pays is always the amount due now: the intent is
 brought up to date when the form opens, when staff record money another way
 (`follow_amount_due`), and once more the moment the customer presses Pay
 (`check_before_confirm`). What Stripe reports afterwards is applied by
-`invoices.handlers`.
+`invoices.payments.handlers`.
 """
 
 from __future__ import annotations
