@@ -149,3 +149,29 @@ def test_no_module_is_over_400_lines():
         if (count := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert long == {}
+
+
+def _function_level_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    found = []
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            found += [n for n in _imports(function) if n not in found]
+    return found
+
+
+def test_an_import_inside_a_function_in_invoices_says_why():
+    """A function-level import hides a dependency; where one is needed, a comment says why."""
+    unexplained = []
+    for module, path in source_files().items():
+        if not module.startswith("invoices"):
+            continue
+        lines = path.read_text().splitlines()
+        for node in _function_level_imports(ast.parse("\n".join(lines))):
+            # The comment may head a block of such imports.
+            above = node.lineno - 2
+            while above >= 0 and lines[above].strip().startswith(("from ", "import ")):
+                above -= 1
+            explained = above >= 0 and lines[above].strip().startswith("#")
+            if "#" not in lines[node.lineno - 1] and not explained:
+                unexplained.append(f"{module}:{node.lineno}")
+    assert unexplained == []
