@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import translation
 
 from invoices import payment_methods
@@ -109,3 +111,38 @@ def test_the_label_is_in_the_active_language():
         assert payment.method_label == "Bankkonto"
     with translation.override("fr"):
         assert payment.method_label == "Compte bancaire"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_in_rows_written_before_the_type_was_kept():
+    before, after = (
+        [("invoices", "0006_invalid_stripe_events")],
+        [("invoices", "0007_payment_method_type")],
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    invoice = make_open(lines=1)
+    rows = {
+        "card": {"method": "card", "card_brand": "visa", "card_last4": "4242"},
+        "unconfirmed": {"method": "card"},
+        "transfer": {"method": "bank_transfer", "reference": "TX-1"},
+    }
+    ids = {
+        name: old.get_model("invoices", "Payment")
+        .objects.create(invoice_id=invoice.pk, amount=1, currency="USD", **fields)
+        .pk
+        for name, fields in rows.items()
+    }
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    stored = {name: Payment.objects.get(pk=pk) for name, pk in ids.items()}
+    assert (stored["card"].method_type, stored["card"].method_details) == (
+        "card",
+        {"brand": "visa", "last4": "4242"},
+    )
+    assert stored["unconfirmed"].method_type == ""
+    assert stored["transfer"].method_type == "offline"
+    assert stored["transfer"].method_label == "Bank transfer (ref TX-1)"
