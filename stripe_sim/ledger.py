@@ -213,7 +213,21 @@ def refund(ch: Obj, amount: int, params: Obj, *, status: str = "succeeded") -> O
 def dispute(ch: Obj, *, amount: int, reason: str) -> Obj:
     evidence: Obj = dict.fromkeys(fixtures()["dispute"]["evidence"])
     evidence["enhanced_evidence"] = {}
-    card = ch["payment_method_details"]["card"]
+    kind = ch["payment_method_details"]["type"]
+    if kind == "card":
+        card = ch["payment_method_details"]["card"]
+        details: Obj = {
+            "card": {
+                "brand": card["brand"],
+                "case_type": "chargeback",
+                "network_reason_code": "10.4" if reason == "fraudulent" else "13.1",
+                "network": card["network"],
+            },
+            "type": "card",
+        }
+    else:
+        # A debit's dispute is the customer asking their bank for the money back.
+        details = {"type": kind}
     return shaped(
         "dispute",
         {
@@ -237,15 +251,7 @@ def dispute(ch: Obj, *, amount: int, reason: str) -> Obj:
             "livemode": False,
             "metadata": {},
             "payment_intent": ch["payment_intent"],
-            "payment_method_details": {
-                "card": {
-                    "brand": card["brand"],
-                    "case_type": "chargeback",
-                    "network_reason_code": "10.4" if reason == "fraudulent" else "13.1",
-                    "network": card["network"],
-                },
-                "type": "card",
-            },
+            "payment_method_details": details,
             "reason": reason,
             "status": "needs_response",
         },
