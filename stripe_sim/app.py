@@ -40,6 +40,10 @@ JS_FILES = {
     "/v3/": ("stripe.js", "application/javascript; charset=utf-8"),
     "/v3/elements-inner-payment.html": ("elements-inner.html", "text/html; charset=utf-8"),
     "/v3/elements-inner.js": ("elements-inner.js", "application/javascript; charset=utf-8"),
+    "/v3/elements-inner-bank.js": (
+        "elements-inner-bank.js",
+        "application/javascript; charset=utf-8",
+    ),
     "/v3/elements-inner.css": ("elements-inner.css", "text/css; charset=utf-8"),
 }
 CORS_HEADERS = {
