@@ -348,3 +348,22 @@ def test_it_delivers_the_debit_events_in_order_as_signed_webhooks(
     )
     assert mandate.data.object.status == "inactive"
     assert mandate.data.previous_attributes.status == "active"
+
+
+def test_it_shows_the_bank_account_on_the_receipt_and_the_overview(
+    bank_sim: SimulatorProcess,
+) -> None:
+    pi = confirm(
+        bank_sim,
+        intent(bank_sim, "us_bank_account", "usd"),
+        payment_method="pm_usBankAccount_success",
+        mandate_data=ACCEPTANCE,
+    )
+    bank_sim.advance(FOUR_BUSINESS_DAYS)
+    charge = bank_sim.client().v1.charges.retrieve(
+        bank_sim.client().v1.payment_intents.retrieve(pi.id).latest_charge
+    )
+    with urllib.request.urlopen(charge.receipt_url, timeout=5) as response:
+        assert "STRIPE TEST BANK •••• 6789" in response.read().decode()
+    with urllib.request.urlopen(f"{bank_sim.api_base}/_sim/", timeout=5) as response:
+        assert pi.id in response.read().decode()
