@@ -56,12 +56,10 @@ def acceptance(store: Store, mandate_data: Obj | None, *, publishable: bool) -> 
     }
 
 
-def confirm(
-    store: Store, pi: Obj, pm: Obj, method: methods.Method, params: Obj, *, publishable: bool
-) -> None:
-    methods.check_currency(method, pi["currency"], param="payment_method")
-    accepted = acceptance(store, params.get("mandate_data"), publishable=publishable)
-    needs_verification = method.type == "us_bank_account" and (
+def confirm(store: Store, pi: Obj, pm: Obj, accepted: Obj, params: Obj) -> None:
+    """Record the mandate ``accepted`` (see ``acceptance``) and start the debit, or wait for
+    microdeposits first."""
+    needs_verification = pm["type"] == "us_bank_account" and (
         pm["id"] not in store.verified or _verification_method(pi, params) == "microdeposits"
     )
     mandate = store.add(

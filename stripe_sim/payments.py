@@ -139,15 +139,16 @@ def confirm(
             "again, or confirm it again directly with a payment method."
         )
     method = methods.get(methods.allowed(pi, pm)["type"])
+    accepted: Obj | None = None
     if method.delayed:
         # Checked before anything changes: a refused confirmation leaves the PaymentIntent be.
-        debits.acceptance(store, params.get("mandate_data"), publishable=publishable)
         methods.check_currency(method, pi["currency"], param="payment_method")
+        accepted = debits.acceptance(store, params.get("mandate_data"), publishable=publishable)
     pi.update(payment_method=pm["id"], last_payment_error=None, next_action=None)
     if return_url:
         store.return_urls[pi["id"]] = return_url
-    if method.delayed:
-        debits.confirm(store, pi, pm, method, params, publishable=publishable)
+    if accepted is not None:
+        debits.confirm(store, pi, pm, accepted, params)
         return pi
     card = cards.card_for(store.pm_keys[pm["id"]])
     if card.outcome == cards.DECLINE:
