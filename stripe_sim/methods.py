@@ -105,6 +105,7 @@ def _ach_charge(pm: Obj, pi: Obj, mandate: str | None, three_d_secure: bool) -> 
             "account_holder_type": account["account_holder_type"],
             "account_type": account["account_type"],
             "bank_name": account["bank_name"],
+            "expected_debit_date": None,
             "fingerprint": account["fingerprint"],
             "last4": account["last4"],
             "mandate": mandate,

@@ -170,6 +170,7 @@ def mandate(pm: Obj, acceptance: Obj, *, reference: str, status: str) -> Obj:
             "customer_acceptance": acceptance,
             "livemode": False,
             "multi_use": {},
+            "on_behalf_of": None,
             "payment_method": pm["id"],
             "payment_method_details": details,
             "status": status,

@@ -12,7 +12,7 @@ import stripe
 
 from stripe_sim import banks
 from stripe_sim.testing import SimulatorProcess
-from tests.sim.helpers import webhook_receiver
+from tests.sim.helpers import assert_shaped, webhook_receiver
 
 FOUR_BUSINESS_DAYS = 4 * 86400
 ACCEPTANCE = {
@@ -351,7 +351,7 @@ def test_it_delivers_the_debit_events_in_order_as_signed_webhooks(
 
 
 def test_it_shows_the_bank_account_on_the_receipt_and_the_overview(
-    bank_sim: SimulatorProcess,
+    bank_sim: SimulatorProcess, stripe_fixtures: dict[str, dict[str, Any]]
 ) -> None:
     pi = confirm(
         bank_sim,
@@ -363,6 +363,16 @@ def test_it_shows_the_bank_account_on_the_receipt_and_the_overview(
     charge = bank_sim.client().v1.charges.retrieve(
         bank_sim.client().v1.payment_intents.retrieve(pi.id).latest_charge
     )
+    client = bank_sim.client()
+    assert_shaped(charge, stripe_fixtures)
+    assert_shaped(
+        client.v1.mandates.retrieve(charge.payment_method_details.us_bank_account.mandate),
+        stripe_fixtures,
+    )
+    pm = client.v1.payment_methods.retrieve(charge.payment_method).to_dict()
+    # Stripe sends only the hash of the PaymentMethod's own type: no `card` on a bank account.
+    assert set(stripe_fixtures["payment_method"]) - {"card"} <= set(pm)
+    assert "card" not in pm
     with urllib.request.urlopen(charge.receipt_url, timeout=5) as response:
         assert "STRIPE TEST BANK •••• 6789" in response.read().decode()
     with urllib.request.urlopen(f"{bank_sim.api_base}/_sim/", timeout=5) as response:
