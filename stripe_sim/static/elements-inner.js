@@ -7,7 +7,9 @@
  * It talks to its parent only by postMessage, to and from the one origin named in its URL
  * (checked against location.ancestorOrigins where the browser has it), and only for the
  * channel it was given. The card data leaves the frame only to the simulator's API, as a
- * PaymentMethod created with the publishable key; the parent gets the PaymentMethod id.
+ * PaymentMethod created with the publishable key; the parent gets the PaymentMethod id. A bank
+ * debit is confirmed from the frame (payment_method_data and mandate_data); the parent gets
+ * the PaymentIntent.
  */
 (function () {
   "use strict";
@@ -371,16 +373,49 @@
     return out;
   }
 
-  async function createPaymentMethod(billingDetails) {
+  async function call(path, params) {
+    try {
+      const response = await fetch(`${API_BASE}${path}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${KEY}`, "Content-Type": "application/x-www-form-urlencoded" },
+        body: encode(params, "", new URLSearchParams()).toString(),
+      });
+      return await response.json();
+    } catch (err) {
+      return {
+        error: { type: "api_connection_error", message: `Could not reach the Stripe simulator at ${API_BASE}.` },
+      };
+    }
+  }
+
+  // A bank debit is confirmed from here, as Stripe's frames do it: the account number goes
+  // to the API as payment_method_data, with the customer's acceptance of the mandate shown
+  // under the form, and never to the page.
+  async function confirmDebit(billingDetails, confirm) {
     const checked = validate();
     if (checked.error) return { error: checked.error };
-    let data = { type: "card", card: checked.card, billing_details: billingDetails };
-    if (selected !== "card") {
+    const params = {
+      client_secret: confirm.clientSecret,
+      return_url: confirm.returnUrl,
+      receipt_email: confirm.receiptEmail,
+      mandate_data: { customer_acceptance: { type: "online", online: { infer_from_client: true } } },
+    };
+    if (checked.testPaymentMethod) {
       // A linked Test Institution account is one of Stripe's verified test PaymentMethods.
-      if (checked.testPaymentMethod) return { paymentMethod: { id: checked.testPaymentMethod, type: selected } };
+      params.payment_method = checked.testPaymentMethod;
+    } else {
       const billing = { ...(billingDetails || {}), ...checked.billing };
-      data = { type: selected, [selected]: checked.details, billing_details: billing };
+      params.payment_method_data = { type: selected, [selected]: checked.details, billing_details: billing };
     }
+    const result = await call(`/v1/payment_intents/${confirm.intent}/confirm`, params);
+    return result.error ? { error: result.error } : { paymentIntent: result };
+  }
+
+  async function createPaymentMethod(billingDetails, confirm) {
+    if (selected !== "card") return confirmDebit(billingDetails, confirm);
+    const checked = validate();
+    if (checked.error) return { error: checked.error };
+    const data = { type: "card", card: checked.card, billing_details: billingDetails };
     const body = encode(data, "", new URLSearchParams());
     try {
       const response = await fetch(`${API_BASE}/v1/payment_methods`, {
@@ -389,7 +424,7 @@
         body: body.toString(),
       });
       const created = await response.json();
-      return created.error ? { error: created.error } : { paymentMethod: { id: created.id, type: created.type } };
+      return created.error ? { error: created.error } : { paymentMethod: { id: created.id } };
     } catch (err) {
       return {
         error: { type: "api_connection_error", message: `Could not reach the Stripe simulator at ${API_BASE}.` },
@@ -404,7 +439,7 @@
       const result = validate();
       return result.error ? { error: result.error } : {};
     }
-    if (message.type === "createPaymentMethod") return createPaymentMethod(message.billingDetails);
+    if (message.type === "createPaymentMethod") return createPaymentMethod(message.billingDetails, message.confirm);
     if (message.type === "configure") configure(message.methods, message.business);
     if (message.type === "focus") {
       const form = bankForms[selected];

@@ -410,18 +410,19 @@
           throw new IntegrationError("elements should have a mounted Payment Element or Express Checkout Element.");
         }
         const pmData = confirmParams.payment_method_data || {};
-        const created = await element._ask("createPaymentMethod", { billingDetails: pmData.billing_details });
+        const created = await element._ask("createPaymentMethod", {
+          billingDetails: pmData.billing_details,
+          // A bank debit is confirmed by the frame itself (the account number stays there).
+          confirm: { intent: id, clientSecret, returnUrl: confirmParams.return_url, receiptEmail: confirmParams.receipt_email },
+        });
         if (created.error) return { error: created.error };
+        if (created.paymentIntent) return afterConfirm(created.paymentIntent, confirmParams.return_url, redirect);
 
-        const bank = created.paymentMethod.type && created.paymentMethod.type !== "card";
         const confirmed = await request(key, "POST", `/v1/payment_intents/${id}/confirm`, {
           client_secret: clientSecret,
           payment_method: created.paymentMethod.id,
           return_url: confirmParams.return_url,
           receipt_email: confirmParams.receipt_email,
-          // The customer accepted the mandate shown under the bank form; Stripe takes the
-          // address and browser from this request.
-          mandate_data: bank ? { customer_acceptance: { type: "online", online: { infer_from_client: true } } } : undefined,
         });
         if (confirmed.body.error) return { error: confirmed.body.error };
         return afterConfirm(confirmed.body, confirmParams.return_url, redirect);
