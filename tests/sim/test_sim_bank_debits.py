@@ -377,3 +377,57 @@ def test_it_shows_the_bank_account_on_the_receipt_and_the_overview(
         assert "STRIPE TEST BANK •••• 6789" in response.read().decode()
     with urllib.request.urlopen(f"{bank_sim.api_base}/_sim/", timeout=5) as response:
         assert pi.id in response.read().decode()
+
+
+def test_the_microdeposit_path_emits_its_events_in_order(bank_sim: SimulatorProcess) -> None:
+    pi = confirm(
+        bank_sim,
+        intent(bank_sim, "us_bank_account", "usd"),
+        payment_method_data=ach_data("000123456789"),
+        mandate_data=ACCEPTANCE,
+    )
+    bank_sim.client().v1.payment_intents.verify_microdeposits(
+        pi.id, params={"descriptor_code": "SM11AA"}
+    )
+    bank_sim.advance(FOUR_BUSINESS_DAYS)
+    assert events(bank_sim) == [
+        "payment_intent.created",
+        "payment_intent.requires_action",
+        "mandate.updated",
+        "payment_intent.processing",
+        "charge.pending",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+    ]
+
+
+def test_stripe_js_may_confirm_with_an_inferred_acceptance_and_the_server_may_not(
+    bank_sim: SimulatorProcess,
+) -> None:
+    inferred = {"customer_acceptance": {"type": "online", "online": {"infer_from_client": True}}}
+    pi = intent(bank_sim, "sepa_debit", "eur")
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        confirm(bank_sim, pi, payment_method="pm_sepaDebit_success", mandate_data=inferred)
+    assert refused.value.param == "mandate_data[customer_acceptance][online][ip_address]"
+
+    browser = stripe.StripeClient(
+        bank_sim.publishable_key, base_addresses={"api": bank_sim.api_base}
+    )
+    pi = browser.v1.payment_intents.confirm(
+        pi.id,
+        params={
+            "client_secret": pi.client_secret,
+            "payment_method": "pm_sepaDebit_success",
+            "mandate_data": inferred,
+        },
+    )
+    assert pi.status == "processing"
+    charge = bank_sim.client().v1.charges.retrieve(
+        bank_sim.client().v1.payment_intents.retrieve(pi.id).latest_charge
+    )
+    mandate = bank_sim.client().v1.mandates.retrieve(
+        charge.payment_method_details.sepa_debit.mandate
+    )
+    assert mandate.customer_acceptance.online.ip_address == "127.0.0.1"
+    assert mandate.customer_acceptance.online.user_agent  # the SDK's own
+    assert mandate.payment_method_details.sepa_debit.reference
