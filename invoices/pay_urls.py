@@ -7,7 +7,6 @@ from invoices import document_views, pay_views
 app_name = "pay"
 
 urlpatterns = [
-    path("brand.css", pay_views.brand, name="brand"),
     path("<str:token>/", pay_views.invoice_page, name="invoice"),
     path("<str:token>/pay/", pay_views.start_payment, name="start"),
     path("<str:token>/pay/check/", pay_views.check_payment, name="check"),
