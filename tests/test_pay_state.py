@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from datetime import date
 from html.parser import HTMLParser
@@ -16,7 +17,7 @@ from invoices import live
 from invoices.models import BusinessProfile, Invoice, Payment
 from invoices.pay_context import POLLS_BEFORE_CHECK, brand_version, readable_ink
 from invoices.services import record_offline_payment, revoke_pay_link, void_invoice
-from tests.factories import make_draft, make_open, open_with_intent
+from tests.factories import CustomerFactory, make_draft, make_open, open_with_intent
 
 pytestmark = pytest.mark.django_db
 
@@ -392,3 +393,40 @@ def test_the_pay_pages_own_css_and_js_are_under_30_kb_compressed(client):
         if (static_root / name).exists()
     }
     assert sum(sizes.values()) < 30 * 1024, sizes
+
+
+# -- in the customer's language ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "headline", "secured", "sentence"),
+    [
+        (
+            "de",
+            "1.234,56 € fällig am 29.12.2026",  # regions() folds the no-break spaces
+            "Zahlungen gesichert durch Stripe",
+            "Wir konnten den Server nicht erreichen.",
+        ),
+        (
+            "fr",
+            "1 234,56 € à payer avant le 29 déc. 2026",
+            "Paiements sécurisés par Stripe",
+            "Nous n\u2019avons pas pu joindre le serveur.",
+        ),
+    ],
+)
+def test_the_new_words_are_in_the_customers_language(client, language, headline, secured, sentence):
+    customer = CustomerFactory(language=language)
+    invoice = make_open(customer=customer, currency="EUR", unit_amount=61728)
+    Invoice.objects.filter(pk=invoice.pk).update(due_date=date(2026, 12, 29))
+    response = client.get(invoice.get_pay_url())
+    found = regions(response.content.decode())
+    assert found.text["pay-headline"] == headline
+    assert secured in response.content.decode()
+    # pay.js's sentences come from the page, in the same language.
+    sentences = re.search(
+        r'<script id="pay-sentences" type="application/json">(.*?)</script>',
+        response.content.decode(),
+    )
+    assert sentences is not None
+    assert sentence in json.loads(sentences.group(1))["offline"]
