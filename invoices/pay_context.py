@@ -10,6 +10,7 @@ contradicts itself.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from django.urls import reverse
@@ -21,6 +22,7 @@ from invoices.models import DEFAULT_BRAND_COLOR, BusinessProfile, Invoice, Payme
 POLL_SECONDS = 2
 POLLS_BEFORE_CHECK = 4
 MAX_POLLS = 7
+BRAND_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 def state_name(invoice: Invoice, *, recording: bool = False) -> str:
@@ -81,6 +83,8 @@ def _next_poll(invoice: Invoice, state: str, poll: int) -> str:
 
 def brand_css(color: str) -> str:
     """The business's colour as CSS custom properties (inline styles are refused by the CSP)."""
+    if not BRAND_COLOR.fullmatch(color):
+        color = DEFAULT_BRAND_COLOR  # the form validates it; a row written otherwise may not be
     return f":root{{--brand:{color};--brand-ink:{readable_ink(color)}}}\n"
 
 

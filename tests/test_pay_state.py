@@ -324,6 +324,13 @@ def test_the_brand_colour_is_a_long_cached_stylesheet(client):
     assert client.get("/brand.css", {"v": "old"})["Cache-Control"] == "no-cache"
 
 
+def test_a_colour_written_around_the_form_cannot_inject_css(client):
+    BusinessProfile.objects.update_or_create(pk=1, defaults={"brand_color": "red}*{x"})
+    assert client.get("/brand.css").content.decode() == (
+        ":root{--brand:#3446c9;--brand-ink:#ffffff}\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("color", "ink"), [("#3446c9", "#ffffff"), ("#ffcc00", "#111111"), ("#000000", "#ffffff")]
 )
