@@ -38,7 +38,7 @@ WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 LISTENERS = int(os.environ.get("BENCH_LISTENERS", "500"))
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
-DB_NAME = "portal_bench"
+DB_NAME = os.environ.get("BENCH_DB", "portal_bench")
 WEBHOOK_SECRET = "whsec_bench"
 CSRF = "benchcsrf" + "0" * 23  # any 32-character token: cookie and header must match
 LUA = Path(__file__).with_name("cycle.lua")
@@ -142,9 +142,10 @@ def wrk(
     headers: tuple[str, ...] = (),
     items: list[str] | None = None,
     kind: str = "get",
+    threads: int = 2,
 ) -> dict[str, float]:
     """Run wrk; with `items`, each request takes the next item (cycle.lua)."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for header in headers:
         command += ["-H", header]
     env = dict(os.environ)
