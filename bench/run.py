@@ -145,7 +145,8 @@ def wrk(
     threads: int = 2,
 ) -> dict[str, float]:
     """Run wrk; with `items`, each request takes the next item (cycle.lua)."""
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += ["--timeout", "10s"]
     for header in headers:
         command += ["-H", header]
     env = dict(os.environ)
