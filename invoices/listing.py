@@ -15,9 +15,9 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from invoices.models import Invoice
+from invoices.totals import Balance, dashboard_totals
 from portal.keyset import FIRST_PAGE, KeysetPage, Position, numbered_page, paginate, read_position
 from portal.params import MAX_PAGE, query_int, query_text
-from portal.safecache import cache
 
 PAGE_SIZE = 25
 
@@ -169,14 +169,6 @@ def page_of(invoice_filter: InvoiceFilter, size: int = PAGE_SIZE) -> Page:
     return Page(keyset=keyset, filter=invoice_filter)
 
 
-@dataclass(frozen=True)
-class Balance:
-    currency: str
-    outstanding: int
-    overdue: int
-    paid: int
-
-
 def balances(invoices: QuerySet[Invoice], paid_since: datetime | None = None) -> list[Balance]:
     """Per currency, in one query: open amount due, the overdue part, and paid totals.
 
@@ -201,21 +193,6 @@ def balances(invoices: QuerySet[Invoice], paid_since: datetime | None = None) ->
     return [Balance(**row) for row in rows]
 
 
-BALANCES_KEY = "dashboard:balances"
-BALANCES_SECONDS = 30
-
-
 def dashboard_balances(paid_since: datetime) -> list[Balance]:
-    """`balances()` of every invoice, cached: with 100,000 invoices the sums scan
-    most rows, and the dashboard is the page staff load most. Every change to an
-    invoice forgets it (`forget_balances`), so it is stale for at most a moment."""
-    cached = cache.get(BALANCES_KEY)
-    if cached is not None and cached[0] == paid_since:
-        return cached[1]
-    fresh = balances(Invoice.objects.all(), paid_since=paid_since)
-    cache.set(BALANCES_KEY, (paid_since, fresh), BALANCES_SECONDS)
-    return fresh
-
-
-def forget_balances() -> None:
-    cache.delete(BALANCES_KEY)
+    """`balances()` of every invoice, from the maintained buckets (invoices/totals.py)."""
+    return dashboard_totals(timezone.localdate(), timezone.localdate(paid_since))
