@@ -32,7 +32,36 @@ pages = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "http" and not STREAMS.match(scope["path"]):
-        await pages(scope, receive, send)  # type: ignore[arg-type]
-    else:
+    if scope["type"] != "http" or STREAMS.match(scope["path"]):
         await streams(scope, receive, send)
+        return
+    body = await whole_body(receive)
+    if body is None:
+        return  # the client left mid-request: nothing to answer, nothing half-read to act on
+    replayed = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    await pages(scope, replay, send)  # type: ignore[arg-type]
+
+
+async def whole_body(receive: Any) -> bytes | None:
+    """The request's body, or None if the client disconnected before sending all of it.
+
+    The WSGI bridge would hand Django a body cut short as if it were complete (a
+    form with a truncated field); Django's ASGI handler drops such a request, and
+    so does this.
+    """
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)

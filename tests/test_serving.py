@@ -3,13 +3,14 @@ other request to its WSGI handler (portal/asgi.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from asgiref.sync import iscoroutinefunction
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
-from portal.asgi import STREAMS
+from portal.asgi import STREAMS, application, whole_body
 
 
 def sample_paths(patterns: list, prefix: str = "/") -> list[tuple[str, URLPattern]]:
@@ -40,3 +41,32 @@ def test_it_keeps_pages_that_only_look_like_streams_on_wsgi():
     assert not STREAMS.match("/pay/token/events/extra")
     assert not STREAMS.match("/customers/live/")
     assert STREAMS.match("/live/staff/")
+
+
+def messages(*items: dict) -> object:
+    queue = list(items)
+
+    async def receive() -> dict:
+        return queue.pop(0) if queue else {"type": "http.disconnect"}
+
+    return receive
+
+
+def test_it_drops_a_request_whose_client_left_mid_body():
+    sent = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/invoices/wh/", "headers": []}
+    receive = messages({"type": "http.request", "body": b'{"id": "evt_', "more_body": True})
+    asyncio.run(application(scope, receive, send))
+    assert sent == []
+
+
+def test_it_hands_the_whole_body_to_the_page_in_one_piece():
+    receive = messages(
+        {"type": "http.request", "body": b"a=1&", "more_body": True},
+        {"type": "http.request", "body": b"b=2", "more_body": False},
+    )
+    assert asyncio.run(whole_body(receive)) == b"a=1&b=2"
