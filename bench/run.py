@@ -122,6 +122,7 @@ def start_portal(env: dict[str, str], port: int) -> subprocess.Popen:
         ],
         cwd=ROOT,
         env=env,
+        start_new_session=True,  # serving.stop() ends its workers too
     )  # fmt: skip
     for _ in range(300):
         try:

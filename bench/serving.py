@@ -7,6 +7,9 @@ re-measured on every run instead of quoted.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -64,7 +67,10 @@ CANDIDATES: dict[str, tuple[Command, bool]] = {
 
 def _start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
     # Never a pipe: unread, it would block the server once it fills.
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    # A session of its own: stop() ends the server's worker processes with it.
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
     for _ in range(300):
         if process.poll() is not None:
             raise RuntimeError(f"{command} exited with {process.returncode}")
@@ -78,12 +84,17 @@ def _start(command: list[str], env: dict[str, str], port: int) -> subprocess.Pop
 
 
 def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    """The server and its workers (some servers leave a worker behind on SIGTERM)."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # workers that outlived their master
 
 
 def compare(
