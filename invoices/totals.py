@@ -23,8 +23,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from invoices.models import BalanceBucket, BookedBalance, Invoice
@@ -83,17 +83,19 @@ def book(invoice: Invoice) -> None:
 
 
 def _add(key: Key, amount: int) -> None:
+    """One statement whether the bucket exists or not (an upsert: no race between two
+    transactions creating the same bucket, and a constant statement count)."""
     if not amount:
         return
+    table = connection.ops.quote_name(BalanceBucket._meta.db_table)
     kind, currency, day = key
-    bucket = BalanceBucket.objects.filter(kind=kind, currency=currency, day=day)
-    if bucket.update(amount=F("amount") + amount):
-        return
-    try:
-        with transaction.atomic():
-            BalanceBucket.objects.create(kind=kind, currency=currency, day=day, amount=amount)
-    except IntegrityError:  # another transaction created it just now
-        bucket.update(amount=F("amount") + amount)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (kind, currency, day, amount) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (kind, currency, day) "
+            f"DO UPDATE SET amount = {table}.amount + excluded.amount",
+            [kind, currency, day.isoformat(), amount],
+        )
 
 
 def dashboard_totals(today: date, month_start: date) -> list[Balance]:
