@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import pgettext, pgettext_lazy
@@ -241,7 +241,15 @@ class Invoice(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "pay_token" in update_fields:
             kwargs["update_fields"] = {*update_fields, "pay_token_digest"}
-        super().save(*args, **kwargs)
+        # Imported here: invoices.totals imports this module.
+        from invoices import totals
+
+        # The totals move in the same transaction as the invoice, whoever saves it
+        # (no savepoint: a failed booking must fail the caller's whole transaction).
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)
+            if update_fields is None or not totals.FIELDS.isdisjoint(update_fields):
+                totals.book(self)
 
     def get_absolute_url(self) -> str:
         return reverse("invoices:detail", args=[self.pk])
@@ -528,7 +536,11 @@ class StripeEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["status", "-received_at"], name="event_status_received")]
+        indexes = [
+            # Both end with the id so a page link seeks straight to its row (portal/keyset.py).
+            models.Index(fields=["status", "-received_at", "-id"], name="event_status_received_id"),
+            models.Index(fields=["-received_at", "-id"], name="event_received_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
@@ -611,3 +623,41 @@ class Installation(models.Model):
 
 # The outbox's model lives in its own module; imported here so Django registers it.
 from invoices.email_log import EmailLog  # noqa: E402, F401
+
+
+class BalanceBucket(models.Model):
+    """Money open or paid, per currency and day: the dashboard's totals are a sum of
+    a few hundred of these rows instead of a scan of every invoice. invoices/totals.py
+    keeps them in the transaction of every change to an invoice."""
+
+    class Kind(models.TextChoices):
+        OPEN = "open", "Open (by due date)"
+        PAID = "paid", "Paid (by day paid)"
+
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "currency", "day"], name="balance_bucket_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.currency} {self.day}: {self.amount}"
+
+
+class BookedBalance(models.Model):
+    """What one invoice adds to its bucket now, so a change books only the difference."""
+
+    invoice = models.OneToOneField(
+        Invoice, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=4, choices=BalanceBucket.Kind.choices)
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    amount = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"invoice {self.invoice_id}: {self.kind} {self.currency} {self.day} {self.amount}"
