@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import CharField, ProtectedError
+from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,9 +18,12 @@ from invoices.staff.live import since_token
 from portal import once
 from portal.access import staff_required
 from portal.htmx import done, render_page
+from portal.keyset import numbered_page, page_links, paginate, read_position
 from portal.params import MAX_PAGE, query_int, query_text
 
 PAGE_SIZE = 50
+# The list's order (Customer.Meta.ordering) as keys a page link can continue from.
+BY_NAME = ("name_key", "id")
 
 
 @require_safe
@@ -27,17 +31,23 @@ PAGE_SIZE = 50
 def customer_list(request: HttpRequest) -> HttpResponse:
     q = query_text(request.GET, "q")
     archived = request.GET.get("archived") == "1"
-    page = query_int(request.GET, "page", default=1, maximum=MAX_PAGE, lenient=True) or 1
-    customers = Customer.objects.search(q)
+    number = query_int(request.GET, "page", default=1, maximum=MAX_PAGE, lenient=True) or 1
+    position = read_position(request.GET, Customer, BY_NAME, {"name_key": CharField()})
+    customers = Customer.objects.search(q).annotate(name_key=Lower("name"))
     customers = customers.filter(archived_at__isnull=False) if archived else customers.active()
-    start = (page - 1) * PAGE_SIZE
-    rows = list(customers[start : start + PAGE_SIZE + 1])
+    if number > 1 and not position.direction:  # an old `?page=N` link
+        page = numbered_page(customers, BY_NAME, number, PAGE_SIZE)
+    else:
+        page = paginate(customers, BY_NAME, position, PAGE_SIZE)
+    filters = {
+        key: value for key, value in (("q", q), ("archived", "1" if archived else "")) if value
+    }
     context = {
-        "customers": rows[:PAGE_SIZE],
+        "customers": page.items,
         "q": q,
         "archived": archived,
         "page": page,
-        "has_next": len(rows) > PAGE_SIZE,
+        "links": page_links(filters, page),
     }
     return render_page(request, "customers/list.html", context, fragment="results")
 

@@ -13,7 +13,6 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from invoices.listing import forget_balances
 from invoices.models import Invoice, InvoiceActivity
 from portal.hooks import after_commit
 
@@ -58,11 +57,12 @@ def subscribers() -> dict[str, Subscriber]:
 
 
 def announce(invoice: Invoice) -> None:
-    """After commit, best-effort: forget cached totals, then tell every subscriber.
+    """After commit, best-effort: tell every subscriber (the pages that follow invoices).
 
     Each may fail (Redis down) without touching the others or the caller's
     answer; pages catch up from the state every (re)connecting stream is sent
-    first. The subscribers share one fresh read of the committed row.
+    first. The subscribers share one fresh read of the committed row. (The
+    totals are booked by `Invoice.save()` itself, inside the transaction.)
     """
     pk = invoice.pk
 
@@ -70,7 +70,6 @@ def announce(invoice: Invoice) -> None:
     def fresh() -> Invoice:
         return Invoice.objects.select_related("customer").get(pk=pk)
 
-    after_commit("forget balances", forget_balances)
     for name, subscriber in _subscribers.items():
         after_commit(name, functools.partial(_tell, subscriber, fresh))
 

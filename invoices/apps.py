@@ -9,7 +9,7 @@ class InvoicesConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: these modules import the models, which
         # Django loads only after every app's config.
-        from invoices import activity, checks, tasks  # noqa: F401  checks, tasks register
+        from invoices import activity, checks, tasks, totals  # noqa: F401  (they register)
         from invoices.pay import live as pay_live
         from invoices.staff import live as staff_live
 

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import pgettext
@@ -17,6 +15,7 @@ from customers.models import Customer
 from invoices import payment_methods
 from invoices.queries import InvoiceQuerySet
 from invoices.states import (
+    DEFAULT_BRAND_COLOR,
     NOTHING_DUE_MESSAGE,
     PROCESSING_MESSAGE,
     STATUS_REFUSALS,
@@ -27,7 +26,9 @@ from invoices.states import (
     PaymentState,
     PaymentStatus,
     Terms,
+    below_minimum_message,
 )
+from invoices.tokens import digest_token, new_pay_token  # named by migration 0001, views
 from portal.i18n import LANGUAGE_CHOICES
 from portal.money import (
     CURRENCY_CHOICES,
@@ -35,18 +36,7 @@ from portal.money import (
     LineInput,
     compute_totals,
     format_money,
-    minimum_charge,
 )
-
-
-def new_pay_token() -> str:
-    # 192 random bits, URL-safe: the only secret that guards a customer's link.
-    return secrets.token_urlsafe(24)
-
-
-def digest_token(token: str) -> str:
-    """What the database is searched by, so no lookup time depends on the token itself."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class BusinessProfile(models.Model):
@@ -54,9 +44,18 @@ class BusinessProfile(models.Model):
 
     name = models.CharField(max_length=200, default="Acme Studio")
     email = models.EmailField(default="billing@example.com")
+    phone = models.CharField(
+        max_length=40, blank=True, help_text="Shown to customers beside the email."
+    )
     address = models.TextField(blank=True, default="1 Market Street\nSan Francisco, CA 94105")
     tax_id = models.CharField("tax ID", max_length=50, blank=True)
     logo = models.ImageField(upload_to="logos/", blank=True)
+    brand_color = models.CharField(
+        max_length=7,
+        default=DEFAULT_BRAND_COLOR,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour like #3446c9.")],
+        help_text="The pay page's button and accent colour (#rrggbb).",
+    )
     default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
     default_terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
     default_language = models.CharField(
@@ -182,7 +181,11 @@ class Invoice(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "pay_token" in update_fields:
             kwargs["update_fields"] = {*update_fields, "pay_token_digest"}
-        super().save(*args, **kwargs)
+        # The totals move in the same transaction as the invoice, whoever saves it
+        # (no savepoint: a failed booking must fail the caller's whole transaction):
+        # `invoices.totals` books them on post_save, inside this block.
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("invoices:detail", args=[self.pk])
@@ -220,10 +223,7 @@ class Invoice(models.Model):
 
     @property
     def payment_refusal(self) -> str | None:
-        """Why the customer may not pay online now (None: they may); see `invoices.states`.
-
-        The one answer for the pay page, the PaymentIntent and the PDF's pay link.
-        """
+        """Why the customer may not pay online now (None: they may); see `invoices.states`."""
         if self.status in STATUS_REFUSALS:
             return STATUS_REFUSALS[self.status]
         if self.amount_due <= 0:
@@ -235,13 +235,7 @@ class Invoice(models.Model):
     @property
     def below_minimum(self) -> str | None:
         """Stripe refuses a card payment under its per-currency minimum: say so up front."""
-        if 0 < self.amount_due < minimum_charge(self.currency):
-            smallest = format_money(minimum_charge(self.currency), self.currency)
-            return (
-                f"The smallest card payment in {self.currency.upper()} is {smallest}. "
-                f"Please contact us to pay the remaining {self.money(self.amount_due)} another way."
-            )
-        return None
+        return below_minimum_message(self.amount_due, self.currency)
 
     @property
     def is_payable(self) -> bool:
@@ -375,6 +369,11 @@ class Payment(models.Model):
         return payment_methods.label(self)
 
     @property
+    def receipt_number(self) -> str:
+        """What the customer's receipt is called: the invoice's number and this payment's."""
+        return f"{self.invoice.number}-R{self.pk}"
+
+    @property
     def refundable(self) -> int:
         """What can still be asked back: money already asked back counts, even if pending."""
         if self.method != self.Method.CARD or self.status != self.Status.SUCCEEDED:
@@ -384,6 +383,7 @@ class Payment(models.Model):
 
 # The other models live in modules of their own (they name these by string, never
 # import them); imported here so Django registers them and `invoices.models` offers all.
+from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
 from invoices.email_log import EmailLog  # noqa: E402, F401
 from invoices.numbering import InvoiceSequence  # noqa: E402, F401
 from invoices.records import InvoiceActivity, InvoiceFlag, InvoiceReminder  # noqa: E402, F401

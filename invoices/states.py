@@ -9,6 +9,11 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_noop, pgettext_lazy
 
+from portal.money import format_money, minimum_charge
+
+# The portal's own accent: what the pay page wears until the business picks a colour.
+DEFAULT_BRAND_COLOR = "#3446c9"
+
 
 class Terms(models.TextChoices):
     DUE_ON_RECEIPT = "due_on_receipt", "Due on receipt"
@@ -92,3 +97,14 @@ STATUS_REFUSALS = {
         "This invoice can no longer be paid online. Please contact us."
     ),
 }
+
+
+def below_minimum_message(amount_due: int, currency: str) -> str | None:
+    """Stripe refuses a card payment under its per-currency minimum: say so up front."""
+    if 0 < amount_due < minimum_charge(currency):
+        smallest = format_money(minimum_charge(currency), currency)
+        return (
+            f"The smallest card payment in {currency.upper()} is {smallest}. Please contact "
+            f"us to pay the remaining {format_money(amount_due, currency)} another way."
+        )
+    return None

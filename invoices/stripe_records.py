@@ -41,7 +41,11 @@ class StripeEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["status", "-received_at"], name="event_status_received")]
+        indexes = [
+            # Both end with the id so a page link seeks straight to its row (portal/keyset.py).
+            models.Index(fields=["status", "-received_at", "-id"], name="event_status_received_id"),
+            models.Index(fields=["-received_at", "-id"], name="event_received_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"

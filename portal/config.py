@@ -54,6 +54,7 @@ class Config:
     secure_ssl_redirect: bool = True
     log_level: str = "INFO"
     request_log_level: str = "INFO"
+    web_threads: int = 8
 
     @property
     def uses_simulator(self) -> bool:
@@ -176,6 +177,12 @@ def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
         web_concurrency = env.int("WEB_CONCURRENCY", default=1)
     except ValueError as error:
         raise _fail("WEB_CONCURRENCY", "must be a whole number") from error
+    try:
+        web_threads = env.int("WEB_THREADS", default=8)
+    except ValueError as error:
+        raise _fail("WEB_THREADS", "must be a whole number") from error
+    if web_threads < 1:
+        raise _fail("WEB_THREADS", "must be at least 1")
 
     trusted_proxies = _trusted_proxies(env.str("TRUSTED_PROXIES", default=""))
     _check_stripe(stripe_secret_key, stripe_publishable_key, webhook_secrets, stripe_api_base)
@@ -203,6 +210,7 @@ def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
         trusted_proxies=trusted_proxies,
         portal_id=portal_id,
         **operations,
+        web_threads=web_threads,
     )
 
 

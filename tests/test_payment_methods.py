@@ -116,8 +116,8 @@ def test_the_label_is_in_the_active_language():
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_fills_in_rows_written_before_the_type_was_kept():
     before, after = (
-        [("invoices", "0006_invalid_stripe_events")],
-        [("invoices", "0007_payment_method_type")],
+        [("invoices", "0009_balance_buckets")],
+        [("invoices", "0010_payment_method_type")],
     )
     executor = MigrationExecutor(connection)
     executor.migrate(before)

@@ -222,3 +222,9 @@ def test_every_variable_the_config_reads_is_documented():
     example = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
     documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.M)) | {"DEBUG"}
     assert read - documented == set()
+
+
+def test_it_names_a_bad_thread_count():
+    assert "whole number" in fails_naming("WEB_THREADS", WEB_THREADS="many")
+    assert "at least 1" in fails_naming("WEB_THREADS", WEB_THREADS="0")
+    assert config(WEB_THREADS="4").web_threads == 4

@@ -17,7 +17,7 @@ def fill_method_type(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0006_invalid_stripe_events'),
+        ('invoices', '0009_balance_buckets'),
     ]
 
     operations = [
