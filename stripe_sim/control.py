@@ -208,6 +208,20 @@ def microdeposit_page(sim: Simulator, request: Request, pi_id: str) -> Response:
         return Response.html(200, pages.microdeposits(pi))
 
 
+@_route("POST", "/_sim/payment_methods/{pm_id}/expire")
+def expire_card(sim: Simulator, request: Request, pm_id: str) -> Response:
+    """Let a saved card run out: its expiry becomes last month on the simulator's clock, so the
+    next charge fails with ``expired_card`` (``POST /_sim/advance`` past the expiry does too)."""
+    with _acting(sim, request):
+        pm = sim.store.get("payment_method", pm_id)
+        if pm["type"] != "card":
+            raise invalid("Only a card PaymentMethod can expire.")
+        today = objects.today()
+        month, year = (12, today.year - 1) if today.month == 1 else (today.month - 1, today.year)
+        pm["card"].update(exp_month=month, exp_year=year)
+        return _ok(pm)
+
+
 @_route("POST", "/_sim/microdeposits/{pi_id}")
 def microdeposit_answer(sim: Simulator, request: Request, pi_id: str) -> Response:
     data = _body(request)

@@ -124,6 +124,7 @@ CONTROLS = [
     "POST /_sim/advance  {seconds: N}",
     "GET  /_sim/microdeposits/<pi_id>?client_secret=",
     "POST /_sim/payment_intents/<pi_id>/fail  (a processing bank debit)",
+    "POST /_sim/payment_methods/<pm_id>/expire  (a card: expired last month)",
 ]
 
 

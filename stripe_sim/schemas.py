@@ -25,6 +25,7 @@ CUSTOMER: Schema = {
     "metadata": "metadata",
     "address": ADDRESS,
     "preferred_locales": STR_LIST,
+    "invoice_settings": {"default_payment_method": "str"},
     "expand": STR_LIST,
 }
 PI_COMMON: Schema = {
@@ -53,6 +54,8 @@ MANDATE_DATA: Schema = {
 PM_OPTIONS: Schema = {
     method.type: method.options for method in methods.REGISTRY.values() if method.options
 }
+# Off-session: true, or Stripe's finer one_off / recurring.
+OFF_SESSION = ("enum", ("true", "false", "one_off", "recurring"))
 PI_CREATE: Schema = PI_COMMON | {
     "automatic_payment_methods": {
         "enabled": "bool",
@@ -62,6 +65,8 @@ PI_CREATE: Schema = PI_COMMON | {
     "payment_method_data": PM_DATA,
     "payment_method_options": PM_OPTIONS,
     "mandate_data": MANDATE_DATA,
+    "mandate": "str",
+    "off_session": OFF_SESSION,
     "confirm": "bool",
     "return_url": "str",
     "capture_method": ("enum", ("automatic", "automatic_async", "manual")),
@@ -71,6 +76,9 @@ PI_CONFIRM: Schema = {
     "payment_method_data": PM_DATA,
     "payment_method_options": PM_OPTIONS,
     "mandate_data": MANDATE_DATA,
+    "mandate": "str",
+    "off_session": OFF_SESSION,
+    "setup_future_usage": PI_COMMON["setup_future_usage"],
     "return_url": "str",
     "receipt_email": "str",
     "client_secret": "str",

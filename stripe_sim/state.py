@@ -86,6 +86,12 @@ class Store:
             self.microdeposits: dict[str, int] = {}
             # The Mandate each bank PaymentIntent was confirmed with.
             self.mandates: dict[str, str] = {}
+            # Saved payment methods: PaymentMethods that may not be used again (used once
+            # without a Customer, or detached), those saved for off-session use, and the
+            # multi-use Mandate a saved bank account is debited under.
+            self.consumed: set[str] = set()
+            self.off_session_ready: set[str] = set()
+            self.pm_mandates: dict[str, str] = {}
             self.idempotency: dict[tuple[str, str, str], Stored] = {}
             self.return_urls: dict[str, str] = {}
             for timer in getattr(self, "timers", []):
