@@ -87,14 +87,15 @@ def dispatch(store: Store, key: str, found: tuple[Route, dict[str, str]], raw: O
 
 
 def _check_client_secret(store: Store, call: Call, pi_id: str) -> None:
-    pi = store.get("payment_intent", pi_id, param="intent")
+    kind = "setup_intent" if pi_id.startswith("seti_") else "payment_intent"
+    pi = store.get(kind, pi_id, param="intent")
     secret = call.params.get("client_secret")
     if call.key == PUBLISHABLE and secret is None:
         raise publishable_key_forbidden()
     if secret is not None and secret != pi["client_secret"]:
         raise invalid(
             "The client_secret provided does not match the client_secret associated with the "
-            "PaymentIntent.",
+            + ("SetupIntent." if kind == "setup_intent" else "PaymentIntent."),
             param="client_secret",
         )
 

@@ -84,6 +84,22 @@ PI_CONFIRM: Schema = {
     "client_secret": "str",
     "expand": STR_LIST,
 }
+SETI_CONFIRM: Schema = {
+    "payment_method": "str",
+    "payment_method_data": PM_DATA,
+    "mandate_data": MANDATE_DATA,
+    "return_url": "str",
+    "client_secret": "str",
+    "expand": STR_LIST,
+}
+SETI_CREATE: Schema = {k: v for k, v in SETI_CONFIRM.items() if k != "client_secret"} | {
+    "customer": "str",
+    "description": "str",
+    "metadata": "metadata",
+    "payment_method_types": STR_LIST,
+    "usage": ("enum", ("off_session", "on_session")),
+    "confirm": "bool",
+}
 # Stripe.js may only see these PaymentIntent fields when it authenticates with a publishable key.
 PUBLISHABLE_PI_FIELDS = (
     "id",

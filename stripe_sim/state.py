@@ -24,6 +24,7 @@ from stripe_sim.webhooks import Deliverer
 KINDS_BY_PREFIX = {
     "cus": "customer",
     "pi": "payment_intent",
+    "seti": "setup_intent",
     "pm": "payment_method",
     "ch": "charge",
     "py": "charge",
@@ -35,6 +36,7 @@ KINDS_BY_PREFIX = {
 }
 DISPLAY_NAMES = {
     "payment_intent": "payment_intent",
+    "setup_intent": "setupintent",
     "payment_method": "PaymentMethod",
     "balance_transaction": "balance transaction",
     "mandate": "mandate",
