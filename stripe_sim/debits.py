@@ -92,7 +92,6 @@ def saved_mandate(store: Store, pm: Obj, mandate_id: str | None) -> Obj | None:
     if mandate["status"] != "active" or mandate["type"] != "multi_use":
         raise invalid(
             f"The mandate {mandate_id} is {mandate['status']} and cannot be used for a payment.",
-            code="mandate_invalid",
             param="mandate",
         )
     return mandate

@@ -154,15 +154,17 @@ def after_payment(store: Store, pi: Obj, pm: Obj) -> None:
     """Once a PaymentIntent's payment went through (or, for a bank debit, started): save the
     PaymentMethod as ``setup_future_usage`` asks, or mark it used up."""
     usage = pi["setup_future_usage"]
-    if usage and pi["customer"]:
+    if not usage:
         if pm["customer"] is None:
-            _attach(store, pm, pi["customer"])
-        if usage == "off_session":
-            store.off_session_ready.add(pm["id"])
-        if mandate_id := store.mandates.get(pi["id"]):
-            store.pm_mandates[pm["id"]] = mandate_id
-    elif pm["customer"] is None:
-        store.consumed.add(pm["id"])
+            store.consumed.add(pm["id"])
+        return
+    # Set up for later: attached to the Customer, or (without one) attachable afterwards.
+    if usage == "off_session":
+        store.off_session_ready.add(pm["id"])
+    if mandate_id := store.mandates.get(pi["id"]):
+        store.pm_mandates[pm["id"]] = mandate_id
+    if pi["customer"] and pm["customer"] is None:
+        _attach(store, pm, pi["customer"])
 
 
 def refusal(

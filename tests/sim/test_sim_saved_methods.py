@@ -434,3 +434,32 @@ def test_saving_and_off_session_webhooks_arrive_signed_and_in_order(sim: Simulat
     ]
     attached = json.loads(posts[3].body)["data"]["object"]
     assert attached == {**attached, "id": pm_id, "customer": cus.id}
+
+
+def test_a_card_set_up_without_a_customer_can_be_attached_afterwards(
+    sim: SimulatorProcess,
+) -> None:
+    client = sim.client()
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": 700,
+            "currency": "eur",
+            "payment_method_types": ["card"],
+            "setup_future_usage": "off_session",
+        }
+    )
+    pi = client.v1.payment_intents.confirm(
+        pi.id,
+        params={
+            "payment_method": "pm_card_authenticationRequiredSetupForOffSession",
+            "return_url": RETURN_URL,
+        },
+    )
+    answer_challenge(sim, pi, "complete")
+    pm_id = client.v1.payment_intents.retrieve(pi.id).payment_method
+    assert client.v1.payment_methods.retrieve(pm_id).customer is None
+
+    cus = customer(sim)
+    assert client.v1.payment_methods.attach(pm_id, params={"customer": cus.id}).customer == cus.id
+    assert types(sim)[-1] == "payment_method.attached"
+    assert charge_off_session(sim, cus, pm_id).status == "succeeded"
