@@ -4,12 +4,14 @@ payment, 3-D Secure during setup, failures, and the off-session charge that foll
 from __future__ import annotations
 
 import urllib.parse
+from typing import Any
 
 import pytest
 import stripe
 
 from stripe_sim import banks
 from stripe_sim.testing import SimulatorProcess
+from tests.sim.helpers import assert_shaped
 from tests.sim.test_sim_bank_debits import ACCEPTANCE, sepa_data
 from tests.sim.test_sim_flows import RETURN_URL, answer_challenge
 from tests.sim.test_sim_saved_methods import charge_off_session, customer, types
@@ -21,10 +23,13 @@ def setup(sim: SimulatorProcess, cus: stripe.Customer, **params: object) -> stri
     )
 
 
-def test_it_saves_a_card_for_off_session_use(sim: SimulatorProcess) -> None:
+def test_it_saves_a_card_for_off_session_use(
+    sim: SimulatorProcess, stripe_fixtures: dict[str, dict[str, Any]]
+) -> None:
     client = sim.client()
     cus = customer(sim)
     seti = setup(sim, cus)
+    assert_shaped(seti, stripe_fixtures)
     assert seti.status == "requires_payment_method"
     assert seti.usage == "off_session"
     assert seti.client_secret.startswith(f"{seti.id}_secret_")
