@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,9 @@ from django.utils.translation import pgettext, pgettext_lazy
 from customers.models import Customer
 from portal.i18n import LANGUAGE_CHOICES
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, LineInput, compute_totals, format_money
+
+# The portal's own accent: what the pay page wears until the business picks a colour.
+DEFAULT_BRAND_COLOR = "#3446c9"
 
 
 def new_pay_token() -> str:
@@ -49,9 +52,18 @@ class BusinessProfile(models.Model):
 
     name = models.CharField(max_length=200, default="Acme Studio")
     email = models.EmailField(default="billing@example.com")
+    phone = models.CharField(
+        max_length=40, blank=True, help_text="Shown to customers beside the email."
+    )
     address = models.TextField(blank=True, default="1 Market Street\nSan Francisco, CA 94105")
     tax_id = models.CharField("tax ID", max_length=50, blank=True)
     logo = models.ImageField(upload_to="logos/", blank=True)
+    brand_color = models.CharField(
+        max_length=7,
+        default=DEFAULT_BRAND_COLOR,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour like #3446c9.")],
+        help_text="The pay page's button and accent colour (#rrggbb).",
+    )
     default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
     default_terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
     default_language = models.CharField(
@@ -397,6 +409,11 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} {format_money(self.amount, self.currency)}"
+
+    @property
+    def receipt_number(self) -> str:
+        """What the customer's receipt is called: the invoice's number and this payment's."""
+        return f"{self.invoice.number}-R{self.pk}"
 
     @property
     def refundable(self) -> int:

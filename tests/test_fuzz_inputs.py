@@ -380,7 +380,12 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
         r"/customers/\d+/edit/",
     ):
         assert any(re.fullmatch(pattern, u) for u in urls), pattern
-    for name in ("q", "page", "customer", "status", "sort", "offset", "since", "customer_q"):
+    for name in (
+        *("q", "page", "customer", "status", "sort", "offset", "since", "customer_q"),
+        *("poll", "check", "payment_intent", "v"),  # the pay page's state poll, brand.css
+    ):
         assert name in found.query_names
     for url in ("/", "/customers/", "/invoices/export.csv", "/live/staff/", "/webhook-events/"):
         assert url in found.query_urls
+    assert "/brand.css" in found.query_urls
+    assert any(re.fullmatch(r"/pay/[^/]+/state/", u) for u in found.query_urls)
