@@ -188,7 +188,7 @@ class OfflinePaymentForm(BoundedTextMixin, forms.Form):
     amount = forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     received_on = BoundedDateField(label="Received on")
     method = forms.ChoiceField(
-        choices=[c for c in Payment.Method.choices if c[0] != Payment.Method.CARD]
+        choices=[c for c in Payment.Method.choices if c[0] != Payment.Method.ONLINE]
     )
     reference = forms.CharField(
         max_length=200, required=False, help_text="Check number, transfer reference, ..."
@@ -248,6 +248,8 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
             "number_prefix",
             "reminder_schedule",
             "default_footer",
+            "accept_us_bank_account",
+            "accept_sepa_debit",
         ]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),

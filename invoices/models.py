@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -71,6 +72,17 @@ class BusinessProfile(models.Model):
         help_text="Days relative to the due date, comma separated (-3 = three days before).",
     )
     default_footer = models.TextField(blank=True)
+    # What the pay page offers besides cards (each only in the currency it can take).
+    accept_us_bank_account = models.BooleanField(
+        "accept US bank accounts",
+        default=False,
+        help_text="ACH Direct Debit on USD invoices: low fees, settles in about 4 business days.",
+    )
+    accept_sepa_debit = models.BooleanField(
+        "accept SEPA Direct Debit",
+        default=False,
+        help_text="On EUR invoices: low fees, settles in about 5 business days.",
+    )
 
     class Meta:
         verbose_name = "business profile"
@@ -86,6 +98,14 @@ class BusinessProfile(models.Model):
     @property
     def address_lines(self) -> list[str]:
         return [line for line in self.address.splitlines() if line.strip()]
+
+    def payment_method_types(self, currency: str) -> list[str]:
+        """Stripe's `payment_method_types` for an invoice in this currency."""
+        return payment_methods.offered(
+            currency,
+            us_bank_account=self.accept_us_bank_account,
+            sepa_debit=self.accept_sepa_debit,
+        )
 
     @property
     def reminder_offsets(self) -> list[int]:
@@ -237,6 +257,13 @@ class Invoice(models.Model):
         """Stripe refuses a card payment under its per-currency minimum: say so up front."""
         return below_minimum_message(self.amount_due, self.currency)
 
+    @cached_property
+    def processing_payment(self) -> Payment | None:
+        """The payment on its way (a bank debit takes days), for "expected by" lines."""
+        if self.payment_state != self.PaymentState.PROCESSING:
+            return None
+        return self.payments.filter(status=Payment.Status.PROCESSING).order_by("-id").first()
+
     @property
     def is_payable(self) -> bool:
         return self.payment_refusal is None
@@ -324,7 +351,7 @@ class Payment(models.Model):
     Status = PaymentStatus
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
-    method = models.CharField(max_length=16, choices=Method.choices, default=Method.CARD)
+    method = models.CharField(max_length=16, choices=Method.choices, default=Method.ONLINE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     amount = models.BigIntegerField(help_text="Requested (pending) or received (succeeded).")
     currency = models.CharField(max_length=3)
@@ -344,6 +371,8 @@ class Payment(models.Model):
     reference = models.CharField(max_length=200, blank=True)
     received_on = models.DateField(null=True, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
+    # When a bank debit started processing: its expected settlement date counts from here.
+    processing_since = models.DateTimeField(null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -369,6 +398,19 @@ class Payment(models.Model):
         return payment_methods.label(self)
 
     @property
+    def is_debit(self) -> bool:
+        return payment_methods.is_debit(self.method_type)
+
+    @property
+    def expected_by(self) -> date | None:
+        """When a processing bank debit should settle (None: not a debit in flight)."""
+        if self.status != self.Status.PROCESSING or self.processing_since is None:
+            return None
+        return payment_methods.expected_settlement(
+            self.method_type, timezone.localdate(self.processing_since)
+        )
+
+    @property
     def receipt_number(self) -> str:
         """What the customer's receipt is called: the invoice's number and this payment's."""
         return f"{self.invoice.number}-R{self.pk}"
@@ -376,7 +418,7 @@ class Payment(models.Model):
     @property
     def refundable(self) -> int:
         """What can still be asked back: money already asked back counts, even if pending."""
-        if self.method != self.Method.CARD or self.status != self.Status.SUCCEEDED:
+        if self.method != self.Method.ONLINE or self.status != self.Status.SUCCEEDED:
             return 0
         return max(self.amount - self.amount_refunded - self.amount_refund_pending, 0)
 

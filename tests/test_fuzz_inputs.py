@@ -254,7 +254,7 @@ def site(db, stripe_env) -> tuple[Client, Site]:
         invoice=paid,
         amount=paid.amount_due,
         currency=paid.currency,
-        method=Payment.Method.CARD,
+        method=Payment.Method.ONLINE,
         status=Payment.Status.SUCCEEDED,
         stripe_payment_intent_id="pi_fuzz_unknown_to_stripe",
     )

@@ -113,4 +113,6 @@ def pay_page_context(
         "business": business,
         "brand_version": brand_version(color),
         "lines": list(invoice.lines.all()),
+        # The bank debits offered besides cards (the PaymentIntent asks for the same).
+        "debits": business.payment_method_types(invoice.currency)[1:],
     }
