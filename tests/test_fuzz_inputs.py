@@ -371,6 +371,9 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
     urls = {f.url for f in found.forms}
     for expected in ("/customers/new/", "/invoices/new/", "/settings/business/"):
         assert expected in urls
+    # The payment methods the business offers are fuzzed with the rest of its profile.
+    profile_fields = {n for f in found.forms if f.url == "/settings/business/" for n in f.fields}
+    assert {"accept_us_bank_account", "accept_sepa_debit"} <= profile_fields
     for pattern in (
         r"/invoices/\d+/edit/",
         r"/invoices/\d+/payments/new/",
