@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from invoices import refunds, stripe_api
+from invoices import balance, refunds, stripe_api
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.services import announce, record_activity
 from invoices.tasks import queue_email, queue_staff_notice
@@ -238,10 +238,13 @@ def _payment_for_charge(charge: dict[str, Any]) -> Payment | None:
 
 
 def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
-    """Card brand and last 4 for the receipt (the intent's event carries only ids)."""
+    """Card brand and last 4 for the receipt (the intent's event carries only ids),
+    and Stripe's fee for the ledger."""
+    fee = balance.charge_fee(charge)  # a Stripe call: made before any row is locked
     payment = _payment_for_charge(charge)
     if payment is None:
         return None
+    balance.record_fee(payment, fee)
     brand, last4 = stripe_api.card_details(charge)
     if (payment.card_brand, payment.card_last4, payment.stripe_charge_id) != (
         brand,

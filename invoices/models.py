@@ -362,6 +362,8 @@ class Payment(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELED = "canceled", "Canceled"
+        # An offline payment recorded by mistake, taken back with a reason (never deleted).
+        REVERSED = "reversed", "Reversed"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.CARD)
@@ -379,6 +381,13 @@ class Payment(models.Model):
     reference = models.CharField(max_length=200, blank=True)
     received_on = models.DateField(null=True, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
+    # Stripe's fee and what reached the balance, from the charge's balance transaction
+    # (in the balance's currency, which may differ from the payment's).
+    stripe_fee = models.BigIntegerField(null=True, blank=True)
+    stripe_net = models.BigIntegerField(null=True, blank=True)
+    balance_currency = models.CharField(max_length=3, blank=True)
+    reversal_reason = models.CharField(max_length=500, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -420,6 +429,7 @@ class InvoiceActivity(models.Model):
         PAYMENT_CANCELED = "payment_canceled", "Payment canceled"
         PAYMENT_SUCCEEDED = "payment_succeeded", "Payment received"
         PAYMENT_RECORDED = "payment_recorded", "Offline payment recorded"
+        PAYMENT_REVERSED = "payment_reversed", "Offline payment reversed"
         REFUND_REQUESTED = "refund_requested", "Refund requested"
         REFUNDED = "refunded", "Refunded"
         REFUND_FAILED = "refund_failed", "Refund failed"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from invoices import actions, document_views, editor, exports, views
+from invoices.staff import ledger_views
 
 app_name = "invoices"
 
@@ -56,4 +57,6 @@ urlpatterns = [
         name="email_preview_html",
     ),
     path("settings/business/", views.business_profile, name="profile"),
+    path("payments/", ledger_views.ledger, name="ledger"),
+    path("payments/export.csv", ledger_views.ledger_csv, name="ledger_csv"),
 ]

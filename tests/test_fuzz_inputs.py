@@ -160,7 +160,7 @@ def query_names_in_source() -> set[str]:
     """Parameters the views read by name (`request.GET.get("x")`, `query_int(q, "x")`)."""
     names: set[str] = set()
     for module in ("invoices", "customers", "portal"):
-        for path in (ROOT / module).glob("*.py"):
+        for path in (ROOT / module).rglob("*.py"):
             text = path.read_text()
             names.update(re.findall(r"GET\.get\(\s*\"(\w+)\"", text))
             names.update(re.findall(r"query_(?:int|text)\(\s*[\w.]+,\s*\"(\w+)\"", text))
@@ -380,7 +380,13 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
         r"/customers/\d+/edit/",
     ):
         assert any(re.fullmatch(pattern, u) for u in urls), pattern
-    for name in ("q", "page", "customer", "status", "sort", "offset", "since", "customer_q"):
+    for name in (
+        *("q", "page", "customer", "status", "sort", "offset", "since", "customer_q"),
+        *("start", "end", "kind", "method"),
+    ):
         assert name in found.query_names
-    for url in ("/", "/customers/", "/invoices/export.csv", "/live/staff/", "/webhook-events/"):
+    for url in (
+        *("/", "/customers/", "/invoices/export.csv", "/live/staff/", "/webhook-events/"),
+        *("/payments/", "/payments/export.csv"),
+    ):
         assert url in found.query_urls
