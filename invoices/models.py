@@ -316,6 +316,14 @@ class Invoice(models.Model):
     def add_refund(self, amount: int) -> None:
         self.amount_refunded += amount
 
+    def remove_payment(self, amount: int) -> None:
+        """A payment taken back (recorded by mistake): the money is owed again."""
+        self.amount_paid = max(self.amount_paid - amount, 0)
+        self.amount_due = max(self.total - self.amount_paid, 0)
+        if self.status == self.Status.PAID and self.amount_due > 0:
+            self.status = self.Status.OPEN
+            self.paid_at = None
+
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from invoices import actions, document_views, editor, exports, views
-from invoices.staff import ledger_views
+from invoices.staff import corrections, ledger_views
 
 app_name = "invoices"
 
@@ -29,6 +29,11 @@ urlpatterns = [
     path("invoices/<int:pk>/delete/", actions.delete_draft, name="delete_draft"),
     path("invoices/<int:pk>/payments/new/", actions.record_payment, name="record_payment"),
     path("invoices/<int:pk>/payments/<int:payment_pk>/refund/", actions.refund, name="refund"),
+    path(
+        "invoices/<int:pk>/payments/<int:payment_pk>/reverse/",
+        corrections.reverse_payment,
+        name="reverse_payment",
+    ),
     path(
         "invoices/<int:pk>/flags/<int:flag_pk>/resolve/", actions.resolve_flag, name="resolve_flag"
     ),
