@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from invoices import actions, document_views, editor, exports, views
-from invoices.staff import corrections, ledger_views
+from invoices.staff import corrections, ledger_views, receivables_views
 
 app_name = "invoices"
 
@@ -64,4 +64,5 @@ urlpatterns = [
     path("settings/business/", views.business_profile, name="profile"),
     path("payments/", ledger_views.ledger, name="ledger"),
     path("payments/export.csv", ledger_views.ledger_csv, name="ledger_csv"),
+    path("receivables/", receivables_views.receivables, name="receivables"),
 ]

@@ -46,6 +46,7 @@ def get_urls(o: dict) -> list[str]:
         reverse("invoices:reverse_payment", args=[i, p]),
         reverse("invoices:ledger"),
         reverse("invoices:ledger_csv"),
+        reverse("invoices:receivables"),
         reverse("customers:list"),
         reverse("customers:pick"),
         reverse("customers:create"),
