@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.money import format_money
+from portal.i18n import format_money_in as format_money
 
 WIDTH = 640
 HEIGHT = 260
