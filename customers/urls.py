@@ -3,11 +3,13 @@ from __future__ import annotations
 from django.urls import path
 
 from customers import views
+from invoices.staff.customer_accounts import export_customers
 
 app_name = "customers"
 
 urlpatterns = [
     path("", views.customer_list, name="list"),
+    path("export.csv", export_customers, name="export"),
     path("new/", views.customer_create, name="create"),
     path("pick/", views.customer_pick, name="pick"),
     path("<int:pk>/", views.customer_detail, name="detail"),

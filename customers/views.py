@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import ProtectedError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
@@ -16,6 +17,7 @@ from customers.forms import CustomerForm
 from customers.models import Customer
 from invoices.listing import balances
 from invoices.live import since_token
+from invoices.staff import customer_accounts as accounts
 from portal import once
 from portal.access import staff_required
 from portal.params import MAX_PAGE, query_int, query_text
@@ -36,13 +38,19 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     page = query_int(request.GET, "page", default=1, maximum=MAX_PAGE, lenient=True) or 1
     customers = Customer.objects.search(q)
     customers = customers.filter(archived_at__isnull=False) if archived else customers.active()
+    sort, today = accounts.read_sort(request.GET), timezone.localdate()
     start = (page - 1) * PAGE_SIZE
-    rows = list(customers[start : start + PAGE_SIZE + 1])
+    rows = list(accounts.with_figures(customers, sort, today)[start : start + PAGE_SIZE + 1])
+    owed = accounts.balances_of((c.pk for c in rows[:PAGE_SIZE]), today)
+    for customer in rows:
+        customer.owed = owed.get(customer.pk, [])
     context = {
         "customers": rows[:PAGE_SIZE],
         "q": q,
         "archived": archived,
         "page": page,
+        "sort": sort,
+        "sort_links": _sort_links(q, archived, sort),
         "has_next": len(rows) > PAGE_SIZE,
     }
     template = "customers/list.html"
@@ -51,6 +59,18 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _sort_links(q: str, archived: bool, sort: str) -> dict[str, str]:
+    """Each column header's link: ascending first, then descending."""
+    base = {"q": q, "archived": "1" if archived else ""}
+    links = {}
+    for key in accounts.SORTS:
+        query = QueryDict(mutable=True)
+        query.update({k: v for k, v in base.items() if v})
+        query["sort"] = f"-{key}" if sort == key else key
+        links[key] = f"?{query.urlencode()}"
+    return links
 
 
 @require_safe

@@ -48,6 +48,7 @@ def get_urls(o: dict) -> list[str]:
         reverse("invoices:ledger_csv"),
         reverse("invoices:receivables"),
         reverse("customers:list"),
+        reverse("customers:export"),
         reverse("customers:pick"),
         reverse("customers:create"),
         reverse("customers:detail", args=[c]),
