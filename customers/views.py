@@ -18,6 +18,7 @@ from customers.models import Customer
 from invoices.listing import balances
 from invoices.live import since_token
 from invoices.staff import customer_accounts as accounts
+from invoices.staff import ledger
 from portal import once
 from portal.access import staff_required
 from portal.params import MAX_PAGE, query_int, query_text
@@ -95,6 +96,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "customer": customer,
         "invoices": list(invoices[:20]),
         "balances": balances(customer.invoices.all()),
+        "payments": ledger.page_of(ledger.LedgerFilter(customer_id=customer.pk), size=20),
         "live_since": since_token(),
     }
     return render(request, "customers/detail.html", context)

@@ -52,6 +52,8 @@ def get_urls(o: dict) -> list[str]:
         reverse("customers:pick"),
         reverse("customers:create"),
         reverse("customers:detail", args=[c]),
+        reverse("customers:statement", args=[c]),
+        reverse("customers:statement_pdf", args=[c]),
         reverse("customers:edit", args=[c]),
         reverse("customers:delete", args=[c]),
     ]
