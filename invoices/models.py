@@ -177,6 +177,8 @@ class Invoice(models.Model):
     total = models.BigIntegerField(default=0)
     amount_paid = models.BigIntegerField(default=0)
     amount_refunded = models.BigIntegerField(default=0)
+    # Credit notes issued against it: what it no longer asks for.
+    amount_credited = models.BigIntegerField(default=0)
     amount_due = models.BigIntegerField(default=0)
 
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
@@ -302,11 +304,11 @@ class Invoice(models.Model):
         self.discount = totals.discount
         self.tax = totals.tax
         self.total = totals.total
-        self.amount_due = max(self.total - self.amount_paid, 0)
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
 
     def add_payment(self, amount: int) -> None:
         self.amount_paid += amount
-        self.amount_due = max(self.total - self.amount_paid, 0)
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
         if self.amount_due == 0 and self.status == self.Status.OPEN:
             self.status = self.Status.PAID
             self.paid_at = timezone.now()
@@ -316,10 +318,19 @@ class Invoice(models.Model):
     def add_refund(self, amount: int) -> None:
         self.amount_refunded += amount
 
+    def add_credit(self, amount: int) -> None:
+        """A credit note: the invoice asks for less; with nothing left to ask, it is settled
+        (as Stripe marks a fully credited invoice paid)."""
+        self.amount_credited += amount
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
+        if self.status == self.Status.OPEN and self.amount_due == 0:
+            self.status = self.Status.PAID
+            self.paid_at = timezone.now()
+
     def remove_payment(self, amount: int) -> None:
         """A payment taken back (recorded by mistake): the money is owed again."""
         self.amount_paid = max(self.amount_paid - amount, 0)
-        self.amount_due = max(self.total - self.amount_paid, 0)
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
         if self.status == self.Status.PAID and self.amount_due > 0:
             self.status = self.Status.OPEN
             self.paid_at = None
@@ -438,6 +449,7 @@ class InvoiceActivity(models.Model):
         PAYMENT_SUCCEEDED = "payment_succeeded", "Payment received"
         PAYMENT_RECORDED = "payment_recorded", "Offline payment recorded"
         PAYMENT_REVERSED = "payment_reversed", "Offline payment reversed"
+        CREDIT_NOTE = "credit_note", "Credit note issued"
         REFUND_REQUESTED = "refund_requested", "Refund requested"
         REFUNDED = "refunded", "Refunded"
         REFUND_FAILED = "refund_failed", "Refund failed"
@@ -608,6 +620,34 @@ class Installation(models.Model):
     def current_key(cls) -> str:
         row, _ = cls.objects.get_or_create(pk=1)
         return row.key
+
+
+class CreditNote(models.Model):
+    """Part or all of a finalized invoice taken back, numbered in its own gapless sequence."""
+
+    class Outcome(models.TextChoices):
+        REDUCED = "reduced", pgettext_lazy("credit note outcome", "Reduced the amount due")
+        REFUNDED = "refunded", pgettext_lazy("credit note outcome", "Refunded to the card")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.CharField(max_length=32, unique=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=500)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    refund = models.ForeignKey(
+        Refund, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.number
 
 
 # The outbox's model lives in its own module; imported here so Django registers it.

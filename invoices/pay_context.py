@@ -31,4 +31,5 @@ def pay_page_context(invoice: Invoice) -> dict[str, Any]:
         **pay_status_context(invoice),
         "business": BusinessProfile.load(),
         "lines": list(invoice.lines.all()),
+        "credit_notes": list(invoice.credit_notes.all()),
     }

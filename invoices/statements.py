@@ -1,8 +1,9 @@
 """A customer's statement of account for a date range, per currency.
 
-Balance = finalized invoices (not void) - payments received + refunds paid out.
-The opening balance sums everything before the range; then each invoice,
-payment and refund in the range in date order with a running balance. Six
+Balance = finalized invoices (not void) - credit notes - payments received + refunds
+paid out.
+The opening balance sums everything before the range; then each invoice, credit note,
+payment and refund in the range in date order with a running balance. Eight
 queries whatever the number of rows.
 """
 
@@ -17,10 +18,10 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from customers.models import Customer
 from invoices import documents
-from invoices.models import BusinessProfile, Invoice, Payment, Refund
+from invoices.models import BusinessProfile, CreditNote, Invoice, Payment, Refund
 from portal.i18n import in_customer_language
 
-INVOICE, PAYMENT, REFUND = "invoice", "payment", "refund"
+INVOICE, CREDIT_NOTE, PAYMENT, REFUND = "invoice", "credit_note", "payment", "refund"
 
 
 @dataclass
@@ -69,6 +70,14 @@ def _invoices(customer: Customer) -> QuerySet[Invoice]:
     )
 
 
+def _credit_notes(customer: Customer) -> QuerySet[CreditNote]:
+    return (
+        CreditNote.objects.filter(invoice__customer=customer)
+        .annotate(day=TruncDate("created_at"))
+        .order_by()
+    )
+
+
 def _payments(customer: Customer) -> QuerySet[Payment]:
     return (
         Payment.objects.filter(invoice__customer=customer, status=Payment.Status.SUCCEEDED)
@@ -98,6 +107,7 @@ def statement(customer: Customer, start: date, end: date) -> Statement:
 
     for sign, rows, column in (
         (1, _invoices(customer), "total"),
+        (-1, _credit_notes(customer), "amount"),
         (-1, _payments(customer), "amount"),
         (1, _refunds(customer), "amount"),
     ):
@@ -109,6 +119,12 @@ def statement(customer: Customer, start: date, end: date) -> Statement:
     ):
         account(invoice["currency"]).lines.append(
             Line(invoice["day"], INVOICE, invoice["number"], invoice["total"], 0)
+        )
+    for note in (
+        _credit_notes(customer).filter(**in_range).values("day", "currency", "amount", "number")
+    ):
+        account(note["currency"]).lines.append(
+            Line(note["day"], CREDIT_NOTE, note["number"], 0, note["amount"])
         )
     for payment in (
         _payments(customer)
@@ -126,7 +142,7 @@ def statement(customer: Customer, start: date, end: date) -> Statement:
         account(refund["currency"]).lines.append(
             Line(refund["day"], REFUND, refund["payment__invoice__number"], refund["amount"], 0)
         )
-    order = {INVOICE: 0, PAYMENT: 1, REFUND: 2}
+    order = {INVOICE: 0, CREDIT_NOTE: 1, PAYMENT: 2, REFUND: 3}
     for acc in accounts.values():
         acc.lines.sort(key=lambda line: (line.day, order[line.kind], line.reference))
         balance = acc.opening

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from invoices import actions, document_views, editor, exports, views
-from invoices.staff import corrections, ledger_views, receivables_views
+from invoices.staff import corrections, credit_notes, ledger_views, receivables_views
 
 app_name = "invoices"
 
@@ -28,6 +28,11 @@ urlpatterns = [
     path("invoices/<int:pk>/duplicate/", actions.duplicate, name="duplicate"),
     path("invoices/<int:pk>/delete/", actions.delete_draft, name="delete_draft"),
     path("invoices/<int:pk>/payments/new/", actions.record_payment, name="record_payment"),
+    path(
+        "invoices/<int:pk>/credit-notes/new/",
+        credit_notes.new_credit_note,
+        name="new_credit_note",
+    ),
     path("invoices/<int:pk>/payments/<int:payment_pk>/refund/", actions.refund, name="refund"),
     path(
         "invoices/<int:pk>/payments/<int:payment_pk>/reverse/",

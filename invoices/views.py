@@ -91,6 +91,7 @@ def _detail_context(invoice: Invoice) -> dict:
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
         "payments": list(invoice.payments.select_related("recorded_by")),
+        "credit_notes": list(invoice.credit_notes.all()),
         "activities": list(activities),
         "flags": [
             (flag, FLAG_ADVICE.get(flag.kind, ""))

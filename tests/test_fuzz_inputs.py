@@ -375,6 +375,8 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
         r"/invoices/\d+/edit/",
         r"/invoices/\d+/payments/new/",
         r"/invoices/\d+/payments/\d+/refund/",
+        r"/invoices/\d+/payments/\d+/reverse/",
+        r"/invoices/\d+/credit-notes/new/",
         r"/invoices/\d+/lines/\d+/(up|down)/",
         r"/invoices/\d+/send/",
         r"/customers/\d+/edit/",

@@ -9,8 +9,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
+from invoices.credit_notes import issue_credit_note
 from invoices.models import Invoice, Payment, Refund
 from invoices.statements import statement, statement_pdf
 from tests.factories import CustomerFactory, make_draft, make_open
@@ -139,3 +141,15 @@ def test_it_refuses_strangers(stranger_client, client, book):
         url = reverse(name, args=[book.pk])
         assert stranger_client.get(url).status_code == 403
         assert client.get(url).status_code == 302
+
+
+def test_a_credit_note_is_a_credit_on_the_statement(book):
+    issue_credit_note(invoice=make_open(customer=book), amount=1500, reason="Goodwill")
+    note_day = timezone.localdate()
+    found = statement(book, date(2026, 1, 1), note_day)
+    usd = next(a for a in found.accounts if a.currency == "USD")
+    (line,) = [line for line in usd.lines if line.kind == "credit_note"]
+    assert (line.reference, line.credit, line.day) == ("CN-0001", 1500, note_day)
+    # Invoiced 100 + 50 + 200 (the new one) + 0.99 (April); paid 40 + 50; refunded 10;
+    # credited 15.
+    assert usd.closing == 10000 + 5000 + 20000 + 99 - 4000 - 5000 + 1000 - 1500
