@@ -17,6 +17,7 @@ from invoices.models import CreditNote, Invoice, InvoiceActivity, Payment
 from invoices.numbering import take_next_number
 from invoices.payments import follow_amount_due
 from invoices.services import InvoiceStateError, announce, lock, record_activity
+from invoices.tasks import queue_email
 
 PREFIX = "CN-"
 CREDITABLE = (Invoice.Status.OPEN, Invoice.Status.PAID, Invoice.Status.UNCOLLECTIBLE)
@@ -88,5 +89,6 @@ def issue_credit_note(
             credit_note_id=note.pk,
             amount=amount,
         )
+        queue_email("credit_note", invoice, ref=note.number)
         announce(invoice)
     return note

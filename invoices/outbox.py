@@ -154,7 +154,7 @@ def message_id(email: EmailLog) -> str:
 
 
 def _sender(email: EmailLog) -> Callable[[Invoice, Payment | None, dict[str, str]], Any]:
-    from invoices import emails
+    from invoices import credit_note_documents, emails
 
     params = email.params
     senders: dict[str, Callable[[Invoice, Payment | None, dict[str, str]], Any]] = {
@@ -166,6 +166,10 @@ def _sender(email: EmailLog) -> Callable[[Invoice, Payment | None, dict[str, str
         "void": lambda inv, pay, h: emails.send_void_email(inv, headers=h),
         "reminder": lambda inv, pay, h: emails.send_reminder_email(
             inv, params.get("offset_days", 0), headers=h
+        ),
+        # The key ends with the credit note's number (`credit_note:<invoice>:CN-0001`).
+        "credit_note": lambda inv, pay, h: credit_note_documents.send_credit_note_email(
+            inv, email.key.rpartition(":")[2], headers=h
         ),
         "notice": lambda inv, pay, h: emails.send_staff_notice(
             inv, params.get("notice_kind", ""), params.get("message", ""), headers=h

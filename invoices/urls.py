@@ -33,6 +33,11 @@ urlpatterns = [
         credit_notes.new_credit_note,
         name="new_credit_note",
     ),
+    path(
+        "invoices/<int:pk>/credit-notes/<int:note_pk>.pdf",
+        credit_notes.credit_note_pdf,
+        name="credit_note_pdf",
+    ),
     path("invoices/<int:pk>/payments/<int:payment_pk>/refund/", actions.refund, name="refund"),
     path(
         "invoices/<int:pk>/payments/<int:payment_pk>/reverse/",

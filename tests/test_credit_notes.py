@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import date
 
 import pytest
 from django.db import connection, connections, transaction
 from django.urls import reverse
+from pypdf import PdfReader
 
 from invoices.credit_notes import issue_credit_note
 from invoices.handlers import apply_intent_succeeded
@@ -203,3 +205,36 @@ def test_concurrent_credit_notes_get_gapless_numbers():
     assert errors == []
     numbers = sorted(CreditNote.objects.values_list("number", flat=True))
     assert numbers == [f"CN-{n:04d}" for n in range(1, 7)]
+
+
+def test_the_customer_gets_an_email_with_the_pdf(mailoutbox, django_capture_on_commit_callbacks):
+    invoice = make_open()
+    invoice.customer.language = "fr"
+    invoice.customer.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        issue_credit_note(invoice=invoice, amount=5000, reason="Facturé deux fois")
+    (mail,) = [m for m in mailoutbox if "CN-0001" in m.subject]
+    assert mail.to == [invoice.customer.email]
+    assert mail.subject.startswith("Avoir CN-0001 sur la facture")
+    assert "Facturé deux fois" in mail.body
+    (name, content, mimetype) = mail.attachments[0]
+    assert (name, mimetype) == ("CN-0001.pdf", "application/pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+    assert "AVOIR" in text
+    assert "Facturé deux fois" in text
+
+
+def test_staff_download_its_pdf(staff_client, stranger_client):
+    invoice = make_open()
+    note = issue_credit_note(invoice=invoice, amount=5000, reason="Billed twice")
+    pdf_url = reverse("invoices:credit_note_pdf", args=[invoice.pk, note.pk])
+    assert pdf_url in staff_client.get(invoice.get_absolute_url()).content.decode()
+    response = staff_client.get(pdf_url)
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert stranger_client.get(pdf_url).status_code == 403
+    other = make_open()
+    assert (
+        staff_client.get(reverse("invoices:credit_note_pdf", args=[other.pk, note.pk])).status_code
+        == 404
+    )

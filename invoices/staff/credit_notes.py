@@ -9,12 +9,15 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
+from invoices import credit_note_documents
 from invoices.credit_notes import creditable, issue_credit_note
+from invoices.document_views import pdf_response
 from invoices.forms import minor_amount
-from invoices.models import Invoice
+from invoices.models import CreditNote, Invoice
 from invoices.services import InvoiceStateError
 from portal import once
 from portal.access import staff_required
@@ -65,3 +68,16 @@ def new_credit_note(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = {"invoice": invoice, "form": form, "creditable": creditable(invoice)}
     return render(request, "invoices/credit_note.html", context)
+
+
+@require_safe
+@staff_required
+@never_cache
+def credit_note_pdf(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
+    note = get_object_or_404(
+        CreditNote.objects.select_related("invoice__customer"), pk=note_pk, invoice_id=pk
+    )
+    return pdf_response(
+        credit_note_documents.credit_note_pdf(note),
+        credit_note_documents.credit_note_filename(note),
+    )

@@ -1,0 +1,48 @@
+"""A credit note's PDF and its email to the customer, in the customer's language."""
+
+from __future__ import annotations
+
+from django.core.mail import EmailMultiAlternatives
+
+from invoices import documents, emails
+from invoices.models import BusinessProfile, CreditNote, Invoice
+from portal.emails import send_email
+from portal.i18n import in_customer_language
+
+
+def credit_note_pdf(note: CreditNote) -> bytes:
+    invoice = note.invoice
+    profile = BusinessProfile.load()
+    context = {
+        "business": profile,
+        "logo_src": documents.logo_data_uri(profile),
+        "customer": invoice.customer,
+        "invoice": invoice,
+        "note": note,
+        "footer": invoice.footer or profile.default_footer,
+    }
+    with in_customer_language(invoice.customer):
+        return documents.render_pdf("documents/credit_note.html", context)
+
+
+def credit_note_filename(note: CreditNote) -> str:
+    return f"{note.number}.pdf"
+
+
+def send_credit_note_email(
+    invoice: Invoice, number: str, headers: dict[str, str] | None = None
+) -> EmailMultiAlternatives:
+    note = invoice.credit_notes.get(number=number)
+    note.invoice = invoice
+    with in_customer_language(invoice.customer):
+        context = {**emails.base_context(invoice), "note": note}
+        attachment = (credit_note_filename(note), credit_note_pdf(note), documents.PDF_MIMETYPE)
+        return send_email(
+            "credit_note",
+            to=[invoice.customer.email],
+            context=context,
+            attachments=(attachment,),
+            reply_to=[context["business"].email],
+            headers=headers,
+            images=emails.inline_images(context),
+        )
