@@ -10,7 +10,18 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import make_open_invoice, stack
+from tests.e2e.helpers import (
+    VISA,
+    flash_messages,
+    invoice_state,
+    last_email,
+    make_open_invoice,
+    pay_status,
+    pay_with_card,
+    stack,
+    wait_for_live_update,
+    wait_for_return,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -99,3 +110,31 @@ result = True
         (invoice.customer_name, "Bank transfer", "123.45")
     ]
     assert exported[0]["reference"] == "'=SUM(A1)"  # a spreadsheet shows it, never runs it
+
+
+def test_staff_credit_a_paid_invoice_and_the_customer_sees_it(page: Page, staff_page: Page) -> None:
+    invoice = make_open_invoice(send=True)
+    page.goto(invoice.pay_path)
+    pay_with_card(page, VISA)
+    wait_for_return(page)
+    wait_for_live_update(pay_status(page), "Paid")
+
+    staff_page.goto(invoice.staff_path)
+    staff_page.get_by_role("link", name="Credit note…").click()
+    staff_page.get_by_label("Amount").fill("100.00")
+    staff_page.get_by_label("Reason").fill("Hosting for December not used")
+    staff_page.get_by_role("button", name="Issue credit note").click()
+    expect(flash_messages(staff_page)).to_contain_text(re.compile(r"Credit note CN-\d{4} issued"))
+    number = re.search(r"CN-\d{4}", flash_messages(staff_page).inner_text()).group(0)
+    expect(staff_page.locator("#credit-notes")).to_contain_text("Hosting for December not used")
+
+    # The customer's page lists it under the totals; their email carries it.
+    page.goto(invoice.pay_path)
+    note = page.locator("tr.credit-note")
+    expect(note).to_contain_text(f"Credit note {number}")
+    expect(note).to_contain_text("Hosting for December not used")
+    expect(note).to_contain_text("-$100.00")
+    mail = last_email(to=invoice.customer_email, subject=f"Credit note {number}")
+    assert "Hosting for December not used" in mail.text
+    assert "back to the card you paid with" in mail.text
+    assert invoice_state(invoice)["status"] == "paid"
