@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Sum
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +17,7 @@ from customers.forms import CustomerForm
 from customers.models import Customer
 from invoices.listing import balances
 from invoices.live import since_token
+from invoices.models import CustomerCredit
 from invoices.staff import customer_accounts as accounts
 from invoices.staff import ledger
 from portal import once
@@ -97,6 +98,13 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "invoices": list(invoices[:20]),
         "balances": balances(customer.invoices.all()),
         "payments": ledger.page_of(ledger.LedgerFilter(customer_id=customer.pk), size=20),
+        "credits": list(
+            CustomerCredit.objects.filter(customer=customer)
+            .values("currency")
+            .annotate(total=Sum("amount"))
+            .filter(total__gt=0)
+            .order_by("currency")
+        ),
         "live_since": since_token(),
     }
     return render(request, "customers/detail.html", context)

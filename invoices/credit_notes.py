@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 
+from customers.models import Customer
 from invoices import refunds
-from invoices.models import CreditNote, Invoice, InvoiceActivity, Payment
+from invoices.models import CreditNote, CustomerCredit, Invoice, InvoiceActivity, Payment
 from invoices.numbering import take_next_number
 from invoices.payments import follow_amount_due
 from invoices.services import InvoiceStateError, announce, lock, record_activity
@@ -39,8 +41,10 @@ def _card_payment_for(invoice: Invoice, amount: int) -> Payment | None:
 
 
 def issue_credit_note(
-    *, invoice: Invoice, amount: int, reason: str, actor: Any = None
+    *, invoice: Invoice, amount: int, reason: str, keep_as_credit: bool = False, actor: Any = None
 ) -> CreditNote:
+    """`keep_as_credit`: on money already paid, keep it to the customer's good for their
+    next invoice in this currency instead of refunding it."""
     reason = reason.strip()
     if not reason:
         raise InvoiceStateError("Say why the credit note is issued.")
@@ -60,14 +64,17 @@ def issue_credit_note(
                     f"Credit at most the amount due ({invoice.money(invoice.amount_due)}), "
                     "or first credit that and then the rest with a refund."
                 )
-            payment = _card_payment_for(invoice, amount)
-            if payment is None:
+            payment = None if keep_as_credit else _card_payment_for(invoice, amount)
+            if keep_as_credit:
+                outcome = CreditNote.Outcome.CREDITED
+            elif payment is None:
                 raise InvoiceStateError(
-                    "No card payment can give this much back through Stripe; return the money "
-                    "another way and record it."
+                    "No card payment can give this much back through Stripe: keep it as credit "
+                    "for the customer's next invoice."
                 )
-            outcome = CreditNote.Outcome.REFUNDED
-            refund = refunds.request_refund(payment=payment, amount=amount, actor=actor)
+            else:
+                outcome = CreditNote.Outcome.REFUNDED
+                refund = refunds.request_refund(payment=payment, amount=amount, actor=actor)
         note = CreditNote.objects.create(
             invoice=invoice,
             number=take_next_number(PREFIX),
@@ -78,6 +85,13 @@ def issue_credit_note(
             refund=refund,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
+        if outcome == CreditNote.Outcome.CREDITED:
+            CustomerCredit.objects.create(
+                customer=invoice.customer,
+                currency=invoice.currency,
+                amount=amount,
+                credit_note=note,
+            )
         invoice.add_credit(amount)
         invoice.save()
         follow_amount_due(invoice)
@@ -92,3 +106,33 @@ def issue_credit_note(
         queue_email("credit_note", invoice, ref=note.number)
         announce(invoice)
     return note
+
+
+def credit_balance(customer: Customer, currency: str) -> int:
+    total = CustomerCredit.objects.filter(customer=customer, currency=currency).aggregate(
+        total=Sum("amount", default=0)
+    )["total"]
+    return int(total)
+
+
+def apply_customer_credit(invoice: Invoice, actor: Any = None) -> int:
+    """At finalize (invoice locked, inside its transaction): use the customer's credit in
+    the invoice's currency against its amount due. Returns what was applied."""
+    # One customer's credit is spent by one finalize at a time.
+    Customer.objects.select_for_update().filter(pk=invoice.customer_id).first()
+    applied = min(credit_balance(invoice.customer, invoice.currency), invoice.amount_due)
+    if applied <= 0:
+        return 0
+    CustomerCredit.objects.create(
+        customer=invoice.customer, currency=invoice.currency, amount=-applied, invoice=invoice
+    )
+    invoice.add_credit(applied)
+    invoice.save()
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.CREDIT_APPLIED,
+        actor=actor,
+        message=f"Account credit of {invoice.money(applied)} applied",
+        amount=applied,
+    )
+    return applied

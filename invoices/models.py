@@ -450,6 +450,7 @@ class InvoiceActivity(models.Model):
         PAYMENT_RECORDED = "payment_recorded", "Offline payment recorded"
         PAYMENT_REVERSED = "payment_reversed", "Offline payment reversed"
         CREDIT_NOTE = "credit_note", "Credit note issued"
+        CREDIT_APPLIED = "credit_applied", "Account credit applied"
         REFUND_REQUESTED = "refund_requested", "Refund requested"
         REFUNDED = "refunded", "Refunded"
         REFUND_FAILED = "refund_failed", "Refund failed"
@@ -628,6 +629,7 @@ class CreditNote(models.Model):
     class Outcome(models.TextChoices):
         REDUCED = "reduced", pgettext_lazy("credit note outcome", "Reduced the amount due")
         REFUNDED = "refunded", pgettext_lazy("credit note outcome", "Refunded to the card")
+        CREDITED = "credited", pgettext_lazy("credit note outcome", "Kept as credit")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
     number = models.CharField(max_length=32, unique=True)
@@ -648,6 +650,29 @@ class CreditNote(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class CustomerCredit(models.Model):
+    """Money kept to a customer's good (a credit note on a paid invoice) and its use:
+    positive rows grant credit, negative rows apply it to an invoice."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credits")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    credit_note = models.ForeignKey(
+        CreditNote, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="applied_credits"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["customer", "currency"], name="credit_customer_currency")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {format_money(self.amount, self.currency)}"
 
 
 # The outbox's model lives in its own module; imported here so Django registers it.

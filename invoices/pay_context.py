@@ -27,9 +27,12 @@ def pay_status_context(invoice: Invoice, *, live: bool = False) -> dict[str, Any
 
 
 def pay_page_context(invoice: Invoice) -> dict[str, Any]:
+    credit_notes = list(invoice.credit_notes.all())
     return {
         **pay_status_context(invoice),
         "business": BusinessProfile.load(),
         "lines": list(invoice.lines.all()),
-        "credit_notes": list(invoice.credit_notes.all()),
+        "credit_notes": credit_notes,
+        # What is credited beyond its own credit notes came from the customer's account.
+        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes),
     }

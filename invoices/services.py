@@ -85,6 +85,10 @@ def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
         for line in lines:
             line.save(update_fields=["amount"])
         record_activity(invoice, InvoiceActivity.Kind.FINALIZED, actor=actor, number=invoice.number)
+        # Imported here: credit notes build on this module's workflows.
+        from invoices.credit_notes import apply_customer_credit
+
+        apply_customer_credit(invoice, actor=actor)
         announce(invoice)
     return invoice
 

@@ -15,7 +15,12 @@ from invoices.credit_notes import issue_credit_note
 from invoices.handlers import apply_intent_succeeded
 from invoices.models import CreditNote, Invoice, InvoiceActivity, Refund
 from invoices.payments import start_payment
-from invoices.services import InvoiceStateError, record_offline_payment, void_invoice
+from invoices.services import (
+    InvoiceStateError,
+    finalize_invoice,
+    record_offline_payment,
+    void_invoice,
+)
 from tests.factories import make_draft, make_open
 
 pytestmark = pytest.mark.django_db
@@ -238,3 +243,72 @@ def test_staff_download_its_pdf(staff_client, stranger_client):
         staff_client.get(reverse("invoices:credit_note_pdf", args=[other.pk, note.pk])).status_code
         == 404
     )
+
+
+def test_kept_as_credit_it_pays_part_of_the_next_invoice(stripe_env, staff_client, client):
+    invoice = paid_by_card(stripe_env)
+    response = staff_client.post(
+        url(invoice), {"amount": "60", "reason": "Unused hours", "keep_as_credit": "on"}
+    )
+    assert response.status_code == 302
+    note = CreditNote.objects.get()
+    assert note.outcome == "credited"
+    assert not Refund.objects.exists()  # nothing went back to the card
+    customer_page = staff_client.get(reverse("customers:detail", args=[invoice.customer_id]))
+    assert "$60.00" in customer_page.content.decode()
+
+    later = make_open(customer=invoice.customer)  # $200.00, finalized: the credit is used
+    assert (later.amount_credited, later.amount_due) == (6000, later.total - 6000)
+    assert later.activities.filter(kind=InvoiceActivity.Kind.CREDIT_APPLIED).exists()
+    pay_body = client.get(later.get_pay_url()).content.decode()
+    assert "Account credit applied" in pay_body
+    assert "-$60.00" in pay_body
+    # Spent: the invoice after that gets none.
+    assert make_open(customer=invoice.customer).amount_credited == 0
+
+
+def test_credit_in_one_currency_is_not_used_in_another(staff):
+    invoice = make_open()
+    record_offline_payment(
+        invoice=invoice, amount=invoice.total, method="cash", received_on=date(2026, 3, 1)
+    )
+    invoice.refresh_from_db()
+    issue_credit_note(invoice=invoice, amount=1000, reason="x", keep_as_credit=True)
+    euro = make_open(customer=invoice.customer, currency="EUR")
+    assert euro.amount_credited == 0
+    dollars = make_open(customer=invoice.customer, lines=1, unit_amount=500)
+    assert (dollars.amount_credited, dollars.status) == (500, Invoice.Status.PAID)
+    assert make_open(customer=invoice.customer).amount_credited == 500  # what was left
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_finalizes_spend_a_credit_once():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent row locks need PostgreSQL (CI runs this on PostgreSQL)")
+    invoice = make_open()
+    record_offline_payment(
+        invoice=invoice, amount=invoice.total, method="cash", received_on=date(2026, 3, 1)
+    )
+    invoice.refresh_from_db()
+    issue_credit_note(invoice=invoice, amount=5000, reason="x", keep_as_credit=True)
+    drafts = [make_draft(customer=invoice.customer) for _ in range(4)]
+    barrier = threading.Barrier(len(drafts))
+    errors: list[Exception] = []
+
+    def finalize(draft: Invoice) -> None:
+        try:
+            barrier.wait()
+            finalize_invoice(invoice=draft)
+        except Exception as error:  # any failure is the test's failure
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=finalize, args=(d,)) for d in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    credited = [Invoice.objects.get(pk=d.pk).amount_credited for d in drafts]
+    assert sorted(credited) == [0, 0, 0, 5000]

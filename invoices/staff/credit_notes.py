@@ -32,10 +32,16 @@ class CreditNoteForm(BoundedTextMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Shown to the customer on the invoice, e.g. “Two hours billed twice”.",
     )
+    keep_as_credit = forms.BooleanField(
+        required=False,
+        label="Keep as credit for the customer's next invoice instead of refunding",
+    )
 
     def __init__(self, *args: Any, invoice: Invoice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.invoice = invoice
+        if invoice.amount_due:
+            del self.fields["keep_as_credit"]  # it only lowers what is due
 
     def clean_amount(self) -> int:
         amount = minor_amount(self.cleaned_data["amount"], self.invoice.currency, allow_zero=False)
