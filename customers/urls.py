@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/statement/", statements.statement_page, name="statement"),
     path("<int:pk>/statement.pdf", statements.statement_download, name="statement_pdf"),
+    path("<int:pk>/statement/email/", statements.statement_email, name="statement_email"),
     path("<int:pk>/archive/", views.customer_archive, name="archive"),
     path("<int:pk>/restore/", views.customer_restore, name="restore"),
     path("<int:pk>/delete/", views.customer_delete, name="delete"),

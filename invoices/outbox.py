@@ -31,6 +31,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from customers.models import Customer
 from invoices.email_log import EmailLog
 from invoices.models import Invoice, Payment
 from portal.hooks import after_commit
@@ -86,6 +87,20 @@ def queue_staff_notice(invoice: Invoice, kind: str, message: str, *, ref: str = 
     key = f"notice:{kind}:{invoice.pk}:{ref or uuid.uuid4().hex}"
     params = {"notice_kind": kind, "message": message}
     return _queue(key, "notice", invoice, None, params)
+
+
+def queue_customer_email(
+    kind: str, customer: Customer, *, ref: str, params: dict[str, Any]
+) -> EmailLog:
+    """Owe a customer an email about their account (a statement), not about one invoice."""
+    with transaction.atomic():
+        email, created = EmailLog.objects.get_or_create(
+            key=f"{kind}:customer-{customer.pk}:{ref}"[:200],
+            defaults={"kind": kind, "customer": customer, "params": params},
+        )
+        if created:
+            schedule(email)
+    return email
 
 
 def _queue(
@@ -154,7 +169,7 @@ def message_id(email: EmailLog) -> str:
 
 
 def _sender(email: EmailLog) -> Callable[[Invoice, Payment | None, dict[str, str]], Any]:
-    from invoices import credit_note_documents, emails
+    from invoices import credit_note_documents, emails, statement_email
 
     params = email.params
     senders: dict[str, Callable[[Invoice, Payment | None, dict[str, str]], Any]] = {
@@ -171,6 +186,9 @@ def _sender(email: EmailLog) -> Callable[[Invoice, Payment | None, dict[str, str
         "credit_note": lambda inv, pay, h: credit_note_documents.send_credit_note_email(
             inv, email.key.rpartition(":")[2], headers=h
         ),
+        "statement": lambda inv, pay, h: statement_email.send_statement_email(
+            email.customer, params, headers=h
+        ),
         "notice": lambda inv, pay, h: emails.send_staff_notice(
             inv, params.get("notice_kind", ""), params.get("message", ""), headers=h
         ),
@@ -184,7 +202,11 @@ def deliver(email_id: int) -> str:
     if email is None:
         return "skipped"
     try:
-        invoice = Invoice.objects.select_related("customer").get(pk=email.invoice_id)
+        invoice = (
+            Invoice.objects.select_related("customer").get(pk=email.invoice_id)
+            if email.invoice_id
+            else None
+        )
         payment = Payment.objects.get(pk=email.payment_id) if email.payment_id else None
         message = _sender(email)(invoice, payment, {"Message-ID": message_id(email)})
     except Exception as error:

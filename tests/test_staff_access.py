@@ -84,6 +84,7 @@ def post_urls(o: dict) -> list[str]:
         reverse("invoices:profile"),
         reverse("customers:create"),
         reverse("customers:edit", args=[c]),
+        reverse("customers:statement_email", args=[c]),
         reverse("customers:archive", args=[c]),
         reverse("customers:restore", args=[c]),
         reverse("customers:delete", args=[c]),

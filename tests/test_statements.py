@@ -13,7 +13,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from invoices.credit_notes import issue_credit_note
-from invoices.models import Invoice, Payment, Refund
+from invoices.models import EmailLog, Invoice, Payment, Refund
 from invoices.statements import statement, statement_pdf
 from tests.factories import CustomerFactory, make_draft, make_open
 
@@ -153,3 +153,34 @@ def test_a_credit_note_is_a_credit_on_the_statement(book):
     # Invoiced 100 + 50 + 200 (the new one) + 0.99 (April); paid 40 + 50; refunded 10;
     # credited 15.
     assert usd.closing == 10000 + 5000 + 20000 + 99 - 4000 - 5000 + 1000 - 1500
+
+
+def test_staff_email_it_and_the_customer_gets_the_pdf(
+    staff_client, book, mailoutbox, django_capture_on_commit_callbacks
+):
+    book.language = "fr"
+    book.save()
+    url = reverse("customers:statement_email", args=[book.pk])
+    post = {"start": "2026-03-01", "end": "2026-03-31", "form_token": "once"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(url, post)
+        staff_client.post(url, post)  # pressed twice: one email
+    assert response.status_code == 302
+    assert response["Location"].endswith("?start=2026-03-01&end=2026-03-31")
+    (mail,) = [m for m in mailoutbox if m.to == [book.email]]
+    assert mail.subject == "Votre relevé de compte de Acme Studio"
+    assert "Solde de clôture en USD : 70,00\xa0$" in mail.body
+    (name, content, mimetype) = mail.attachments[0]
+    assert (name, mimetype) == (f"statement-{book.pk}-2026-03-01-2026-03-31.pdf", "application/pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+    assert "RELEVÉ DE COMPTE" in text
+    log = EmailLog.objects.get(kind="statement")
+    assert (log.customer, log.invoice, log.status) == (book, None, EmailLog.Status.SENT)
+
+
+def test_emailing_it_refuses_bad_dates_and_strangers(staff_client, stranger_client, book):
+    url = reverse("customers:statement_email", args=[book.pk])
+    assert staff_client.post(url, {"start": "2026-02-30"}).status_code == 400
+    assert stranger_client.post(url, {"start": "2026-03-01"}).status_code == 403
+    assert staff_client.get(url).status_code == 405
+    assert not EmailLog.objects.exists()
