@@ -18,7 +18,8 @@ from tests.factories import CustomerFactory, make_open
 pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 6, 15)
-URL = reverse("invoices:receivables")
+# Paths: reverse() at import time would load the URLconf before the test settings.
+URL = "/receivables/"
 
 
 def owing(customer, days_late: int, amount: int, currency: str = "USD") -> Invoice:
