@@ -8,96 +8,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stripe_sim import cards, objects, payment_methods, payments, refunds
+from stripe_sim import debits, methods, objects, payment_methods, payments, refunds
 from stripe_sim.errors import ApiError, invalid, publishable_key_forbidden
 from stripe_sim.objects import Obj
 from stripe_sim.params import Schema, merge_metadata, validate
+from stripe_sim.schemas import (
+    CUSTOMER,
+    PAGE,
+    PI_COMMON,
+    PI_CONFIRM,
+    PI_CREATE,
+    PM_CREATE,
+    PUBLISHABLE_PI_FIELDS,
+    STR_LIST,
+)
 from stripe_sim.state import Store
 
 SECRET = "secret"
 PUBLISHABLE = "publishable"
-
-STR_LIST = ("list", "str")
-ADDRESS = dict.fromkeys(("city", "country", "line1", "line2", "postal_code", "state"), "str")
-PAGE: Schema = {"limit": "int", "starting_after": "str", "ending_before": "str", "expand": STR_LIST}
-CARD = {"number": "str", "exp_month": "int", "exp_year": "int", "cvc": "str"}
-BILLING = {"address": ADDRESS, "email": "str", "name": "str", "phone": "str"}
-PM_CREATE: Schema = {
-    "type": "str",
-    "card": CARD,
-    "billing_details": BILLING,
-    "metadata": "metadata",
-    "expand": STR_LIST,
-}
-CUSTOMER: Schema = {
-    "email": "str",
-    "name": "str",
-    "description": "str",
-    "phone": "str",
-    "metadata": "metadata",
-    "address": ADDRESS,
-    "preferred_locales": STR_LIST,
-    "expand": STR_LIST,
-}
-PI_COMMON: Schema = {
-    "amount": "int",
-    "currency": "currency",
-    "customer": "str",
-    "metadata": "metadata",
-    "description": "str",
-    "receipt_email": "str",
-    "payment_method": "str",
-    "setup_future_usage": ("enum", ("on_session", "off_session"), "nullable"),
-    "statement_descriptor": "str",
-    "statement_descriptor_suffix": "str",
-    "transfer_group": "str",
-    "expand": STR_LIST,
-}
-PI_CREATE: Schema = PI_COMMON | {
-    "automatic_payment_methods": {
-        "enabled": "bool",
-        "allow_redirects": ("enum", ("always", "never")),
-    },
-    "payment_method_types": STR_LIST,
-    "confirm": "bool",
-    "return_url": "str",
-    "capture_method": ("enum", ("automatic", "automatic_async", "manual")),
-}
-PI_CONFIRM: Schema = {
-    "payment_method": "str",
-    "payment_method_data": {k: v for k, v in PM_CREATE.items() if k != "expand"},
-    "return_url": "str",
-    "receipt_email": "str",
-    "client_secret": "str",
-    "expand": STR_LIST,
-}
-# Stripe.js may only see these PaymentIntent fields when it authenticates with a publishable key.
-PUBLISHABLE_PI_FIELDS = (
-    "id",
-    "object",
-    "amount",
-    "automatic_payment_methods",
-    "canceled_at",
-    "cancellation_reason",
-    "capture_method",
-    "client_secret",
-    "confirmation_method",
-    "created",
-    "currency",
-    "description",
-    "last_payment_error",
-    "livemode",
-    "next_action",
-    "payment_method",
-    "payment_method_configuration_details",
-    "payment_method_types",
-    "processing",
-    "receipt_email",
-    "setup_future_usage",
-    "shipping",
-    "source",
-    "status",
-)
 
 Handler = Callable[..., Any]
 
@@ -144,10 +72,6 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         if found and candidate.method == method:
             return candidate, found.groupdict()
     return None
-
-
-def path_exists(path: str) -> bool:
-    return any(candidate.pattern.match(path) for candidate in ROUTES)
 
 
 def dispatch(store: Store, key: str, found: tuple[Route, dict[str, str]], raw: Obj) -> Obj:
@@ -254,7 +178,32 @@ def confirm_payment_intent(call: Call, intent: str) -> Obj:
     pi = call.store.get("payment_intent", intent, param="intent")
     if "receipt_email" in call.params:
         pi["receipt_email"] = call.params["receipt_email"]
-    return call.render_pi(payments.confirm(call.store, pi, call.params, call.render_pi))
+    publishable = call.key == PUBLISHABLE
+    confirmed = payments.confirm(
+        call.store, pi, call.params, call.render_pi, publishable=publishable
+    )
+    return call.render_pi(confirmed)
+
+
+@route(
+    "POST",
+    "/v1/payment_intents/{intent}/verify_microdeposits",
+    {
+        "amounts": ("list", "int"),
+        "descriptor_code": "str",
+        "client_secret": "str",
+        "expand": STR_LIST,
+    },
+    "client_secret",
+)
+def verify_microdeposits(call: Call, intent: str) -> Obj:
+    pi = call.store.get("payment_intent", intent, param="intent")
+    return call.render_pi(debits.verify_microdeposits(call.store, pi, call.params))
+
+
+@route("GET", "/v1/mandates/{id}", {"expand": STR_LIST})
+def retrieve_mandate(call: Call, id: str) -> Obj:
+    return call.store.get("mandate", id, param="mandate")
 
 
 @route(
@@ -291,7 +240,7 @@ def create_payment_method(call: Call) -> Obj:
 
 @route("GET", "/v1/payment_methods/{id}", {"expand": STR_LIST})
 def retrieve_payment_method(call: Call, id: str) -> Obj:
-    if id in cards.TEST_PAYMENT_METHODS:
+    if methods.for_test_id(id) is not None:
         return payment_methods.resolve_payment_method(call.store, id)
     return call.store.get("payment_method", id)
 

@@ -40,6 +40,10 @@ JS_FILES = {
     "/v3/": ("stripe.js", "application/javascript; charset=utf-8"),
     "/v3/elements-inner-payment.html": ("elements-inner.html", "text/html; charset=utf-8"),
     "/v3/elements-inner.js": ("elements-inner.js", "application/javascript; charset=utf-8"),
+    "/v3/elements-inner-bank.js": (
+        "elements-inner-bank.js",
+        "application/javascript; charset=utf-8",
+    ),
     "/v3/elements-inner.css": ("elements-inner.css", "text/css; charset=utf-8"),
 }
 CORS_HEADERS = {
@@ -57,6 +61,7 @@ class Simulator:
     def __init__(self, config: SimConfig) -> None:
         self._config = config
         objects.use_account(config.account)
+        objects.set_clock_offset(config.clock_offset)
         self.initial_config = config.copy()
         self.deliverer = Deliverer(lambda: self.config)
         self.store = Store(lambda: self.config, self.deliverer)
@@ -115,6 +120,7 @@ class Simulator:
             if restore_config:
                 self.config = self.initial_config.copy()
             self.store.clear()
+            objects.set_clock_offset(self.config.clock_offset)
             self.deliverer.reset()
             self.faults.clear()
 
@@ -190,7 +196,9 @@ class Simulator:
                         return _error(idempotency_mismatch(idem_key), request_id)
                     headers = stored.headers | {"Idempotent-Replayed": "true"}
                     return Response(stored.status, stored.body, headers, headers["Request-Id"])
-            info = RequestInfo(request_id, idem_key, request.base_url)
+            info = RequestInfo(
+                request_id, idem_key, request.base_url, request.header("user-agent") or ""
+            )
             self.store.set_request(info)
             try:
                 result = api.dispatch(self.store, key_kind, found, raw)

@@ -226,3 +226,29 @@ def check_cvc(cvc: str | None, brand: str) -> None:
     wanted = 4 if brand == "amex" else 3
     if not cvc.isdigit() or len(cvc) != wanted:
         raise _card_error("invalid_cvc", "Your card's security code is invalid.", "cvc")
+
+
+def details(number: str, exp_month: int, exp_year: int, *, cvc: bool) -> dict[str, object]:
+    """A card PaymentMethod's ``card`` hash."""
+    brand = brand_of(number)
+    card = card_for(number)
+    return {
+        "brand": brand,
+        "checks": {
+            "address_line1_check": None,
+            "address_postal_code_check": None,
+            "cvc_check": "unchecked" if cvc else None,
+        },
+        "country": card.country,
+        "display_brand": brand,
+        "exp_month": exp_month,
+        "exp_year": exp_year,
+        "fingerprint": fingerprint(number),
+        "funding": card.funding,
+        "generated_from": None,
+        "last4": number[-4:],
+        "networks": {"available": [brand], "preferred": None},
+        "regulated_status": "unregulated",
+        "three_d_secure_usage": {"supported": True},
+        "wallet": None,
+    }

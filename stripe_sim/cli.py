@@ -29,6 +29,13 @@ TRIGGERS = (
 )
 
 
+def _methods(text: str) -> list[str]:
+    try:
+        return config.as_methods(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m stripe_sim",
@@ -83,6 +90,28 @@ def serve_parser() -> argparse.ArgumentParser:
         type=_account,
         metavar="ACCT_ID",
         help="this run's account id (default: a new acct_... each run); objects belong to it",
+    )
+    add(
+        "--settle-delay",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="simulator seconds a bank debit (ACH, SEPA) stays processing (default: %(default)s)",
+    )
+    add(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="start the simulator clock this far ahead of the wall clock (default: %(default)s)",
+    )
+    add(
+        "--payment-methods",
+        type=_methods,
+        default=["card"],
+        metavar="TYPES",
+        help="comma-separated types automatic_payment_methods offers, each for its currencies: "
+        "card, us_bank_account (usd), sepa_debit (eur) (default: card)",
     )
     add(
         "--refund-delay",
@@ -185,6 +214,9 @@ def serve(args: argparse.Namespace) -> int:
         hold=args.hold,
         processing_delay=args.processing_delay,
         refund_delay=args.refund_delay,
+        settle_delay=args.settle_delay,
+        clock_offset=args.clock_offset,
+        payment_methods=args.payment_methods,
         **({"account": args.account} if args.account else {}),
         retry_base=args.retry_base,
         max_attempts=args.max_attempts,

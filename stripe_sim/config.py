@@ -38,6 +38,13 @@ class SimConfig:
     delivery_enabled: bool = True
     hold: bool = False
     processing_delay: float = 3.0
+    # Simulator seconds a bank debit stays processing (Stripe: about four business days for
+    # ACH, five for SEPA); POST /_sim/advance moves the clock past it at once.
+    settle_delay: float = 3.0
+    clock_offset: float = 0.0
+    # The methods automatic_payment_methods offers (the Dashboard's settings in Stripe),
+    # each only for the currencies it takes.
+    payment_methods: list[str] = field(default_factory=lambda: ["card"])
     refund_delay: float = 3.0
     retry_base: float = 1.0
     max_attempts: int = 5
@@ -67,6 +74,7 @@ class SimConfig:
                 setattr(self, key, _as_bool(key, value))
             elif key in (
                 "processing_delay",
+                "settle_delay",
                 "refund_delay",
                 "retry_base",
                 "webhook_timeout",
@@ -78,6 +86,8 @@ class SimConfig:
                 if number < 1 or int(number) != number:
                     raise ValueError("max_attempts must be a positive integer")
                 self.max_attempts = int(number)
+            elif key == "payment_methods":
+                self.payment_methods = as_methods(value)
             elif key == "webhook_secret":
                 self.webhook_secret = str(value)
             elif key == "account":
@@ -115,3 +125,14 @@ def as_account(value: Any) -> str:
     if not isinstance(value, str) or not value.startswith("acct_") or len(value) < 8:
         raise ValueError("account must be an account id such as acct_1Simulator000001")
     return value
+
+
+KNOWN_METHODS = ("card", "us_bank_account", "sepa_debit")
+
+
+def as_methods(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [item.strip() for item in value.split(",") if item.strip()]
+    if not isinstance(value, list) or not value or any(item not in KNOWN_METHODS for item in value):
+        raise ValueError("payment_methods must be a non-empty list of " + ", ".join(KNOWN_METHODS))
+    return list(dict.fromkeys(value))

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from stripe_sim import __version__, disputes, pages, payments, refunds
+from stripe_sim import __version__, debits, disputes, objects, pages, payments, refunds
 from stripe_sim.errors import ApiError, invalid
 from stripe_sim.state import RequestInfo, Store
 from stripe_sim.wire import Request, Response
@@ -172,6 +172,55 @@ def succeed(sim: Simulator, request: Request, pi_id: str) -> Response:
     with _acting(sim, request):
         pi = sim.store.get("payment_intent", pi_id)
         return _ok(payments.force_succeed(sim.store, pi))
+
+
+@_route("POST", "/_sim/payment_intents/{pi_id}/fail")
+def fail_debit(sim: Simulator, request: Request, pi_id: str) -> Response:
+    """Fail a processing bank debit now, whatever its test account would do."""
+    with _acting(sim, request):
+        pi = sim.store.get("payment_intent", pi_id)
+        if pi["status"] != "processing" or pi["id"] not in sim.store.mandates:
+            raise invalid("Only a processing bank debit can be failed.")
+        debits.settle(sim.store, pi_id, fail=True)
+        return _ok(pi)
+
+
+@_route("POST", "/_sim/advance")
+def advance(sim: Simulator, request: Request) -> Response:
+    """Move the simulator clock on by ``seconds``; what falls due happens before the answer."""
+    seconds = _body(request).get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        raise invalid("seconds must be a non-negative number", param="seconds")
+    with _acting(sim, request):
+        ran = sim.store.advance(float(seconds))
+        return _ok(
+            {"ok": True, "clock": objects.now(), "offset": objects.clock_offset(), "ran": ran}
+        )
+
+
+@_route("GET", "/_sim/microdeposits/{pi_id}")
+def microdeposit_page(sim: Simulator, request: Request, pi_id: str) -> Response:
+    given = {key: values[-1] for key, values in parse_qs(request.query).items()}
+    with sim.store.lock:
+        pi = sim.store.get("payment_intent", pi_id)
+        if given.get("client_secret") != pi["client_secret"]:
+            raise invalid("client_secret does not match this PaymentIntent", param="client_secret")
+        return Response.html(200, pages.microdeposits(pi))
+
+
+@_route("POST", "/_sim/microdeposits/{pi_id}")
+def microdeposit_answer(sim: Simulator, request: Request, pi_id: str) -> Response:
+    data = _body(request)
+    with _acting(sim, request):
+        pi = sim.store.get("payment_intent", pi_id)
+        if data.get("client_secret") != pi["client_secret"]:
+            raise invalid("client_secret does not match this PaymentIntent", param="client_secret")
+        try:
+            code = str(data.get("descriptor_code") or "").strip().upper()
+            debits.verify_microdeposits(sim.store, pi, {"descriptor_code": code})
+        except ApiError as exc:
+            return Response.html(400, pages.microdeposits(pi, exc.message))
+        return Response.html(200, pages.microdeposits(pi))
 
 
 @_route("POST", "/_sim/payment_intents/{pi_id}/dispute")

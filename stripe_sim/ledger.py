@@ -59,7 +59,9 @@ def charge_card_details(pm: Obj, amount: int, *, three_d_secure: bool) -> Obj:
     }
 
 
-def charge(pi: Obj, pm: Obj, status: str, *, base_url: str, three_d_secure: bool = False) -> Obj:
+def charge(pi: Obj, pm: Obj, status: str, details: Obj, *, base_url: str) -> Obj:
+    """A charge of ``pi`` with ``pm``; ``details`` is its ``payment_method_details``, built by
+    the payment method registry."""
     charge_id = new_id("ch")
     # Failed charges have no receipt; the others point at the simulator's receipt page.
     receipt_url = None if status == "failed" else f"{base_url}/_sim/receipts/{charge_id}"
@@ -86,9 +88,7 @@ def charge(pi: Obj, pm: Obj, status: str, *, base_url: str, three_d_secure: bool
             "paid": False,
             "payment_intent": pi["id"],
             "payment_method": pm["id"],
-            "payment_method_details": charge_card_details(
-                pm, pi["amount"], three_d_secure=three_d_secure
-            ),
+            "payment_method_details": details,
             "receipt_email": pi["receipt_email"],
             "receipt_url": receipt_url,
             "refunded": False,
@@ -127,6 +127,21 @@ def outcome(decline: cards.Decline | None) -> Obj:
         "risk_score": 20,
         "seller_message": "The bank did not return any further details with this decline.",
         "type": "issuer_declined",
+    }
+
+
+def bank_outcome(failure_message: str | None) -> Obj:
+    """A debit's outcome: banks approve or return, card networks do not take part."""
+    return {
+        "advice_code": None,
+        "network_advice_code": None,
+        "network_decline_code": None,
+        "network_status": "declined_by_network" if failure_message else "approved_by_network",
+        "reason": None,
+        "risk_level": "not_assessed",
+        "risk_score": None,
+        "seller_message": failure_message or "Payment complete.",
+        "type": "failed" if failure_message else "authorized",
     }
 
 
@@ -198,7 +213,21 @@ def refund(ch: Obj, amount: int, params: Obj, *, status: str = "succeeded") -> O
 def dispute(ch: Obj, *, amount: int, reason: str) -> Obj:
     evidence: Obj = dict.fromkeys(fixtures()["dispute"]["evidence"])
     evidence["enhanced_evidence"] = {}
-    card = ch["payment_method_details"]["card"]
+    kind = ch["payment_method_details"]["type"]
+    if kind == "card":
+        card = ch["payment_method_details"]["card"]
+        details: Obj = {
+            "card": {
+                "brand": card["brand"],
+                "case_type": "chargeback",
+                "network_reason_code": "10.4" if reason == "fraudulent" else "13.1",
+                "network": card["network"],
+            },
+            "type": "card",
+        }
+    else:
+        # A debit's dispute is the customer asking their bank for the money back.
+        details = {"type": kind}
     return shaped(
         "dispute",
         {
@@ -222,15 +251,7 @@ def dispute(ch: Obj, *, amount: int, reason: str) -> Obj:
             "livemode": False,
             "metadata": {},
             "payment_intent": ch["payment_intent"],
-            "payment_method_details": {
-                "card": {
-                    "brand": card["brand"],
-                    "case_type": "chargeback",
-                    "network_reason_code": "10.4" if reason == "fraudulent" else "13.1",
-                    "network": card["network"],
-                },
-                "type": "card",
-            },
+            "payment_method_details": details,
             "reason": reason,
             "status": "needs_response",
         },

@@ -15,8 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stripe_sim import cards
-
 FIXTURES = Path(__file__).parent / "fixtures" / "fixtures3.json"
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -62,8 +60,26 @@ def new_id(prefix: str, length: int = 24) -> str:
     return f"{prefix}_" + _random(length)
 
 
+# Seconds the simulator's clock runs ahead of the wall clock (POST /_sim/advance, --clock-offset),
+# so a debit that settles "in four business days" settles in a test at once.
+_clock_offset = 0.0
+
+
+def set_clock_offset(seconds: float) -> None:
+    global _clock_offset
+    _clock_offset = seconds
+
+
+def clock_offset() -> float:
+    return _clock_offset
+
+
+def clock() -> float:
+    return time.time() + _clock_offset
+
+
 def now() -> int:
-    return int(time.time())
+    return int(clock())
 
 
 def list_object(data: list[Obj], url: str, *, has_more: bool = False) -> Obj:
@@ -117,46 +133,53 @@ def billing_details(values: Obj | None) -> Obj:
     }
 
 
-def payment_method(number: str, exp_month: int, exp_year: int, *, cvc: bool, extra: Obj) -> Obj:
-    brand = cards.brand_of(number)
-    card = cards.card_for(number)
-    return shaped(
+def payment_method(type_: str, details: Obj, extra: Obj) -> Obj:
+    """A PaymentMethod of ``type_`` whose type hash (``card``, ``us_bank_account``, ...) the
+    payment method registry built. Stripe sends only the hash of the PaymentMethod's own type."""
+    pm = shaped(
         "payment_method",
         {
             "id": new_id("pm"),
             "object": "payment_method",
             "allow_redisplay": "unspecified",
             "billing_details": billing_details(extra.get("billing_details")),
-            "card": {
-                "brand": brand,
-                "checks": {
-                    "address_line1_check": None,
-                    "address_postal_code_check": None,
-                    "cvc_check": "unchecked" if cvc else None,
-                },
-                "country": card.country,
-                "display_brand": brand,
-                "exp_month": exp_month,
-                "exp_year": exp_year,
-                "fingerprint": cards.fingerprint(number),
-                "funding": card.funding,
-                "generated_from": None,
-                "last4": number[-4:],
-                "networks": {"available": [brand], "preferred": None},
-                "regulated_status": "unregulated",
-                "three_d_secure_usage": {"supported": True},
-                "wallet": None,
-            },
             "created": now(),
             "customer": None,
             "livemode": False,
             "metadata": extra.get("metadata") or {},
-            "type": "card",
+            "type": type_,
+            type_: details,
+        },
+    )
+    if type_ != "card":
+        del pm["card"]
+    return pm
+
+
+def mandate(pm: Obj, acceptance: Obj, *, reference: str, status: str) -> Obj:
+    details: Obj = {"type": pm["type"]}
+    if pm["type"] == "sepa_debit":
+        details["sepa_debit"] = {"reference": reference, "url": ""}
+    else:
+        details[pm["type"]] = {}
+    return shaped(
+        "mandate",
+        {
+            "id": new_id("mandate"),
+            "object": "mandate",
+            "customer_acceptance": acceptance,
+            "livemode": False,
+            "multi_use": {},
+            "on_behalf_of": None,
+            "payment_method": pm["id"],
+            "payment_method_details": details,
+            "status": status,
+            "type": "multi_use",
         },
     )
 
 
-def payment_intent(params: Obj, *, automatic: Obj | None) -> Obj:
+def payment_intent(params: Obj, *, automatic: Obj | None, types: list[str], options: Obj) -> Obj:
     pi_id = new_id("pi")
     return shaped(
         "payment_intent",
@@ -180,15 +203,8 @@ def payment_intent(params: Obj, *, automatic: Obj | None) -> Obj:
             "payment_method_configuration_details": (
                 {"id": "pmc_simulator", "parent": None} if automatic else None
             ),
-            "payment_method_options": {
-                "card": {
-                    "installments": None,
-                    "mandate_options": None,
-                    "network": None,
-                    "request_three_d_secure": "automatic",
-                }
-            },
-            "payment_method_types": ["card"],
+            "payment_method_options": options,
+            "payment_method_types": types,
             "receipt_email": params.get("receipt_email"),
             "setup_future_usage": params.get("setup_future_usage"),
             "statement_descriptor": params.get("statement_descriptor"),

@@ -121,6 +121,9 @@ CONTROLS = [
     "POST /_sim/refunds/<re_id>/succeed · POST /_sim/refunds/<re_id>/fail",
     "GET  /_sim/3ds/<pi_id>?client_secret=",
     "GET  /_sim/receipts/<ch_id>",
+    "POST /_sim/advance  {seconds: N}",
+    "GET  /_sim/microdeposits/<pi_id>?client_secret=",
+    "POST /_sim/payment_intents/<pi_id>/fail  (a processing bank debit)",
 ]
 
 
@@ -160,13 +163,53 @@ def authenticated(pi: Obj) -> str:
     return _page("Authentication finished", body)
 
 
+def method_label(details: Obj) -> str:
+    """A charge's payment method as the customer knows it: "visa •••• 4242"."""
+    kind = details["type"]
+    inner = details[kind]
+    if kind == "card":
+        return f"{inner['brand']} •••• {inner['last4']}"
+    if kind == "us_bank_account":
+        return f"{inner['bank_name']} •••• {inner['last4']}"
+    return f"SEPA {inner['country']} •••• {inner['last4']}"
+
+
+def microdeposits(pi: Obj, message: str = "") -> str:
+    """Stripe's hosted verification page for an ACH account waiting on microdeposits."""
+    action = (pi["next_action"] or {}).get("type")
+    if action != "verify_with_microdeposits":
+        content = (
+            "<p>This payment is not waiting for bank account verification (status: "
+            f'<code data-status="{_e(pi["status"])}">{_e(pi["status"])}</code>).</p>'
+        )
+    else:
+        content = (
+            f'<form method="post" action="/_sim/microdeposits/{_e(pi["id"])}">'
+            f'<input type="hidden" name="client_secret" value="{_e(pi["client_secret"])}">'
+            '<p><label for="descriptor_code">The 6-character code in the description of the '
+            "$0.01 deposit, starting with SM</label></p>"
+            '<input id="descriptor_code" name="descriptor_code" autocomplete="off" '
+            'maxlength="6" placeholder="SM11AA" required>'
+            '<p><button type="submit">Verify account</button></p></form>'
+        )
+    error = f'<p class="bad" role="alert">{_e(message)}</p>' if message else ""
+    amount = format_amount(pi["amount"], pi["currency"])
+    body = (
+        '<main class="box"><h1>Verify your bank account</h1>'
+        "<p>We sent a small deposit to your bank account. Enter the code from its description "
+        f"to finish your payment of <strong>{_e(amount)}</strong>. (Stripe simulator: the "
+        "code is SM11AA.)</p>"
+        f"{error}{content}</main>"
+    )
+    return _page("Verify your bank account", body)
+
+
 def receipt(charge: Obj) -> str:
-    card = charge["payment_method_details"]["card"]
     rows = [
         ["Amount paid", _e(format_amount(charge["amount"], charge["currency"]))],
         ["Refunded", _e(format_amount(charge["amount_refunded"], charge["currency"]))],
         ["Date", _e(datetime.datetime.fromtimestamp(charge["created"]).isoformat(" "))],
-        ["Payment method", _e(f"{card['brand']} •••• {card['last4']}")],
+        ["Payment method", _e(method_label(charge["payment_method_details"]))],
         ["Description", _e(charge["description"] or "")],
         ["Status", _e(charge["status"])],
     ]

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from stripe_sim import cards, ledger, objects
+from stripe_sim import cards, debits, ledger, methods, objects
+from stripe_sim.amounts import check_amount
 from stripe_sim.disputes import create_dispute
-from stripe_sim.errors import DOC_BASE, ApiError, invalid, missing_param, unexpected_state
+from stripe_sim.errors import DOC_BASE, ApiError, invalid, unexpected_state
 from stripe_sim.objects import Obj
-from stripe_sim.params import format_amount, merge_metadata, require
+from stripe_sim.params import merge_metadata, require
 from stripe_sim.payment_methods import create_payment_method, resolve_payment_method
 from stripe_sim.state import Store
 
@@ -44,60 +45,6 @@ Render = Callable[[Obj], Obj]
 # -- payment intents --------------------------------------------------------------------------
 
 
-# Stripe's minimum charge amounts, in minor units (docs.stripe.com/currencies, "Minimum and
-# maximum charge amounts"). Other currencies: 50 minor units, roughly Stripe's "$0.50 USD
-# equivalent" rule without the exchange rate.
-MINIMUM_AMOUNTS = {
-    "usd": 50,
-    "aed": 200,
-    "aud": 50,
-    "bgn": 100,
-    "brl": 50,
-    "cad": 50,
-    "chf": 50,
-    "czk": 1500,
-    "dkk": 250,
-    "eur": 50,
-    "gbp": 30,
-    "hkd": 400,
-    "huf": 17500,
-    "inr": 50,
-    "jpy": 50,
-    "mxn": 1000,
-    "myr": 200,
-    "nok": 300,
-    "nzd": 50,
-    "pln": 200,
-    "ron": 200,
-    "sek": 300,
-    "sgd": 50,
-    "thb": 1000,
-}
-
-
-def minimum_amount(currency: str) -> int:
-    return MINIMUM_AMOUNTS.get(currency, 50)
-
-
-def check_amount(amount: int, currency: str) -> None:
-    minimum = minimum_amount(currency)
-    if amount < minimum:
-        # Stripe's wording, e.g. "Amount must be at least $0.50 usd".
-        raise ApiError(
-            400,
-            f"Amount must be at least {format_amount(minimum, currency, code=False)} {currency}",
-            code="amount_too_small",
-            param="amount",
-        )
-    if amount > 99_999_999:
-        raise ApiError(
-            400,
-            f"Amount must be no more than {format_amount(99_999_999, currency)}",
-            code="amount_too_large",
-            param="amount",
-        )
-
-
 def create_payment_intent(store: Store, params: Obj, render: Render) -> Obj:
     require(params, "amount", "currency")
     check_amount(params["amount"], params["currency"])
@@ -107,34 +54,18 @@ def create_payment_intent(store: Store, params: Obj, render: Render) -> Obj:
         )
     if customer := params.get("customer"):
         store.get("customer", customer, param="customer")
-    apm = params.get("automatic_payment_methods")
-    types = params.get("payment_method_types")
-    if apm is not None and types is not None:
-        raise invalid(
-            "You may only specify one of these parameters: automatic_payment_methods, "
-            "payment_method_types."
-        )
-    if types is not None and types != ["card"]:
-        bad = next((t for t in types if t != "card"), "")
-        raise invalid(
-            f"The payment method type {bad!r} is not supported by the simulator; use card.",
-            param="payment_method_types",
-        )
-    automatic: Obj | None = None
-    if types is None:
-        if apm is not None and apm.get("enabled") is None:
-            raise missing_param("automatic_payment_methods[enabled]")
-        if apm is None or apm.get("enabled"):
-            automatic = {"enabled": True}
-            if apm and apm.get("allow_redirects"):
-                automatic["allow_redirects"] = apm["allow_redirects"]
-    pi = store.add(objects.payment_intent(params, automatic=automatic))
+    types, automatic = methods.intent_types(params, store.config.payment_methods)
+    options = {t: methods.intent_options(t, params) for t in types}
+    pi = store.add(
+        objects.payment_intent(params, automatic=automatic, types=types, options=options)
+    )
     if pm_id := params.get("payment_method"):
-        pi["payment_method"] = resolve_payment_method(store, pm_id)["id"]
+        pi["payment_method"] = methods.allowed(pi, resolve_payment_method(store, pm_id))["id"]
         pi["status"] = "requires_confirmation"
     store.emit("payment_intent.created", pi)
     if params.get("confirm"):
-        confirm(store, pi, {"return_url": params.get("return_url")}, render)
+        fields = ("return_url", "payment_method_data", "mandate_data", "payment_method_options")
+        confirm(store, pi, {k: params[k] for k in fields if k in params}, render)
     return pi
 
 
@@ -166,14 +97,16 @@ def update_payment_intent(store: Store, pi: Obj, params: Obj) -> Obj:
         if field in params:
             pi[field] = params[field]
     if pm_id := params.get("payment_method"):
-        pi["payment_method"] = resolve_payment_method(store, pm_id)["id"]
+        pi["payment_method"] = methods.allowed(pi, resolve_payment_method(store, pm_id))["id"]
         if pi["status"] in CONFIRMABLE:
             pi["status"] = "requires_confirmation"
             pi["next_action"] = None
     return pi
 
 
-def confirm(store: Store, pi: Obj, params: Obj, render: Render) -> Obj:
+def confirm(
+    store: Store, pi: Obj, params: Obj, render: Render, *, publishable: bool = False
+) -> Obj:
     status = pi["status"]
     if status == "succeeded":
         raise unexpected_state(
@@ -194,7 +127,7 @@ def confirm(store: Store, pi: Obj, params: Obj, render: Render) -> Obj:
     if return_url and not urlsplit(return_url).scheme:
         raise invalid("Invalid URL: return_url must be an absolute URL", param="return_url")
     if data := params.get("payment_method_data"):
-        pm = create_payment_method(store, data)
+        pm = create_payment_method(store, data, prefix="payment_method_data")
     elif params.get("payment_method"):
         pm = resolve_payment_method(store, params["payment_method"])
     elif pi["payment_method"]:
@@ -205,10 +138,19 @@ def confirm(store: Store, pi: Obj, params: Obj, render: Render) -> Obj:
             "can either update the PaymentIntent with a payment method and then confirm it "
             "again, or confirm it again directly with a payment method."
         )
+    method = methods.get(methods.allowed(pi, pm)["type"])
+    accepted: Obj | None = None
+    if method.delayed:
+        # Checked before anything changes: a refused confirmation leaves the PaymentIntent be.
+        methods.check_currency(method, pi["currency"], param="payment_method")
+        accepted = debits.acceptance(store, params.get("mandate_data"), publishable=publishable)
     pi.update(payment_method=pm["id"], last_payment_error=None, next_action=None)
     if return_url:
         store.return_urls[pi["id"]] = return_url
-    card = cards.card_for(store.card_numbers[pm["id"]])
+    if accepted is not None:
+        debits.confirm(store, pi, pm, accepted, params)
+        return pi
+    card = cards.card_for(store.pm_keys[pm["id"]])
     if card.outcome == cards.DECLINE:
         _decline(store, pi, pm, cards.decline_for(card), render)
     elif card.outcome == cards.AUTHENTICATE:
@@ -224,12 +166,13 @@ def confirm(store: Store, pi: Obj, params: Obj, render: Render) -> Obj:
     return pi
 
 
+def _charge(store: Store, pi: Obj, pm: Obj, status: str, *, three_d_secure: bool = False) -> Obj:
+    details = methods.get(pm["type"]).charge_details(pm, pi, None, three_d_secure)
+    return store.add(ledger.charge(pi, pm, status, details, base_url=store.request.base_url))
+
+
 def succeed(store: Store, pi: Obj, pm: Obj, *, three_d_secure: bool = False) -> None:
-    ch = store.add(
-        ledger.charge(
-            pi, pm, "succeeded", base_url=store.request.base_url, three_d_secure=three_d_secure
-        )
-    )
+    ch = _charge(store, pi, pm, "succeeded", three_d_secure=three_d_secure)
     _settle(store, pi, ch)
 
 
@@ -258,7 +201,7 @@ def _settle(store: Store, pi: Obj, ch: Obj) -> None:
 
 
 def _decline(store: Store, pi: Obj, pm: Obj, decline: cards.Decline, render: Render) -> None:
-    ch = store.add(ledger.charge(pi, pm, "failed", base_url=store.request.base_url))
+    ch = _charge(store, pi, pm, "failed")
     ch.update(
         failure_code=decline.code,
         failure_message=decline.message,
@@ -348,7 +291,8 @@ def add_query(url: str, **params: str) -> str:
 
 
 def _start_processing(store: Store, pi: Obj, pm: Obj) -> None:
-    ch = store.add(ledger.charge(pi, pm, "pending", base_url=store.request.base_url))
+    ch = _charge(store, pi, pm, "pending")
+    # Only a card payment carries a `processing` hash (Stripe's PaymentIntent.processing).
     pi.update(status="processing", latest_charge=ch["id"], processing={"type": "card"})
     store.emit("payment_intent.processing", pi)
     store.later(store.config.processing_delay, lambda: finish_processing(store, pi["id"]))
@@ -364,8 +308,14 @@ def finish_processing(store: Store, pi_id: str) -> None:
 def force_succeed(store: Store, pi: Obj) -> Obj:
     """What ``/_sim/payment_intents/<id>/succeed`` does: finish the payment whatever it waits on."""
     status = pi["status"]
-    if status == "processing":
+    action = (pi["next_action"] or {}).get("type")
+    if status == "processing" and store.mandates.get(pi["id"]):
+        debits.settle(store, pi["id"], fail=False)
+    elif status == "processing":
         finish_processing(store, pi["id"])
+    elif action == "verify_with_microdeposits":
+        debits.verify_microdeposits(store, pi, {"descriptor_code": debits.DESCRIPTOR_CODE})
+        debits.settle(store, pi["id"], fail=False)
     elif status == "requires_action":
         authenticate(store, pi, success=True)
     elif status in ("requires_payment_method", "requires_confirmation"):

@@ -8,6 +8,7 @@ queue up behind the first instead of racing it.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import threading
 from collections.abc import Callable
@@ -30,11 +31,13 @@ KINDS_BY_PREFIX = {
     "dp": "dispute",
     "txn": "balance_transaction",
     "evt": "event",
+    "mandate": "mandate",
 }
 DISPLAY_NAMES = {
     "payment_intent": "payment_intent",
     "payment_method": "PaymentMethod",
     "balance_transaction": "balance transaction",
+    "mandate": "mandate",
 }
 
 
@@ -43,6 +46,8 @@ class RequestInfo:
     request_id: str | None = None
     idempotency_key: str | None = None
     base_url: str = ""
+    user_agent: str = ""
+    client_ip: str = "127.0.0.1"
 
 
 @dataclass
@@ -73,12 +78,21 @@ class Store:
             # Which account each object belongs to: another account's objects are not found,
             # as with Stripe after a key or account switch.
             self.owners: dict[str, str] = {}
-            self.card_numbers: dict[str, str] = {}
+            # The test key each PaymentMethod's outcome is looked up by (card number, account
+            # number or IBAN), and the bank PaymentMethods that need no microdeposits.
+            self.pm_keys: dict[str, str] = {}
+            self.verified: set[str] = set()
+            # Microdeposit verification state per PaymentIntent: attempts left.
+            self.microdeposits: dict[str, int] = {}
+            # The Mandate each bank PaymentIntent was confirmed with.
+            self.mandates: dict[str, str] = {}
             self.idempotency: dict[tuple[str, str, str], Stored] = {}
             self.return_urls: dict[str, str] = {}
             for timer in getattr(self, "timers", []):
                 timer.cancel()
             self.timers: list[threading.Timer] = []
+            self.scheduled: list[tuple[float, int, Callable[[], None]]] = []
+            self._sequence = itertools.count()
 
     # -- request context --------------------------------------------------------------------
 
@@ -149,19 +163,32 @@ class Store:
     # -- timers -----------------------------------------------------------------------------
 
     def later(self, delay: float, action: Callable[[], None]) -> None:
-        """Run ``action`` under the lock after ``delay`` seconds unless state is reset first."""
-        generation = self.generation
-
-        def fire() -> None:
-            with self.lock:
-                if generation == self.generation:
-                    self.set_request(None)
-                    action()
-
-        timer = threading.Timer(delay, fire)
+        """Run ``action`` under the lock once the simulator clock has moved ``delay`` seconds on,
+        by waiting or by ``advance``; a reset forgets it."""
+        self.scheduled.append((objects.clock() + delay, next(self._sequence), action))
+        timer = threading.Timer(delay, self.run_due)
         timer.daemon = True
         self.timers.append(timer)
         timer.start()
+
+    def run_due(self) -> int:
+        """Run every scheduled action that is due, oldest first (also those they schedule)."""
+        ran = 0
+        with self.lock:
+            while True:
+                due = [entry for entry in self.scheduled if entry[0] <= objects.clock()]
+                if not due:
+                    return ran
+                entry = min(due)
+                self.scheduled.remove(entry)
+                self.set_request(None)
+                entry[2]()
+                ran += 1
+
+    def advance(self, seconds: float) -> int:
+        with self.lock:
+            objects.set_clock_offset(objects.clock_offset() + seconds)
+            return self.run_due()
 
     # -- listing and expansion --------------------------------------------------------------
 

@@ -58,6 +58,9 @@ class SimulatorProcess:
         hold: bool = False,
         processing_delay: float = 3.0,
         refund_delay: float = 3.0,
+        settle_delay: float = 3.0,
+        clock_offset: float = 0.0,
+        payment_methods: Iterable[str] = ("card",),
         account: str | None = None,
         retry_base: float = 1.0,
         max_attempts: int = 5,
@@ -91,6 +94,9 @@ class SimulatorProcess:
             f"--webhook-secret={webhook_secret}",
             f"--processing-delay={processing_delay}",
             f"--refund-delay={refund_delay}",
+            f"--settle-delay={settle_delay}",
+            f"--clock-offset={clock_offset}",
+            f"--payment-methods={','.join(payment_methods)}",
             *([f"--account={account}"] if account else []),
             f"--retry-base={retry_base}",
             f"--max-attempts={max_attempts}",
@@ -221,10 +227,16 @@ class SimulatorProcess:
         the process started with, undoing earlier ``configure`` calls."""
         self.post("/_sim/reset", {"config": config})
 
+    def advance(self, seconds: float) -> dict[str, Any]:
+        """Move the simulator clock on; whatever falls due (debits settling, refunds) happens
+        before this returns."""
+        return self.post("/_sim/advance", {"seconds": seconds})
+
     def configure(self, **settings: Any) -> dict[str, Any]:
         """Change settings: ``webhook_endpoints=[url | {"url", "secret"}]``, ``delivery_enabled``,
-        ``hold``, ``processing_delay``, ``refund_delay``, ``retry_base``, ``max_attempts``,
-        ``webhook_timeout``, ``webhook_secret``, ``js_delay``, ``js_unavailable``, ``account``
+        ``hold``, ``processing_delay``, ``settle_delay``, ``payment_methods``, ``refund_delay``,
+        ``retry_base``, ``max_attempts``, ``webhook_timeout``, ``webhook_secret``, ``js_delay``,
+        ``js_unavailable``, ``account``
         (switching it hides every object of the previous account, as a key switch would)."""
         return self.post("/_sim/config", settings)
 

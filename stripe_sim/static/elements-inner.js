@@ -7,7 +7,9 @@
  * It talks to its parent only by postMessage, to and from the one origin named in its URL
  * (checked against location.ancestorOrigins where the browser has it), and only for the
  * channel it was given. The card data leaves the frame only to the simulator's API, as a
- * PaymentMethod created with the publishable key; the parent gets the PaymentMethod id.
+ * PaymentMethod created with the publishable key; the parent gets the PaymentMethod id. A bank
+ * debit is confirmed from the frame (payment_method_data and mandate_data); the parent gets
+ * the PaymentIntent.
  */
 (function () {
   "use strict";
@@ -177,11 +179,19 @@
   }
 
   function changed() {
+    if (selected !== "card") {
+      const form = bankForms[selected];
+      const result = window.SimBankForms.validate(selected, form);
+      const empty = Object.values(form.inputs).every((input) => input.tagName === "SELECT" || !input.value);
+      post({ type: "change", empty, complete: !result.error, value: { type: selected } });
+      return;
+    }
     const v = values();
     post({
       type: "change",
       empty: !v.number && !v.expiry && !v.cvc,
       complete: FIELDS.every((field) => !check(field.key)),
+      value: { type: "card" },
     });
   }
 
@@ -208,8 +218,76 @@
     post({ type: "blur" });
   }
 
+  // -- tabs: one per method the PaymentIntent offers (the card alone has none) ---------------------
+
+  let selected = "card";
+  let cardFieldset = null;
+  const bankForms = {};
+
+  function showMethod(kind) {
+    selected = kind;
+    cardFieldset.hidden = kind !== "card";
+    for (const [other, form] of Object.entries(bankForms)) form.fieldset.hidden = other !== kind;
+    document.querySelectorAll(".SimElement-tab").forEach((tab) => {
+      tab.setAttribute("aria-selected", tab.dataset.method === kind ? "true" : "false");
+    });
+    errorBox.textContent = "";
+    changed();
+  }
+
+  function configure(methods, business) {
+    const kinds = (methods || []).filter((kind) => kind === "card" || window.SimBankForms.kinds.includes(kind));
+    if (kinds.length < 2 && kinds[0] !== "us_bank_account" && kinds[0] !== "sepa_debit") return;
+    const labels = { card: "Card", us_bank_account: "US bank account", sepa_debit: "SEPA Direct Debit" };
+    const tabs = document.createElement("div");
+    tabs.className = "SimElement-tabs";
+    tabs.setAttribute("role", "tablist");
+    for (const kind of kinds) {
+      const tab = document.createElement("button");
+      tab.type = "button";
+      tab.className = "SimElement-tab";
+      tab.dataset.method = kind;
+      tab.setAttribute("role", "tab");
+      tab.textContent = labels[kind];
+      tab.addEventListener("click", () => showMethod(kind));
+      tabs.appendChild(tab);
+      if (kind !== "card") {
+        bankForms[kind] = window.SimBankForms.build(kind, business || "the business", hookBankInput);
+        cardFieldset.parentNode.insertBefore(bankForms[kind].fieldset, errorBox);
+      }
+    }
+    if (kinds.length > 1) cardFieldset.parentNode.insertBefore(tabs, cardFieldset.parentNode.firstChild);
+    showMethod(kinds[0]);
+  }
+
+  function hookBankInput(input) {
+    input.addEventListener("input", () => changed());
+    input.addEventListener("focus", () => post({ type: "focus" }));
+    input.addEventListener("blur", () => post({ type: "blur" }));
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        post({ type: "submit" });
+      }
+    });
+  }
+
+  function validateBank() {
+    const form = bankForms[selected];
+    const result = window.SimBankForms.validate(selected, form);
+    let shown = null;
+    for (const [key, problem] of Object.entries(result.problems)) {
+      form.inputs[key].setAttribute("aria-invalid", problem ? "true" : "false");
+      form.inputs[key].classList.toggle("SimElement-input--invalid", Boolean(problem));
+      if (problem && !shown) shown = problem;
+    }
+    errorBox.textContent = shown ? shown.message : "";
+    return result;
+  }
+
   // Checks every field, shows the first problem, and returns {error} or {card}.
   function validate() {
+    if (selected !== "card") return validateBank();
     for (const field of FIELDS) errors[field.key] = check(field.key);
     render();
     const first = FIELDS.map((field) => errors[field.key]).find(Boolean);
@@ -232,6 +310,8 @@
     root.dataset.simElement = "payment";
     const fieldset = document.createElement("fieldset");
     fieldset.className = "SimElement-fieldset";
+    fieldset.dataset.method = "card";
+    cardFieldset = fieldset;
     const legend = document.createElement("legend");
     legend.className = "SimElement-legend";
     legend.textContent = "Card";
@@ -293,18 +373,58 @@
     return out;
   }
 
-  async function createPaymentMethod(billingDetails) {
+  async function call(path, params) {
+    try {
+      const response = await fetch(`${API_BASE}${path}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${KEY}`, "Content-Type": "application/x-www-form-urlencoded" },
+        body: encode(params, "", new URLSearchParams()).toString(),
+      });
+      return await response.json();
+    } catch (err) {
+      return {
+        error: { type: "api_connection_error", message: `Could not reach the Stripe simulator at ${API_BASE}.` },
+      };
+    }
+  }
+
+  // A bank debit is confirmed from here, as Stripe's frames do it: the account number goes
+  // to the API as payment_method_data, with the customer's acceptance of the mandate shown
+  // under the form, and never to the page.
+  async function confirmDebit(billingDetails, confirm) {
     const checked = validate();
     if (checked.error) return { error: checked.error };
-    const body = encode({ type: "card", card: checked.card, billing_details: billingDetails }, "", new URLSearchParams());
+    const params = {
+      client_secret: confirm.clientSecret,
+      return_url: confirm.returnUrl,
+      receipt_email: confirm.receiptEmail,
+      mandate_data: { customer_acceptance: { type: "online", online: { infer_from_client: true } } },
+    };
+    if (checked.testPaymentMethod) {
+      // A linked Test Institution account is one of Stripe's verified test PaymentMethods.
+      params.payment_method = checked.testPaymentMethod;
+    } else {
+      const billing = { ...(billingDetails || {}), ...checked.billing };
+      params.payment_method_data = { type: selected, [selected]: checked.details, billing_details: billing };
+    }
+    const result = await call(`/v1/payment_intents/${confirm.intent}/confirm`, params);
+    return result.error ? { error: result.error } : { paymentIntent: result };
+  }
+
+  async function createPaymentMethod(billingDetails, confirm) {
+    if (selected !== "card") return confirmDebit(billingDetails, confirm);
+    const checked = validate();
+    if (checked.error) return { error: checked.error };
+    const data = { type: "card", card: checked.card, billing_details: billingDetails };
+    const body = encode(data, "", new URLSearchParams());
     try {
       const response = await fetch(`${API_BASE}/v1/payment_methods`, {
         method: "POST",
         headers: { Authorization: `Bearer ${KEY}`, "Content-Type": "application/x-www-form-urlencoded" },
         body: body.toString(),
       });
-      const data = await response.json();
-      return data.error ? { error: data.error } : { paymentMethod: { id: data.id } };
+      const created = await response.json();
+      return created.error ? { error: created.error } : { paymentMethod: { id: created.id } };
     } catch (err) {
       return {
         error: { type: "api_connection_error", message: `Could not reach the Stripe simulator at ${API_BASE}.` },
@@ -319,11 +439,16 @@
       const result = validate();
       return result.error ? { error: result.error } : {};
     }
-    if (message.type === "createPaymentMethod") return createPaymentMethod(message.billingDetails);
-    if (message.type === "focus") inputs.number.focus();
+    if (message.type === "createPaymentMethod") return createPaymentMethod(message.billingDetails, message.confirm);
+    if (message.type === "configure") configure(message.methods, message.business);
+    if (message.type === "focus") {
+      const form = bankForms[selected];
+      (form ? Object.values(form.inputs).find((input) => !input.hidden && input.type !== "radio") : inputs.number).focus();
+    }
     if (message.type === "blur" && document.activeElement) document.activeElement.blur();
     if (message.type === "clear") {
       Object.values(inputs).forEach((input) => (input.value = ""));
+      Object.values(bankForms).forEach((form) => Object.values(form.inputs).forEach((input) => input.tagName !== "SELECT" && (input.value = "")));
       Object.keys(errors).forEach((key) => (errors[key] = null));
       render();
       changed();

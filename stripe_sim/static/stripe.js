@@ -217,14 +217,22 @@
       if (message.type === "ready") {
         this._frameReady = true;
         window.clearTimeout(this._timer);
-        this._group._ready.then(() => {
-          if (this._group._loadError) this._loadFailed(this._group._loadError.message, this._group._loadError);
-          else this._emit("ready", {});
+        this._group._ready.then(async () => {
+          if (this._group._loadError) {
+            this._loadFailed(this._group._loadError.message, this._group._loadError);
+            return;
+          }
+          // A tab per method the PaymentIntent offers, as Stripe's Payment Element draws them.
+          const pi = this._group._paymentIntent;
+          const business = ((this._options || {}).business || {}).name;
+          if (pi) await this._ask("configure", { methods: pi.payment_method_types, business });
+          this._emit("ready", {});
         });
       } else if (message.type === "resize" && message.height > 0) {
         this._frame.style.height = `${message.height}px`;
       } else if (message.type === "change") {
-        this._emit("change", { empty: message.empty, complete: message.complete, collapsed: false, value: { type: "card" } });
+        const value = message.value || { type: "card" };
+        this._emit("change", { empty: message.empty, complete: message.complete, collapsed: false, value });
       } else if (message.type === "submit") {
         const form = this._frame.closest("form");
         if (form) form.requestSubmit();
@@ -402,8 +410,13 @@
           throw new IntegrationError("elements should have a mounted Payment Element or Express Checkout Element.");
         }
         const pmData = confirmParams.payment_method_data || {};
-        const created = await element._ask("createPaymentMethod", { billingDetails: pmData.billing_details });
+        const created = await element._ask("createPaymentMethod", {
+          billingDetails: pmData.billing_details,
+          // A bank debit is confirmed by the frame itself (the account number stays there).
+          confirm: { intent: id, clientSecret, returnUrl: confirmParams.return_url, receiptEmail: confirmParams.receipt_email },
+        });
         if (created.error) return { error: created.error };
+        if (created.paymentIntent) return afterConfirm(created.paymentIntent, confirmParams.return_url, redirect);
 
         const confirmed = await request(key, "POST", `/v1/payment_intents/${id}/confirm`, {
           client_secret: clientSecret,
@@ -413,6 +426,15 @@
         });
         if (confirmed.body.error) return { error: confirmed.body.error };
         return afterConfirm(confirmed.body, confirmParams.return_url, redirect);
+      },
+
+      async verifyMicrodepositsForPayment(clientSecret, data) {
+        const id = intentId(clientSecret, "stripe.verifyMicrodepositsForPayment");
+        const res = await request(key, "POST", `/v1/payment_intents/${id}/verify_microdeposits`, {
+          client_secret: clientSecret,
+          ...(data || {}),
+        });
+        return res.body.error ? { error: res.body.error } : { paymentIntent: res.body };
       },
 
       async handleNextAction(params) {
@@ -425,12 +447,14 @@
   }
 
   function afterConfirm(pi, returnUrl, redirect) {
-    if (pi.status === "requires_action" && pi.next_action) {
+    const microdeposits = pi.next_action && pi.next_action.type === "verify_with_microdeposits";
+    if (pi.status === "requires_action" && pi.next_action && !microdeposits) {
       const action = pi.next_action;
       const url = action.type === "redirect_to_url" ? action.redirect_to_url.url : action.use_stripe_sdk.stripe_js;
       return navigate(url);
     }
-    if (["succeeded", "processing", "requires_capture"].includes(pi.status)) {
+    // Microdeposits take days: the customer comes back by the hosted verification link.
+    if (["succeeded", "processing", "requires_capture"].includes(pi.status) || microdeposits) {
       if (redirect === "if_required" || !returnUrl) return { paymentIntent: pi };
       return navigate(
         withQuery(returnUrl, {

@@ -8,6 +8,9 @@ import pytest
 
 import stripe_sim
 
+# The browser fixtures, shared by the card and the bank browser tests.
+from tests.sim.test_sim_browser import allowed_errors, chromium, shop, sim_page  # noqa: F401
+
 FIXTURES = Path(stripe_sim.__file__).parent / "fixtures" / "fixtures3.json"
 
 

@@ -43,6 +43,9 @@ def test_it_documents_every_option_in_help() -> None:
         "--publishable-key",
         "--processing-delay",
         "--refund-delay",
+        "--settle-delay",
+        "--clock-offset",
+        "--payment-methods",
         "--account",
         "--retry-base",
         "--max-attempts",
@@ -78,3 +81,46 @@ def test_it_starts_and_stops_as_a_context_manager() -> None:
         assert process.get("/_sim/healthz")["ok"] is True
         assert process.running
     assert not process.running
+
+
+def test_it_refuses_a_payment_method_it_does_not_know() -> None:
+    result = run("--port", "0", "--payment-methods", "card,ideal")
+    assert result.returncode == 2
+    assert "payment_methods must be a non-empty list of card, us_bank_account, sepa_debit" in (
+        result.stderr
+    )
+
+
+def test_it_offers_the_configured_methods_and_settles_debits_by_the_wall_clock() -> None:
+    with SimulatorProcess(
+        quiet=True, payment_methods=("card", "us_bank_account"), settle_delay=0.3
+    ) as process:
+        client = process.client()
+        pi = client.v1.payment_intents.create(
+            params={
+                "amount": 5000,
+                "currency": "usd",
+                "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            }
+        )
+        assert list(pi.payment_method_types) == ["card", "us_bank_account"]
+        pi = client.v1.payment_intents.confirm(
+            pi.id,
+            params={
+                "payment_method": "pm_usBankAccount_success",
+                "mandate_data": {"customer_acceptance": {"type": "offline"}},
+            },
+        )
+        assert pi.status == "processing"
+        process.wait_for(
+            lambda: client.v1.payment_intents.retrieve(pi.id).status == "succeeded",
+            what="the debit to settle after --settle-delay",
+        )
+
+
+def test_it_starts_its_clock_at_the_offset() -> None:
+    with SimulatorProcess(quiet=True) as plain:
+        now = plain.client().v1.customers.create().created
+    offset = 10 * 86400
+    with SimulatorProcess(quiet=True, clock_offset=offset) as process:
+        assert process.client().v1.customers.create().created - now >= offset - 60
