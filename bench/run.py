@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import os
-import platform
 import re
 import secrets
 import shutil
@@ -30,6 +29,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import growth  # noqa: E402
+import report  # noqa: E402
+import serving  # noqa: E402
+
 from stripe_sim.testing import SimulatorProcess  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
@@ -38,11 +41,10 @@ WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 LISTENERS = int(os.environ.get("BENCH_LISTENERS", "500"))
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
-DB_NAME = "portal_bench"
+DB_NAME = os.environ.get("BENCH_DB", "portal_bench")
 WEBHOOK_SECRET = "whsec_bench"
 CSRF = "benchcsrf" + "0" * 23  # any 32-character token: cookie and header must match
 LUA = Path(__file__).with_name("cycle.lua")
-DOCS = ROOT / "docs"
 
 
 def log(message: str) -> None:
@@ -58,13 +60,13 @@ def ensure_wrk() -> None:
     sys.exit("wrk is needed: apt-get install wrk")
 
 
-def recreate_database() -> str:
+def recreate_database(name: str = DB_NAME) -> str:
     import psycopg
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{DB_NAME}"
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
 # The stamp the benchmark's PaymentIntents carry (seed.py stores pi_bench_<id> as ours).
@@ -104,8 +106,9 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def shell(env: dict[str, str], script: Path, prefix: str) -> Any:
-    output = manage(env, "shell", "-c", script.read_text())
+def shell(env: dict[str, str], script: Path | str, prefix: str) -> Any:
+    text = script.read_text() if isinstance(script, Path) else script
+    output = manage(env, "shell", "-c", text)
     line = next(x for x in output.splitlines() if x.startswith(prefix))
     return json.loads(line.removeprefix(prefix))
 
@@ -119,6 +122,7 @@ def start_portal(env: dict[str, str], port: int) -> subprocess.Popen:
         ],
         cwd=ROOT,
         env=env,
+        start_new_session=True,  # serving.stop() ends its workers too
     )  # fmt: skip
     for _ in range(300):
         try:
@@ -142,9 +146,11 @@ def wrk(
     headers: tuple[str, ...] = (),
     items: list[str] | None = None,
     kind: str = "get",
+    threads: int = 2,
 ) -> dict[str, float]:
     """Run wrk; with `items`, each request takes the next item (cycle.lua)."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += ["--timeout", "10s"]
     for header in headers:
         command += ["-H", header]
     env = dict(os.environ)
@@ -280,8 +286,35 @@ async def sse_benchmark(base: str, invoice: dict[str, Any], master: int) -> dict
     }
 
 
+def other_database(env: dict[str, str], size: int, port: int) -> dict[str, Any]:
+    """A database of `size` invoices beside the main one, its portal started (growth table)."""
+    log(f"growth: seeding {size:,} invoices")
+    url = recreate_database(f"{DB_NAME}_{size}")
+    small = {
+        **env,
+        "DATABASE_URL": url,
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "BENCH_INVOICES": str(size),
+        "BENCH_PAY_TOKENS": "100",
+        "BENCH_WEBHOOK_INVOICES": "100",
+    }
+    manage(small, "migrate", "--no-input", "-v0")
+    seed = shell(small, Path(__file__).with_name("seed.py"), "SEED=")
+    return {"env": small, "seed": seed, "portal": start_portal(small, port)}
+
+
+def grow(env: dict[str, str], base: str, session: str) -> dict[str, dict[str, float]]:
+    return growth.measure(
+        base,
+        (f"Cookie: sessionid={session}",),
+        wrk,
+        lambda: shell(env, growth.TOTALS_SCRIPT, "TOTALS="),
+    )
+
+
 def main() -> None:
     started = time.monotonic()
+    scale = "--scale" in sys.argv[1:]
     ensure_wrk()
     database_url = recreate_database()
     port = free_port()
@@ -310,6 +343,10 @@ def main() -> None:
                 (
                     "invoice list, search",
                     lambda: wrk(f"{base}/?q=customer42", headers=staff, **LIGHT),
+                ),
+                (
+                    "invoice list, last page",
+                    lambda: wrk(f"{base}/?last=1", headers=staff, **LIGHT),
                 ),
                 (
                     "PaymentIntent via simulator only",
@@ -350,129 +387,24 @@ def main() -> None:
                 results[name] = step()
             log(f"live push: {LISTENERS} SSE listeners")
             push = asyncio.run(sse_benchmark(base, seed["sse_invoice"], portal.pid))
+            main_size = int(os.environ.get("BENCH_INVOICES", "100000"))
+            log(f"growth: {main_size:,} invoices")
+            grown = {main_size: grow(env, base, seed["session"])}
         finally:
-            portal.terminate()
-            portal.wait(10)
-    write_report(results, push, queries, time.monotonic() - started)
-
-
-def write_report(
-    results: dict[str, dict[str, float]],
-    push: dict[str, float],
-    queries: dict[str, int],
-    elapsed: float,
-) -> None:
-    baseline = results["healthz"]["rps"]
-    rows = [
-        "| measurement | requests/s | ratio to baseline | p50 ms | p99 ms | non-2xx |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, r in results.items():
-        rows.append(
-            f"| {name} | {r['rps']:.0f} | {r['rps'] / baseline:.2f} | {r['p50']:.1f} "
-            f"| {r['p99']:.1f} | {r['errors']} |"
-        )
-    sim_only = results["PaymentIntent via simulator only"]
-    via_portal = results["PaymentIntent via portal"]
-    overhead = via_portal["p50"] - sim_only["p50"]
-    list_p99 = max(results[k]["p99"] for k in results if k.startswith("invoice list"))
-    pay_ratio = results["pay page, 5 lines"]["rps"] / baseline
-    webhook_ratio = results["webhook, distinct events"]["rps"] / baseline
-    constant = queries["pay page, 5 lines"] == queries["pay page, 50 lines"]
-    targets = [
-        (f"pay page >= 50% of baseline (measured {pay_ratio:.0%})", pay_ratio >= 0.5),
-        (f"webhook ingest >= 50% of baseline (measured {webhook_ratio:.0%})", webhook_ratio >= 0.5),
-        (
-            f"invoice list p99 < 50 ms with 100,000 invoices (measured {list_p99:.1f})",
-            list_p99 < 50,
-        ),
-        (
-            f"push p99 < 100 ms, {LISTENERS} listeners (measured {push['send_p99']:.1f} "
-            f"from the send, {push['p99']:.1f} from the 200)",
-            push["send_p99"] < 100,
-        ),
-        ("queries per request constant in the number of lines", constant),
-    ]
-    text = f"""# Benchmarks
-
-Produced by `make bench` (bench/run.py) on {time.strftime("%Y-%m-%d")}: the production
-stack (uvicorn with {WORKERS} workers, `DEBUG=false`, PostgreSQL, Redis pub/sub, the
-database task backend) on this machine ({os.cpu_count()} cores, Python
-{platform.python_version()}), loaded over loopback by `wrk -t2` for {SECONDS} s per
-row, in one run ({elapsed:.0f} s in all) so the ratios are fair. The load generator
-shares the same 2 cores as the server, so absolute numbers are lower than on a
-separate client machine; the ratios are the point.
-
-## Throughput and latency
-
-{chr(10).join(rows)}
-
-Baseline: `GET /healthz` (one `SELECT 1`), the framework's floor here.
-The invoice list rows run against 100,000 invoices (first page, the open tab, a
-search) with 2 connections, as a latency measurement (the other rows use 32
-connections, 16 for webhooks and 8 for PaymentIntents, to saturate the server).
-The first page also shows the per-currency totals, cached for 30 s: the requests
-that recompute them (a scan of every invoice) make its p99.
-The PaymentIntent rows post to the simulator directly and through the
-portal's pay endpoint: the portal's own overhead per PaymentIntent is about
-**{overhead:.1f} ms** at the median (portal p50 minus simulator p50; the portal also
-retrieves or creates the Stripe customer and writes the Payment row and activity).
-Webhook ingest posts signed `payment_intent.succeeded` events, each paying a
-different invoice (the full handler: locks, payment row, activity, live push,
-queued emails); duplicates replay one already-processed event.
-
-## Live push
-
-{LISTENERS} concurrent SSE listeners on one invoice, 20 webhooks in a row; latency
-from the webhook's `200` to the event arriving at each listener:
-p50 **{push["p50"]:.1f} ms**, p99 **{push["p99"]:.1f} ms** (0 means the event reached
-the listener before the webhook's response reached the sender: the push happens
-when the transaction commits, just before the `200` is written). Measured from
-the moment the webhook was sent instead: p50 **{push["send_p50"]:.1f} ms**, p99
-**{push["send_p99"]:.1f} ms**. {push["delivered"]:.1%} of events delivered;
-memory **{push["kib_per_listener"]:.1f} KiB per listener** (RSS of the
-workers before and after the listeners connected).
-
-## SQL queries per request
-
-| page | queries |
-|---|---:|
-{chr(10).join(f"| {name} | {count} |" for name, count in queries.items())}
-
-## Targets
-
-{chr(10).join(f"- [{'x' if ok else ' '}] {name}" for name, ok in targets)}
-
-![benchmark chart](benchmarks.png)
-"""
-    DOCS.mkdir(exist_ok=True)
-    (DOCS / "benchmarks.md").write_text(text)
-    chart(results, baseline)
+            serving.stop(portal)
+        served = serving.compare(env, f"/pay/{seed['pay5']}/", wrk, free_port, log)
+        for size in (10_000, 1_000_000) if scale else (10_000,):
+            port = free_port()
+            other = other_database(env, size, port)
+            try:
+                grown[size] = grow(
+                    other["env"], f"http://127.0.0.1:{port}", other["seed"]["session"]
+                )
+            finally:
+                serving.stop(other["portal"])
+    elapsed = time.monotonic() - started
+    report.write(results, push, queries, served, grown, elapsed=elapsed, workers=WORKERS)
     log(f"wrote docs/benchmarks.md and docs/benchmarks.png in {elapsed:.0f} s")
-
-
-def chart(results: dict[str, dict[str, float]], baseline: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(results)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
-    left.barh(names, [results[n]["rps"] / baseline for n in names], color="#3446c9")
-    left.axvline(0.5, color="#b42318", linestyle="--", label="target 0.5")
-    left.set_xlabel("throughput / healthz baseline")
-    left.invert_yaxis()
-    left.legend()
-    right.barh(names, [results[n]["p99"] for n in names], color="#9aa5b1", label="p99")
-    right.barh(names, [results[n]["p50"] for n in names], color="#1f2933", label="p50")
-    right.set_xlabel("latency (ms)")
-    right.set_xscale("log")
-    right.invert_yaxis()
-    right.set_yticklabels([])
-    right.legend()
-    fig.tight_layout()
-    fig.savefig(DOCS / "benchmarks.png", dpi=110)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
+from invoices import totals
 from invoices.models import (
     Invoice,
     InvoiceLine,
@@ -132,6 +133,8 @@ with transaction.atomic():
         )
         for row in [*for_webhooks, {"id": sse_invoice.pk, "amount": sse_invoice.amount_due}]
     )
+    # bulk_create skips Invoice.save(), which keeps the dashboard's totals: build them.
+    totals.rebuild()
     result = {
         "session": staff_session(),
         "pay5": five.pay_token,

@@ -49,7 +49,8 @@ class Customer(models.Model):
 
     class Meta:
         ordering = [Lower("name"), "id"]
-        indexes = [models.Index(Lower("name"), name="customer_name_lower")]
+        # Ends with the id so a page link seeks straight to its row (portal/keyset.py).
+        indexes = [models.Index(Lower("name"), "id", name="customer_name_lower_id")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.company})" if self.company else self.name

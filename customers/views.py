@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import ProtectedError, Sum
+from django.db.models import CharField, ProtectedError, Sum
+from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,9 +23,12 @@ from invoices.staff import customer_accounts as accounts
 from invoices.staff import ledger
 from portal import once
 from portal.access import staff_required
+from portal.keyset import numbered_page, page_links, paginate, read_position
 from portal.params import MAX_PAGE, query_int, query_text
 
 PAGE_SIZE = 50
+# The list's order (Customer.Meta.ordering) as keys a page link can continue from.
+BY_NAME = ("name_key", "id")
 
 
 def _done(request: HttpRequest, url: str) -> HttpResponse:
@@ -37,23 +41,37 @@ def _done(request: HttpRequest, url: str) -> HttpResponse:
 def customer_list(request: HttpRequest) -> HttpResponse:
     q = query_text(request.GET, "q")
     archived = request.GET.get("archived") == "1"
-    page = query_int(request.GET, "page", default=1, maximum=MAX_PAGE, lenient=True) or 1
-    customers = Customer.objects.search(q)
-    customers = customers.filter(archived_at__isnull=False) if archived else customers.active()
+    number = query_int(request.GET, "page", default=1, maximum=MAX_PAGE, lenient=True) or 1
     sort, today = accounts.read_sort(request.GET), timezone.localdate()
-    start = (page - 1) * PAGE_SIZE
-    rows = list(accounts.with_figures(customers, sort, today)[start : start + PAGE_SIZE + 1])
-    owed = accounts.balances_of((c.pk for c in rows[:PAGE_SIZE]), today)
-    for customer in rows:
+    position = read_position(request.GET, Customer, BY_NAME, {"name_key": CharField()})
+    customers = Customer.objects.search(q).annotate(name_key=Lower("name"))
+    customers = customers.filter(archived_at__isnull=False) if archived else customers.active()
+    customers = accounts.annotate_figures(customers, today)
+    filters = {
+        key: value
+        for key, value in (("q", q), ("archived", "1" if archived else ""), ("sort", sort))
+        if value
+    }
+    if sort not in ("", "name"):
+        # Sorted by a figure: bounded numbered pages (no keyset over an aggregate).
+        page, links = accounts.numbered(customers, sort, number, PAGE_SIZE, filters)
+    else:
+        if number > 1 and not position.direction:  # an old `?page=N` link
+            page = numbered_page(customers, BY_NAME, number, PAGE_SIZE)
+        else:
+            page = paginate(customers, BY_NAME, position, PAGE_SIZE)
+        links = page_links(filters, page)
+    owed = accounts.balances_of((c.pk for c in page.items), today)
+    for customer in page.items:
         customer.owed = owed.get(customer.pk, [])
     context = {
-        "customers": rows[:PAGE_SIZE],
+        "customers": page.items,
         "q": q,
         "archived": archived,
         "page": page,
+        "links": links,
         "sort": sort,
         "sort_links": _sort_links(q, archived, sort),
-        "has_next": len(rows) > PAGE_SIZE,
     }
     template = "customers/list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:

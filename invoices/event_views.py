@@ -10,8 +10,10 @@ from django.views.decorators.http import require_POST
 from invoices import webhooks
 from invoices.models import StripeEvent
 from portal.access import staff_required
+from portal.keyset import page_links, paginate, read_position
 
 PAGE_SIZE = 50
+NEWEST_FIRST = ("-received_at", "-id")  # StripeEvent.Meta.ordering
 
 
 @staff_required
@@ -20,10 +22,14 @@ def event_list(request: HttpRequest) -> HttpResponse:
     events = StripeEvent.objects.select_related("invoice").defer("payload")
     if status in StripeEvent.Status.values:
         events = events.filter(status=status)
-    page = list(events[: PAGE_SIZE + 1])
+    else:
+        status = ""
+    page = paginate(
+        events, NEWEST_FIRST, read_position(request.GET, StripeEvent, NEWEST_FIRST), PAGE_SIZE
+    )
     context = {
-        "events": page[:PAGE_SIZE],
-        "more": len(page) > PAGE_SIZE,
+        "events": page.items,
+        "links": page_links({"status": status} if status else {}, page),
         "status": status,
         "statuses": StripeEvent.Status.choices,
     }

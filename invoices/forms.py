@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from customers.models import Customer
-from invoices.models import BusinessProfile, Invoice, Payment, Terms
+from invoices.models import DEFAULT_BRAND_COLOR, BusinessProfile, Invoice, Payment, Terms
 from portal.forms import BoundedTextMixin
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
 
@@ -237,9 +237,11 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
         fields = [
             "name",
             "email",
+            "phone",
             "address",
             "tax_id",
             "logo",
+            "brand_color",
             "default_currency",
             "default_terms",
             "default_language",
@@ -251,6 +253,14 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
             "address": forms.Textarea(attrs={"rows": 3}),
             "default_footer": forms.Textarea(attrs={"rows": 2}),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Left empty, the pay page keeps the portal's own colour.
+        self.fields["brand_color"].required = False
+
+    def clean_brand_color(self) -> str:
+        return self.cleaned_data.get("brand_color") or DEFAULT_BRAND_COLOR
 
     def clean_reminder_schedule(self) -> str:
         raw = self.cleaned_data["reminder_schedule"]

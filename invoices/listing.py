@@ -15,8 +15,9 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from invoices.models import Invoice
+from invoices.totals import Balance, dashboard_totals
+from portal.keyset import FIRST_PAGE, KeysetPage, Position, numbered_page, paginate, read_position
 from portal.params import MAX_PAGE, query_int, query_text
-from portal.safecache import cache
 
 PAGE_SIZE = 25
 
@@ -31,6 +32,7 @@ TABS = [
 ]
 
 # Each sort ends with a unique key so pages never overlap or skip rows.
+NEWEST_FIRST = ("-created_at", "-id")
 SORTS: dict[str, tuple[str, ...]] = {
     "number": ("number", "id"),
     "customer": ("customer__name", "id"),
@@ -52,19 +54,22 @@ class InvoiceFilter:
     q: str = ""
     status: str = "all"
     sort: str = ""  # "" = newest first; "-total" = descending
-    page: int = 1
+    page: int = 1  # `?page=N` links from before keyset paging still work
     customer_id: int | None = None
+    position: Position = FIRST_PAGE
 
     @classmethod
     def from_query(cls, query: QueryDict) -> InvoiceFilter:
         status = query.get("status", "all")
         sort = query.get("sort", "")
+        sort = sort if sort.removeprefix("-") in SORTS else ""
         return cls(
             q=query_text(query, "q"),
             status=status if status in dict(TABS) else "all",
-            sort=sort if sort.removeprefix("-") in SORTS else "",
+            sort=sort,
             page=query_int(query, "page", default=1, maximum=MAX_PAGE, lenient=True) or 1,
             customer_id=query_int(query, "customer"),
+            position=read_position(query, Invoice, order_keys(sort)),
         )
 
     def queryset(self, today: date | None = None) -> QuerySet[Invoice]:
@@ -77,18 +82,16 @@ class InvoiceFilter:
             invoices = invoices.filter(customer_id=self.customer_id)
         invoices = invoices.search(self.q)
         if self.sort:
-            keys = SORTS[self.sort.removeprefix("-")]
-            if self.sort.startswith("-"):
-                keys = tuple(f"-{key}" for key in keys)
-            invoices = invoices.order_by(*keys)
+            invoices = invoices.order_by(*order_keys(self.sort))
         return invoices
 
     def params(self, **changes: Any) -> dict[str, str]:
+        """The filter's parameters; a page position only when `changes` gives one (a
+        new tab, sort or export starts from the first page)."""
         values = {
             "q": self.q,
             "status": self.status,
             "sort": self.sort,
-            "page": self.page,
             "customer": self.customer_id,
             **changes,
         }
@@ -111,45 +114,59 @@ class InvoiceFilter:
         return self.url_query(sort=sort, page=1)
 
 
+def order_keys(sort: str) -> tuple[str, ...]:
+    if not sort:
+        return NEWEST_FIRST
+    keys = SORTS[sort.removeprefix("-")]
+    return tuple(f"-{key}" for key in keys) if sort.startswith("-") else keys
+
+
 @dataclass
 class Page:
-    items: list[Invoice]
-    number: int
-    has_next: bool
+    keyset: KeysetPage
     filter: InvoiceFilter
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def items(self) -> list[Invoice]:
+        return self.keyset.items
+
+    @property
     def has_previous(self) -> bool:
-        return self.number > 1
+        return self.keyset.has_previous
+
+    @property
+    def has_next(self) -> bool:
+        return self.keyset.has_next
+
+    @property
+    def first_query(self) -> str:
+        return self.filter.url_query()
 
     @property
     def next_query(self) -> str:
-        return self.filter.url_query(page=self.number + 1)
+        return self.filter.url_query(after=self.keyset.last_token)
 
     @property
     def previous_query(self) -> str:
-        return self.filter.url_query(page=self.number - 1)
+        if not self.keyset.first_token:
+            return self.first_query
+        return self.filter.url_query(before=self.keyset.first_token)
+
+    @property
+    def last_query(self) -> str:
+        return self.filter.url_query(last=1)
 
 
 def page_of(invoice_filter: InvoiceFilter, size: int = PAGE_SIZE) -> Page:
-    """One page without a COUNT(*): fetch one row more to know if a next page exists."""
-    start = (invoice_filter.page - 1) * size
-    rows = list(invoice_filter.queryset()[start : start + size + 1])
-    return Page(
-        items=rows[:size],
-        number=invoice_filter.page,
-        has_next=len(rows) > size,
-        filter=invoice_filter,
-    )
-
-
-@dataclass(frozen=True)
-class Balance:
-    currency: str
-    outstanding: int
-    overdue: int
-    paid: int
+    """One page in one query, without a COUNT(*) (one row more says if a next page exists)."""
+    keys = order_keys(invoice_filter.sort)
+    invoices = invoice_filter.queryset()
+    if invoice_filter.page > 1 and not invoice_filter.position.direction:
+        keyset = numbered_page(invoices, keys, invoice_filter.page, size)
+    else:
+        keyset = paginate(invoices, keys, invoice_filter.position, size)
+    return Page(keyset=keyset, filter=invoice_filter)
 
 
 def balances(invoices: QuerySet[Invoice], paid_since: datetime | None = None) -> list[Balance]:
@@ -176,21 +193,6 @@ def balances(invoices: QuerySet[Invoice], paid_since: datetime | None = None) ->
     return [Balance(**row) for row in rows]
 
 
-BALANCES_KEY = "dashboard:balances"
-BALANCES_SECONDS = 30
-
-
 def dashboard_balances(paid_since: datetime) -> list[Balance]:
-    """`balances()` of every invoice, cached: with 100,000 invoices the sums scan
-    most rows, and the dashboard is the page staff load most. Every change to an
-    invoice forgets it (`forget_balances`), so it is stale for at most a moment."""
-    cached = cache.get(BALANCES_KEY)
-    if cached is not None and cached[0] == paid_since:
-        return cached[1]
-    fresh = balances(Invoice.objects.all(), paid_since=paid_since)
-    cache.set(BALANCES_KEY, (paid_since, fresh), BALANCES_SECONDS)
-    return fresh
-
-
-def forget_balances() -> None:
-    cache.delete(BALANCES_KEY)
+    """`balances()` of every invoice, from the maintained buckets (invoices/totals.py)."""
+    return dashboard_totals(timezone.localdate(), timezone.localdate(paid_since))

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -182,12 +183,19 @@ def publish(channel: str, event: str, html: str) -> None:
 # -- what is published ----------------------------------------------------
 
 
-def render_customer_status(invoice: Invoice) -> str:
-    """Rendered in the customer's language: the HTML goes to their page as is."""
+def render_customer_state(invoice: Invoice, **state: Any) -> str:
+    """Every state-dependent region of the pay page (`pay/_state.html`), in the customer's
+    language: the HTML goes to their page as is."""
     from invoices.pay_context import pay_status_context
 
     with in_customer_language(invoice.customer):
-        return render_to_string("pay/_status.html", pay_status_context(invoice, live=True))
+        context = pay_status_context(invoice, live=True, **state)
+        return render_to_string("pay/_state.html", context)
+
+
+def render_customer_status(invoice: Invoice) -> str:
+    """What every open pay page of the invoice is sent when it changes."""
+    return render_customer_state(invoice)
 
 
 def staff_messages(invoice: Invoice) -> list[tuple[str, str]]:
@@ -259,18 +267,33 @@ async def _relay(queue: asyncio.Queue[Message]) -> AsyncIterator[bytes]:
         yield message.encode()
 
 
-async def invoice_stream(request: HttpRequest, invoice: Invoice) -> HttpResponse:
-    """The customer's stream for one invoice (the pay view authorises the token)."""
+async def invoice_stream(
+    request: HttpRequest, invoice: Invoice, *, recording_intent: str = ""
+) -> HttpResponse:
+    """The customer's stream for one invoice (the pay view authorises the token).
+
+    `recording_intent`: the page Stripe sent back after a successful payment, which shows
+    "being recorded" until the webhook lands. The shared message would show it the Pay
+    button again, so this one listener gets its own render of each change instead.
+    """
+    if recording_intent != invoice.stripe_payment_intent_id:
+        recording_intent = ""
+
+    async def current() -> str:
+        fresh = await Invoice.objects.select_related("customer").aget(pk=invoice.pk)
+        html = await sync_to_async(render_customer_state)(fresh, recording_intent=recording_intent)
+        await release_connection()
+        return html
 
     async def events() -> AsyncIterator[bytes]:
         async with hub.subscribe(invoice_channel(invoice.pk)) as queue:
             # Subscribed first, then the current state: nothing falls in between.
-            fresh = await Invoice.objects.select_related("customer").aget(pk=invoice.pk)
-            html = await sync_to_async(render_customer_status)(fresh)
-            await release_connection()
+            html = await current()
             yield b"retry: 2000\n\n"
             yield Message("status", html, new_message_id()).encode()
             async for chunk in _relay(queue):
+                if recording_intent and chunk.startswith(b"id:"):
+                    chunk = Message("status", await current(), new_message_id()).encode()
                 yield chunk
 
     return _stream_response(events())

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import pgettext, pgettext_lazy
@@ -16,6 +16,9 @@ from django.utils.translation import pgettext, pgettext_lazy
 from customers.models import Customer
 from portal.i18n import LANGUAGE_CHOICES
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, LineInput, compute_totals, format_money
+
+# The portal's own accent: what the pay page wears until the business picks a colour.
+DEFAULT_BRAND_COLOR = "#3446c9"
 
 
 def new_pay_token() -> str:
@@ -49,9 +52,18 @@ class BusinessProfile(models.Model):
 
     name = models.CharField(max_length=200, default="Acme Studio")
     email = models.EmailField(default="billing@example.com")
+    phone = models.CharField(
+        max_length=40, blank=True, help_text="Shown to customers beside the email."
+    )
     address = models.TextField(blank=True, default="1 Market Street\nSan Francisco, CA 94105")
     tax_id = models.CharField("tax ID", max_length=50, blank=True)
     logo = models.ImageField(upload_to="logos/", blank=True)
+    brand_color = models.CharField(
+        max_length=7,
+        default=DEFAULT_BRAND_COLOR,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour like #3446c9.")],
+        help_text="The pay page's button and accent colour (#rrggbb).",
+    )
     default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
     default_terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
     default_language = models.CharField(
@@ -231,7 +243,15 @@ class Invoice(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "pay_token" in update_fields:
             kwargs["update_fields"] = {*update_fields, "pay_token_digest"}
-        super().save(*args, **kwargs)
+        # Imported here: invoices.totals imports this module.
+        from invoices import totals
+
+        # The totals move in the same transaction as the invoice, whoever saves it
+        # (no savepoint: a failed booking must fail the caller's whole transaction).
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)
+            if update_fields is None or not totals.FIELDS.isdisjoint(update_fields):
+                totals.book(self)
 
     def get_absolute_url(self) -> str:
         return reverse("invoices:detail", args=[self.pk])
@@ -427,6 +447,11 @@ class Payment(models.Model):
         return f"{self.get_method_display()} {format_money(self.amount, self.currency)}"
 
     @property
+    def receipt_number(self) -> str:
+        """What the customer's receipt is called: the invoice's number and this payment's."""
+        return f"{self.invoice.number}-R{self.pk}"
+
+    @property
     def refundable(self) -> int:
         """What can still be asked back: money already asked back counts, even if pending."""
         if self.method != self.Method.CARD or self.status != self.Status.SUCCEEDED:
@@ -542,7 +567,11 @@ class StripeEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["status", "-received_at"], name="event_status_received")]
+        indexes = [
+            # Both end with the id so a page link seeks straight to its row (portal/keyset.py).
+            models.Index(fields=["status", "-received_at", "-id"], name="event_status_received_id"),
+            models.Index(fields=["-received_at", "-id"], name="event_received_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
@@ -677,3 +706,41 @@ class CustomerCredit(models.Model):
 
 # The outbox's model lives in its own module; imported here so Django registers it.
 from invoices.email_log import EmailLog  # noqa: E402, F401
+
+
+class BalanceBucket(models.Model):
+    """Money open or paid, per currency and day: the dashboard's totals are a sum of
+    a few hundred of these rows instead of a scan of every invoice. invoices/totals.py
+    keeps them in the transaction of every change to an invoice."""
+
+    class Kind(models.TextChoices):
+        OPEN = "open", "Open (by due date)"
+        PAID = "paid", "Paid (by day paid)"
+
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "currency", "day"], name="balance_bucket_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.currency} {self.day}: {self.amount}"
+
+
+class BookedBalance(models.Model):
+    """What one invoice adds to its bucket now, so a change books only the difference."""
+
+    invoice = models.OneToOneField(
+        Invoice, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=4, choices=BalanceBucket.Kind.choices)
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    amount = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"invoice {self.invoice_id}: {self.kind} {self.currency} {self.day} {self.amount}"

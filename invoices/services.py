@@ -48,19 +48,18 @@ def lock(invoice: Invoice) -> Invoice:
 
 
 def announce(invoice: Invoice) -> None:
-    """After commit, best-effort: forget cached totals, push the new state to open pages.
+    """After commit, best-effort: push the new state to open pages.
 
-    Each may fail (Redis down) without touching the other or the caller's answer;
-    pages catch up from the state every (re)connecting stream is sent first.
+    It may fail (Redis down) without changing the caller's answer; pages catch
+    up from the state every (re)connecting stream is sent first. (The totals are
+    booked by `Invoice.save()` itself, inside the transaction.)
     """
     from invoices import live
-    from invoices.listing import forget_balances
 
     def push() -> None:
         fresh = Invoice.objects.select_related("customer").get(pk=invoice.pk)
         live.invoice_changed(fresh)
 
-    after_commit("forget balances", forget_balances)
     after_commit("live push", push)
 
 

@@ -45,6 +45,7 @@ class Config:
     web_concurrency: int
     trusted_proxies: list[str]
     portal_id: str = ""
+    web_threads: int = 8
 
     @property
     def uses_simulator(self) -> bool:
@@ -167,6 +168,12 @@ def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
         web_concurrency = env.int("WEB_CONCURRENCY", default=1)
     except ValueError as error:
         raise _fail("WEB_CONCURRENCY", "must be a whole number") from error
+    try:
+        web_threads = env.int("WEB_THREADS", default=8)
+    except ValueError as error:
+        raise _fail("WEB_THREADS", "must be a whole number") from error
+    if web_threads < 1:
+        raise _fail("WEB_THREADS", "must be at least 1")
 
     trusted_proxies = _trusted_proxies(env.str("TRUSTED_PROXIES", default=""))
     _check_stripe(stripe_secret_key, stripe_publishable_key, webhook_secrets, stripe_api_base)
@@ -192,6 +199,7 @@ def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
         web_concurrency=web_concurrency,
         trusted_proxies=trusted_proxies,
         portal_id=portal_id,
+        web_threads=web_threads,
     )
 
 

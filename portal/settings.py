@@ -81,10 +81,10 @@ TEMPLATES = [
 
 DATABASES = {"default": CONFIG.database}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Under ASGI every request runs its sync code in a thread of its own, so
-    # per-thread persistent connections (CONN_MAX_AGE) would pile up until
-    # PostgreSQL refuses clients. A connection pool per process is the safe
-    # way to keep connections open between requests.
+    # Ordinary pages run on WEB_THREADS threads per process (portal/asgi.py) and
+    # the streams' short queries on asgiref's threads, so per-thread persistent
+    # connections (CONN_MAX_AGE) would multiply with every thread. A connection
+    # pool per process is the safe way to keep connections open between requests.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault(
@@ -130,6 +130,7 @@ CACHES = {
     },
 }
 WEB_CONCURRENCY = CONFIG.web_concurrency
+WEB_THREADS = CONFIG.web_threads
 # While Redis is down, live streams end this often so pages refresh their state.
 LIVE_DEGRADED_REFRESH_SECONDS = float(os.environ.get("LIVE_DEGRADED_REFRESH_SECONDS", "15"))
 # The reverse proxies whose X-Forwarded-For names the client (portal.network).

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from invoices import event_views, live, webhooks
+from invoices import event_views, live, pay_views, webhooks
 from portal import views
 
 urlpatterns = [
@@ -18,6 +18,8 @@ urlpatterns = [
         event_views.reprocess_event,
         name="webhook_event_reprocess",
     ),
+    # Outside /pay/: no secret in it, so caches may keep it (see CustomerLinkMiddleware).
+    path("brand.css", pay_views.brand, name="brand_css"),
     path("pay/", include("invoices.pay_urls")),
     path("customers/", include("customers.urls")),
     path("accounts/", include("portal.auth_urls")),

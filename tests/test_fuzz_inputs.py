@@ -160,12 +160,12 @@ def _patterns(resolvers: list, prefix: str = "", namespace: str = "") -> list[tu
 
 
 def query_names_in_source() -> set[str]:
-    """Parameters the views read by name (`request.GET.get("x")`, `query_int(q, "x")`)."""
+    """Parameters read by name (`request.GET.get("x")`, `query.get("x")`, `query_int(q, "x")`)."""
     names: set[str] = set()
     for module in ("invoices", "customers", "portal"):
         for path in (ROOT / module).rglob("*.py"):
             text = path.read_text()
-            names.update(re.findall(r"GET\.get\(\s*\"(\w+)\"", text))
+            names.update(re.findall(r"(?:GET|query)\.get\(\s*\"(\w+)\"", text))
             names.update(re.findall(r"query_(?:int|text)\(\s*[\w.]+,\s*\"(\w+)\"", text))
     return names
 
@@ -392,6 +392,8 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
     for name in (
         *("q", "page", "customer", "status", "sort", "offset", "since", "customer_q"),
         *("start", "end", "kind", "method"),
+        *("after", "before", "last"),  # keyset paging
+        *("poll", "check", "payment_intent", "v"),  # the pay page's state poll, brand.css
     ):
         assert name in found.query_names
     for url in (
@@ -399,3 +401,5 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
         *("/payments/", "/payments/export.csv", "/receivables/", "/customers/export.csv"),
     ):
         assert url in found.query_urls
+    assert "/brand.css" in found.query_urls
+    assert any(re.fullmatch(r"/pay/[^/]+/state/", u) for u in found.query_urls)

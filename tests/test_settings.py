@@ -174,3 +174,9 @@ def test_it_starts_uvicorn_believing_only_the_trusted_proxies(script):
     assert '--forwarded-allow-ips "$TRUSTED_PROXIES"' in text or (
         '--forwarded-allow-ips "${TRUSTED_PROXIES:-}"' in text
     )
+
+
+def test_it_names_a_bad_thread_count():
+    assert "whole number" in fails_naming("WEB_THREADS", WEB_THREADS="many")
+    assert "at least 1" in fails_naming("WEB_THREADS", WEB_THREADS="0")
+    assert config(WEB_THREADS="4").web_threads == 4

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, QueryDict, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
@@ -46,13 +46,13 @@ def read_sort(query: Any) -> str:
     return sort if sort.removeprefix("-") in SORTS else ""
 
 
-def with_figures(customers: QuerySet[Customer], sort: str, today: date) -> QuerySet[Customer]:
+def annotate_figures(customers: QuerySet[Customer], today: date) -> QuerySet[Customer]:
     """Invoice count, last invoice date and (in the default currency) outstanding and
     overdue amounts, annotated in the list's own query."""
     currency = BusinessProfile.load().default_currency
     issued = ~Q(invoices__status=Invoice.Status.DRAFT)
     owed = Q(invoices__status=Invoice.Status.OPEN, invoices__currency=currency)
-    rows = customers.annotate(
+    return customers.annotate(
         invoice_count=Count("invoices", filter=issued),
         last_invoice=Max("invoices__issue_date", filter=issued),
         outstanding=Sum("invoices__amount_due", filter=owed, default=0),
@@ -60,11 +60,46 @@ def with_figures(customers: QuerySet[Customer], sort: str, today: date) -> Query
             "invoices__amount_due", filter=owed & Q(invoices__due_date__lt=today), default=0
         ),
     )
+
+
+def ordered(customers: QuerySet[Customer], sort: str) -> QuerySet[Customer]:
     keys = SORTS[sort.removeprefix("-")] if sort else SORTS["name"]
     # Customers never invoiced go last either way, on every database.
     if sort.startswith("-"):
-        return rows.order_by(*(F(key).desc(nulls_last=True) for key in keys))
-    return rows.order_by(*(F(key).asc(nulls_last=True) for key in keys))
+        return customers.order_by(*(F(key).desc(nulls_last=True) for key in keys))
+    return customers.order_by(*(F(key).asc(nulls_last=True) for key in keys))
+
+
+def with_figures(customers: QuerySet[Customer], sort: str, today: date) -> QuerySet[Customer]:
+    return ordered(annotate_figures(customers, today), sort)
+
+
+@dataclass
+class NumberedPage:
+    items: list[Customer]
+    has_previous: bool
+    has_next: bool
+
+
+def numbered(
+    customers: QuerySet[Customer], sort: str, number: int, size: int, filters: dict[str, str]
+) -> tuple[NumberedPage, dict[str, str]]:
+    """One page by OFFSET (bounded by MAX_PAGE) and the pager's links."""
+    start = (number - 1) * size
+    rows = list(ordered(customers, sort)[start : start + size + 1])
+    page = NumberedPage(rows[:size], number > 1, len(rows) > size)
+
+    def query(page_number: int) -> str:
+        encoded = QueryDict(mutable=True)
+        encoded.update({**filters, "page": str(page_number)})
+        return "?" + encoded.urlencode()
+
+    links = {}
+    if page.has_previous:
+        links["first"], links["previous"] = query(1), query(number - 1)
+    if page.has_next:
+        links["next"] = query(number + 1)
+    return page, links
 
 
 @dataclass(frozen=True)

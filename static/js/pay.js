@@ -12,7 +12,10 @@
   const STRIPE_JS_URL = document.currentScript ? document.currentScript.dataset.stripeJs : "";
   const LOAD_TIMEOUT_MS = 20000;
 
+  // English defaults; the page passes the customer's language as JSON (#pay-sentences).
   const SENTENCES = {
+    tryAgain: "Try again",
+    loading: "Loading the card form…",
     unavailable: "Card payments could not be loaded. Check your connection and try again.",
     notStarted: "We could not start the card payment. Nothing was charged. Please reload the page and try again.",
     unreachable: "We could not reach the payment service. Nothing was charged. Check your connection and try again.",
@@ -21,6 +24,22 @@
     server: "Something went wrong on our side. Nothing was charged. Please try again.",
     offline: "We could not reach the server. Check your connection and try again.",
   };
+  const given = document.getElementById("pay-sentences");
+  if (given) {
+    try {
+      Object.assign(SENTENCES, JSON.parse(given.textContent));
+    } catch (err) { /* keep the English ones */ }
+  }
+
+  // Set when the customer presses "Pay": the card form takes the focus once it is ready,
+  // so a keyboard user is not left on <body> (the button they pressed is gone).
+  let focusCardForm = false;
+
+  function focusMessage(element) {
+    if (!element) return;
+    if (!element.hasAttribute("tabindex")) element.setAttribute("tabindex", "-1");
+    element.focus();
+  }
 
   // -- Stripe.js, loaded in the background ------------------------------------------------------
 
@@ -87,7 +106,8 @@
     const host = form.querySelector("[data-payment-element]");
     const show = function (text, retry) {
       message.replaceChildren(document.createTextNode(text));
-      if (retry) message.append(" ", retryButton("Try again", retry));
+      if (retry) message.append(" ", retryButton(SENTENCES.tryAgain, retry));
+      focusMessage(message);
     };
     button.disabled = true;
 
@@ -102,7 +122,7 @@
 
     function mount() {
       message.textContent = "";
-      host.textContent = "Loading the card form…";
+      host.textContent = SENTENCES.loading;
       loadStripe().then(function (StripeJs) {
         try {
           stripe = StripeJs(form.dataset.publishableKey);
@@ -114,6 +134,10 @@
           const element = elements.create("payment");
           element.on("ready", function () {
             button.disabled = false;
+            if (focusCardForm) {
+              focusCardForm = false;
+              element.focus();
+            }
           });
           element.on("loaderror", function () {
             button.disabled = true;
@@ -192,6 +216,7 @@
     holder.innerHTML = await response.text();
     if (window.htmx) window.htmx.process(holder);
     holder.querySelectorAll("[data-payment-form]").forEach(setUp);
+    focusMessage(holder.querySelector(".notice"));
     return false;
   }
 
@@ -210,9 +235,10 @@
       const target = box.querySelector("#pay-action") || elt;
       target.before(notice);
     }
+    focusCardForm = false;
     notice.replaceChildren(
       document.createTextNode(sentence + " "),
-      retryButton("Try again", function () {
+      retryButton(SENTENCES.tryAgain, function () {
         notice.remove();
         if (elt.isConnected) htmx.trigger(elt, "click");
       })
@@ -226,6 +252,8 @@
     requestFailed(event, SENTENCES.offline);
   });
   document.addEventListener("htmx:beforeRequest", function (event) {
+    const elt = event.detail.elt;
+    if (elt && elt.classList && elt.classList.contains("pay-button")) focusCardForm = true;
     const box = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest(".pay-box") : null;
     const notice = box && box.querySelector("[data-pay-problem]");
     if (notice) notice.remove();
@@ -235,6 +263,20 @@
     const root = event.detail.elt;
     if (root.matches && root.matches("[data-payment-form]")) setUp(root);
     if (root.querySelectorAll) root.querySelectorAll("[data-payment-form]").forEach(setUp);
+  });
+
+  // The card form (or the reason there is none) arrived after "Pay": hold the focus there
+  // while Stripe.js loads, instead of letting it fall to <body>.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const target = event.detail.target;
+    if (!target || target.id !== "pay-action" || !focusCardForm) return;
+    const problem = target.querySelector(".notice[role=alert]");
+    if (problem) {
+      focusCardForm = false;
+      focusMessage(problem);
+    } else {
+      focusMessage(target.querySelector("[data-payment-element]"));
+    }
   });
 
   // Start fetching Stripe.js now (in the background): the card form then opens at once.

@@ -19,7 +19,8 @@ def test_a_wrong_pay_link_shows_not_found(page: Page) -> None:
     response = page.goto(f"/pay/{wrong}/")
     assert response is not None
     assert response.status == 404
-    expect(page.get_by_role("heading", name="Not Found")).to_be_visible()
+    # A page that says what to do (ask the business for a new link), not a bare 404.
+    expect(page.get_by_role("heading", name="This payment link does not work")).to_be_visible()
     expect(page.get_by_text(invoice.number)).to_have_count(0)
 
     # The right link works, so it was the token that was refused.

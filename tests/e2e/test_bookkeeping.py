@@ -130,7 +130,7 @@ def test_staff_credit_a_paid_invoice_and_the_customer_sees_it(page: Page, staff_
 
     # The customer's page lists it under the totals; their email carries it.
     page.goto(invoice.pay_path)
-    note = page.locator("tr.credit-note")
+    note = page.locator("#invoice-totals .credit-note")
     expect(note).to_contain_text(f"Credit note {number}")
     expect(note).to_contain_text("Hosting for December not used")
     expect(note).to_contain_text("-$100.00")

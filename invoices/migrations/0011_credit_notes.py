@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0007_payment_fees_reversal'),
+        ('invoices', '0010_payment_fees_reversal'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0006_invalid_stripe_events'),
+        ('invoices', '0009_balance_buckets'),
     ]
 
     operations = [

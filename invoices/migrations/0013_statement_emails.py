@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0002_customer_language'),
-        ('invoices', '0009_customer_credit'),
+        ('invoices', '0012_customer_credit'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0002_customer_language'),
-        ('invoices', '0008_credit_notes'),
+        ('invoices', '0011_credit_notes'),
     ]
 
     operations = [

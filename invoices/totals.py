@@ -1,0 +1,161 @@
+"""The dashboard's per-currency totals, maintained instead of recomputed.
+
+Each invoice adds at most one amount to one bucket (`BalanceBucket`): an open
+invoice its amount due to (open, currency, due date), a paid one its amount paid
+to (paid, currency, the local day it was paid). `Invoice.save()` calls `book()`
+in the same transaction, which moves the difference between what the invoice
+added before (`BookedBalance`) and what it adds now, so the buckets are always
+the sum of the invoices' contributions, however the invoice was changed.
+
+Overdue depends on the date, so it is never stored: it is the open buckets due
+before today, summed at read time. There are as many open buckets per currency
+as distinct due dates (hundreds, not millions), read through the bucket key
+index, so the read stays near constant as invoices grow. Paid this month is the
+paid buckets from the first of the month.
+
+A change that bypasses `save()` (`QuerySet.update`, `bulk_create`) must call
+`rebuild()`; `manage.py verify_totals` compares everything with a full recompute.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from invoices.models import BalanceBucket, BookedBalance, Invoice
+
+# The invoice fields a contribution is made of: a save of other fields books nothing.
+FIELDS = frozenset({"status", "currency", "due_date", "amount_due", "amount_paid", "paid_at"})
+# An open invoice without a due date is outstanding but never overdue.
+NEVER_DUE = date(9999, 12, 31)
+
+Key = tuple[str, str, date]  # kind, currency, day
+
+
+@dataclass(frozen=True)
+class Balance:
+    currency: str
+    outstanding: int
+    overdue: int
+    paid: int
+
+
+def contribution(invoice: Invoice) -> tuple[Key, int] | None:
+    if invoice.status == Invoice.Status.OPEN:
+        key = (BalanceBucket.Kind.OPEN, invoice.currency, invoice.due_date or NEVER_DUE)
+        return (str(key[0]), key[1], key[2]), invoice.amount_due
+    if invoice.status == Invoice.Status.PAID and invoice.paid_at is not None:
+        day = timezone.localdate(invoice.paid_at)
+        return (str(BalanceBucket.Kind.PAID), invoice.currency, day), invoice.amount_paid
+    return None
+
+
+def book(invoice: Invoice) -> None:
+    """Move the invoice's contribution to what it is now (call inside its transaction)."""
+    new = contribution(invoice)
+    old = BookedBalance.objects.select_for_update().filter(invoice_id=invoice.pk).first()
+    before = ((old.kind, old.currency, old.day), old.amount) if old else None
+    if before == new:
+        return
+    if old is not None and new is not None and before[0] == new[0]:
+        _add(new[0], new[1] - old.amount)  # same bucket (a part payment): one move
+    elif old is not None:
+        _add(before[0], -old.amount)
+    if new is None:
+        BookedBalance.objects.filter(invoice_id=invoice.pk).delete()
+        return
+    (kind, currency, day), amount = new
+    if old is None or before[0] != new[0]:
+        _add(new[0], amount)
+    if old is None:
+        BookedBalance.objects.create(
+            invoice_id=invoice.pk, kind=kind, currency=currency, day=day, amount=amount
+        )
+    else:
+        BookedBalance.objects.filter(invoice_id=invoice.pk).update(
+            kind=kind, currency=currency, day=day, amount=amount
+        )
+
+
+def _add(key: Key, amount: int) -> None:
+    """One statement whether the bucket exists or not (an upsert: no race between two
+    transactions creating the same bucket, and a constant statement count)."""
+    if not amount:
+        return
+    table = connection.ops.quote_name(BalanceBucket._meta.db_table)
+    kind, currency, day = key
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (kind, currency, day, amount) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (kind, currency, day) "
+            f"DO UPDATE SET amount = {table}.amount + excluded.amount",
+            [kind, currency, day.isoformat(), amount],
+        )
+
+
+def dashboard_totals(today: date, month_start: date) -> list[Balance]:
+    """Per currency, in one query over the buckets: open, overdue, paid since `month_start`."""
+    open_q = Q(kind=BalanceBucket.Kind.OPEN)
+    paid_q = Q(kind=BalanceBucket.Kind.PAID, day__gte=month_start)
+    rows = (
+        BalanceBucket.objects.filter(open_q | paid_q)
+        .values("currency")
+        .annotate(
+            outstanding=Sum("amount", filter=open_q, default=0),
+            overdue=Sum("amount", filter=open_q & Q(day__lt=today), default=0),
+            paid=Sum("amount", filter=paid_q, default=0),
+        )
+        .order_by("currency")
+    )
+    return [Balance(**row) for row in rows if row["outstanding"] or row["paid"]]
+
+
+def recompute() -> tuple[dict[Key, int], dict[int, tuple[Key, int]]]:
+    """From every invoice: the buckets (non-zero ones) and each invoice's contribution."""
+    buckets: dict[Key, int] = defaultdict(int)
+    booked: dict[int, tuple[Key, int]] = {}
+    fields = ("pk", *FIELDS)
+    for invoice in Invoice.objects.only(*fields).order_by().iterator(chunk_size=5000):
+        found = contribution(invoice)
+        if found is not None:
+            booked[invoice.pk] = found
+            buckets[found[0]] += found[1]
+    return {k: v for k, v in buckets.items() if v}, booked
+
+
+def stored() -> tuple[dict[Key, int], dict[int, tuple[Key, int]]]:
+    buckets = {
+        (b.kind, b.currency, b.day): b.amount for b in BalanceBucket.objects.all() if b.amount
+    }
+    booked = {
+        b.invoice_id: ((b.kind, b.currency, b.day), b.amount)
+        for b in BookedBalance.objects.all().iterator(chunk_size=5000)
+    }
+    return buckets, booked
+
+
+@transaction.atomic
+def rebuild() -> None:
+    """Recompute every bucket from the invoices (after bulk changes, or to repair)."""
+    if connection.vendor == "postgresql":
+        # Writers of invoices wait: a booking made in between would be lost.
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE invoices_invoice IN SHARE ROW EXCLUSIVE MODE")
+    buckets, booked = recompute()
+    BalanceBucket.objects.all().delete()
+    BookedBalance.objects.all().delete()
+    BalanceBucket.objects.bulk_create(
+        BalanceBucket(kind=k, currency=c, day=d, amount=a) for (k, c, d), a in buckets.items()
+    )
+    BookedBalance.objects.bulk_create(
+        (
+            BookedBalance(invoice_id=pk, kind=k, currency=c, day=d, amount=a)
+            for pk, ((k, c, d), a) in booked.items()
+        ),
+        batch_size=5000,
+    )
