@@ -11,7 +11,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from customers.models import Customer
-from invoices.models import DEFAULT_BRAND_COLOR, BusinessProfile, Invoice, Payment, Terms
+from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.states import DEFAULT_BRAND_COLOR, Terms
 from portal.forms import BoundedTextMixin
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
 

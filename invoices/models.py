@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +16,6 @@ from customers.models import Customer
 from invoices import payment_methods
 from invoices.queries import InvoiceQuerySet
 from invoices.states import (
-    DEFAULT_BRAND_COLOR,
     NOTHING_DUE_MESSAGE,
     PROCESSING_MESSAGE,
     STATUS_REFUSALS,
@@ -30,92 +29,12 @@ from invoices.states import (
     below_minimum_message,
 )
 from invoices.tokens import digest_token, new_pay_token  # named by migration 0001, views
-from portal.i18n import LANGUAGE_CHOICES
 from portal.money import (
     CURRENCY_CHOICES,
-    MAX_AMOUNT,
     LineInput,
     compute_totals,
     format_money,
 )
-
-
-class BusinessProfile(models.Model):
-    """The business sending the invoices: one row, edited by superusers."""
-
-    name = models.CharField(max_length=200, default="Acme Studio")
-    email = models.EmailField(default="billing@example.com")
-    phone = models.CharField(
-        max_length=40, blank=True, help_text="Shown to customers beside the email."
-    )
-    address = models.TextField(blank=True, default="1 Market Street\nSan Francisco, CA 94105")
-    tax_id = models.CharField("tax ID", max_length=50, blank=True)
-    logo = models.ImageField(upload_to="logos/", blank=True)
-    brand_color = models.CharField(
-        max_length=7,
-        default=DEFAULT_BRAND_COLOR,
-        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour like #3446c9.")],
-        help_text="The pay page's button and accent colour (#rrggbb).",
-    )
-    default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
-    default_terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
-    default_language = models.CharField(
-        max_length=8,
-        choices=LANGUAGE_CHOICES,
-        default="en",
-        help_text="What customers without a language of their own read.",
-    )
-    number_prefix = models.CharField(max_length=12, default="INV-")
-    reminder_schedule = models.CharField(
-        max_length=100,
-        default="-3,0,7,14",
-        help_text="Days relative to the due date, comma separated (-3 = three days before).",
-    )
-    default_footer = models.TextField(blank=True)
-    # What the pay page offers besides cards (each only in the currency it can take).
-    accept_us_bank_account = models.BooleanField(
-        "accept US bank accounts",
-        default=False,
-        help_text="ACH Direct Debit on USD invoices: low fees, settles in about 4 business days.",
-    )
-    accept_sepa_debit = models.BooleanField(
-        "accept SEPA Direct Debit",
-        default=False,
-        help_text="On EUR invoices: low fees, settles in about 5 business days.",
-    )
-
-    class Meta:
-        verbose_name = "business profile"
-
-    def __str__(self) -> str:
-        return self.name
-
-    @classmethod
-    def load(cls) -> BusinessProfile:
-        profile, _ = cls.objects.get_or_create(pk=1)
-        return profile
-
-    @property
-    def address_lines(self) -> list[str]:
-        return [line for line in self.address.splitlines() if line.strip()]
-
-    def payment_method_types(self, currency: str) -> list[str]:
-        """Stripe's `payment_method_types` for an invoice in this currency."""
-        return payment_methods.offered(
-            currency,
-            us_bank_account=self.accept_us_bank_account,
-            sepa_debit=self.accept_sepa_debit,
-        )
-
-    @property
-    def reminder_offsets(self) -> list[int]:
-        offsets = []
-        for part in self.reminder_schedule.split(","):
-            try:
-                offsets.append(int(part))
-            except ValueError:
-                continue
-        return sorted(set(offsets))
 
 
 class Invoice(models.Model):
@@ -149,6 +68,8 @@ class Invoice(models.Model):
     total = models.BigIntegerField(default=0)
     amount_paid = models.BigIntegerField(default=0)
     amount_refunded = models.BigIntegerField(default=0)
+    # Credit notes issued against it: what it no longer asks for.
+    amount_credited = models.BigIntegerField(default=0)
     amount_due = models.BigIntegerField(default=0)
 
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
@@ -301,11 +222,11 @@ class Invoice(models.Model):
         self.discount = totals.discount
         self.tax = totals.tax
         self.total = totals.total
-        self.amount_due = max(self.total - self.amount_paid, 0)
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
 
     def add_payment(self, amount: int) -> None:
         self.amount_paid += amount
-        self.amount_due = max(self.total - self.amount_paid, 0)
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
         if self.amount_due == 0 and self.status == self.Status.OPEN:
             self.status = self.Status.PAID
             self.paid_at = timezone.now()
@@ -315,33 +236,22 @@ class Invoice(models.Model):
     def add_refund(self, amount: int) -> None:
         self.amount_refunded += amount
 
+    def add_credit(self, amount: int) -> None:
+        """A credit note: the invoice asks for less; with nothing left to ask, it is settled
+        (as Stripe marks a fully credited invoice paid)."""
+        self.amount_credited += amount
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
+        if self.status == self.Status.OPEN and self.amount_due == 0:
+            self.status = self.Status.PAID
+            self.paid_at = timezone.now()
 
-class InvoiceLine(models.Model):
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveIntegerField(default=0)
-    description = models.CharField(max_length=500)
-    quantity = models.DecimalField(
-        max_digits=12,
-        decimal_places=3,
-        default=Decimal(1),
-        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(Decimal("1000000"))],
-    )
-    unit_amount = models.BigIntegerField(
-        default=0, validators=[MinValueValidator(0), MaxValueValidator(MAX_AMOUNT)]
-    )
-    tax_rate = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal(0),
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
-    )
-    amount = models.BigIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return self.description
+    def remove_payment(self, amount: int) -> None:
+        """A payment taken back (recorded by mistake): the money is owed again."""
+        self.amount_paid = max(self.amount_paid - amount, 0)
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
+        if self.status == self.Status.PAID and self.amount_due > 0:
+            self.status = self.Status.OPEN
+            self.paid_at = None
 
 
 class Payment(models.Model):
@@ -371,6 +281,13 @@ class Payment(models.Model):
     reference = models.CharField(max_length=200, blank=True)
     received_on = models.DateField(null=True, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
+    # Stripe's fee and what reached the balance, from the charge's balance transaction
+    # (in the balance's currency, which may differ from the payment's).
+    stripe_fee = models.BigIntegerField(null=True, blank=True)
+    stripe_net = models.BigIntegerField(null=True, blank=True)
+    balance_currency = models.CharField(max_length=3, blank=True)
+    reversal_reason = models.CharField(max_length=500, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
     # When a bank debit started processing: its expected settlement date counts from here.
     processing_since = models.DateTimeField(null=True, blank=True)
     recorded_by = models.ForeignKey(
@@ -426,7 +343,10 @@ class Payment(models.Model):
 # The other models live in modules of their own (they name these by string, never
 # import them); imported here so Django registers them and `invoices.models` offers all.
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
+from invoices.business import BusinessProfile  # noqa: E402, F401
+from invoices.credit_records import CreditNote, CustomerCredit  # noqa: E402, F401
 from invoices.email_log import EmailLog  # noqa: E402, F401
+from invoices.line_records import InvoiceLine  # noqa: E402
 from invoices.numbering import InvoiceSequence  # noqa: E402, F401
 from invoices.records import InvoiceActivity, InvoiceFlag, InvoiceReminder  # noqa: E402, F401
 from invoices.stripe_records import (  # noqa: E402, F401

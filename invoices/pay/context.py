@@ -15,7 +15,8 @@ from typing import Any
 
 from django.urls import reverse
 
-from invoices.models import DEFAULT_BRAND_COLOR, BusinessProfile, Invoice, Payment
+from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.states import DEFAULT_BRAND_COLOR
 
 # How the page waits for our webhook after Stripe's success redirect: polls this many
 # times, POLL_SECONDS apart, then asks Stripe itself (`?check=1`) on the remaining polls.
@@ -108,11 +109,16 @@ def pay_page_context(
 ) -> dict[str, Any]:
     business = business or BusinessProfile.load()
     color = business.brand_color or DEFAULT_BRAND_COLOR
+    # Only a credited invoice has credit notes: the others spend no query on them.
+    credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
     return {
         **pay_status_context(invoice, **state),
         "business": business,
         "brand_version": brand_version(color),
         "lines": list(invoice.lines.all()),
+        "credit_notes": credit_notes,
+        # What is credited beyond its own credit notes came from the customer's account.
+        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes),
         # The bank debits offered besides cards (the PaymentIntent asks for the same).
         "debits": business.payment_method_types(invoice.currency)[1:],
     }

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from invoices import payment_methods, stripe_api
+from invoices import balance, payment_methods, stripe_api
 from invoices.activity import announce, record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.outbox import queue_email, queue_staff_notice
@@ -305,12 +305,27 @@ def note_method(payment: Payment, charge: Any) -> list[str]:
 
 
 def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
-    """Card brand and last 4 (or the bank and its last 4) for the receipt and the
-    processing notice: the intent's event carries only ids. Also `charge.pending`
-    and `charge.failed`: what they say of the state, the intent's event says."""
+    """Card brand and last 4 (or the bank and its last 4) for the receipt (the
+    intent's event carries only ids), and Stripe's fee for the ledger."""
+    fee = balance.charge_fee(charge)  # a Stripe call: made before any row is locked
     payment = _payment_for_charge(charge)
     if payment is None:
         return None
+    balance.record_fee(payment, fee)
+    return _note_charge(payment, charge)
+
+
+def apply_charge_pending(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
+    """`charge.pending` and `charge.failed`: the bank and its last 4 for the processing
+    notice. What they say of the state, the intent's own event says; a pending or
+    failed charge has no fee to book."""
+    payment = _payment_for_charge(charge)
+    if payment is None:
+        return None
+    return _note_charge(payment, charge)
+
+
+def _note_charge(payment: Payment, charge: dict[str, Any]) -> Invoice:
     changed = note_method(payment, charge)
     if payment.stripe_charge_id != charge["id"]:
         payment.stripe_charge_id = charge["id"]

@@ -3,7 +3,16 @@ from __future__ import annotations
 from django.urls import path
 
 from invoices.documents import views as document_views
-from invoices.staff import actions, editor, exports, views
+from invoices.staff import (
+    actions,
+    corrections,
+    credit_notes,
+    editor,
+    exports,
+    ledger_views,
+    receivables_views,
+    views,
+)
 
 app_name = "invoices"
 
@@ -28,7 +37,22 @@ urlpatterns = [
     path("invoices/<int:pk>/duplicate/", actions.duplicate, name="duplicate"),
     path("invoices/<int:pk>/delete/", actions.delete_draft, name="delete_draft"),
     path("invoices/<int:pk>/payments/new/", actions.record_payment, name="record_payment"),
+    path(
+        "invoices/<int:pk>/credit-notes/new/",
+        credit_notes.new_credit_note,
+        name="new_credit_note",
+    ),
+    path(
+        "invoices/<int:pk>/credit-notes/<int:note_pk>.pdf",
+        credit_notes.credit_note_pdf,
+        name="credit_note_pdf",
+    ),
     path("invoices/<int:pk>/payments/<int:payment_pk>/refund/", actions.refund, name="refund"),
+    path(
+        "invoices/<int:pk>/payments/<int:payment_pk>/reverse/",
+        corrections.reverse_payment,
+        name="reverse_payment",
+    ),
     path(
         "invoices/<int:pk>/flags/<int:flag_pk>/resolve/", actions.resolve_flag, name="resolve_flag"
     ),
@@ -57,4 +81,7 @@ urlpatterns = [
         name="email_preview_html",
     ),
     path("settings/business/", views.business_profile, name="profile"),
+    path("payments/", ledger_views.ledger, name="ledger"),
+    path("payments/export.csv", ledger_views.ledger_csv, name="ledger_csv"),
+    path("receivables/", receivables_views.receivables, name="receivables"),
 ]
