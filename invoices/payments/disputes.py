@@ -12,11 +12,11 @@ from django.utils import timezone
 from invoices.activity import announce, record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag
 from invoices.outbox import queue_staff_notice
-from invoices.payments.handlers import Ignored, _flag, _payment_for_charge
+from invoices.payments.handlers import Ignored, payment_for_charge, raise_flag
 
 
 def apply_dispute_created(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
-    payment = _payment_for_charge(dispute)
+    payment = payment_for_charge(dispute)
     if payment is None:
         return None
     invoice = payment.invoice
@@ -26,7 +26,7 @@ def apply_dispute_created(dispute: dict[str, Any], event_id: str = "") -> Invoic
     invoice.save(update_fields=["dispute_status", "updated_at"])
     amount = invoice.money(int(dispute.get("amount") or 0))
     reason = str(dispute.get("reason") or "unspecified").replace("_", " ")
-    _flag(
+    raise_flag(
         invoice,
         InvoiceFlag.Kind.DISPUTE,
         f"The customer disputed {amount} ({reason}). Respond with evidence in Stripe "
@@ -52,7 +52,7 @@ DISPUTE_OUTCOMES = {
 
 
 def apply_dispute_closed(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
-    payment = _payment_for_charge(dispute)
+    payment = payment_for_charge(dispute)
     if payment is None:
         return None
     invoice = payment.invoice
@@ -91,7 +91,7 @@ def apply_dispute_funds_reinstated(dispute: dict[str, Any], event_id: str = "") 
 
 
 def _dispute_funds(dispute: dict[str, Any], kind: str, what: str) -> Invoice | None:
-    payment = _payment_for_charge(dispute)
+    payment = payment_for_charge(dispute)
     if payment is None:
         return None
     invoice = payment.invoice

@@ -59,7 +59,7 @@ def _locked_payment(intent: dict[str, Any], *, stamped: bool = True) -> Payment 
     return payment
 
 
-def _flag(
+def raise_flag(
     invoice: Invoice,
     kind: str,
     message: str,
@@ -97,7 +97,7 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
     payment.save()
     money = invoice.money(received) if currency == invoice.currency else f"{received} {currency}"
     if currency != invoice.currency:
-        _flag(
+        raise_flag(
             invoice,
             InvoiceFlag.Kind.CURRENCY_MISMATCH,
             f"Received {money} but the invoice is in {invoice.currency}: "
@@ -106,7 +106,7 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
         )
         return invoice
     if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE):
-        _flag(
+        raise_flag(
             invoice,
             InvoiceFlag.Kind.AMOUNT_MISMATCH,
             f"Received {money} on a {invoice.get_status_display().lower()} invoice: refund it.",
@@ -114,7 +114,7 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
         )
         return invoice
     if received > invoice.amount_due:
-        _flag(
+        raise_flag(
             invoice,
             InvoiceFlag.Kind.OVERPAID,
             f"Received {money} but only {invoice.money(invoice.amount_due)} was due: "
@@ -250,7 +250,7 @@ def _debit_failed(
     (the pay page takes a new payment), staff are told and the customer is asked to pay
     again, with the bank's reason in plain words."""
     code = str(error.get("code") or "")
-    _flag(
+    raise_flag(
         invoice,
         InvoiceFlag.Kind.DEBIT_FAILED,
         f"The bank debit of {invoice.money(invoice.amount_due)} failed"
@@ -285,7 +285,7 @@ def apply_intent_canceled(intent: dict[str, Any], event_id: str = "") -> Invoice
     return invoice
 
 
-def _payment_for_charge(charge: dict[str, Any]) -> Payment | None:
+def payment_for_charge(charge: dict[str, Any]) -> Payment | None:
     intent_id = charge.get("payment_intent")
     if not intent_id:
         return None
@@ -308,7 +308,7 @@ def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoic
     """Card brand and last 4 (or the bank and its last 4) for the receipt (the
     intent's event carries only ids), and Stripe's fee for the ledger."""
     fee = balance.charge_fee(charge)  # a Stripe call: made before any row is locked
-    payment = _payment_for_charge(charge)
+    payment = payment_for_charge(charge)
     if payment is None:
         return None
     balance.record_fee(payment, fee)
@@ -319,7 +319,7 @@ def apply_charge_pending(charge: dict[str, Any], event_id: str = "") -> Invoice 
     """`charge.pending` and `charge.failed`: the bank and its last 4 for the processing
     notice. What they say of the state, the intent's own event says; a pending or
     failed charge has no fee to book."""
-    payment = _payment_for_charge(charge)
+    payment = payment_for_charge(charge)
     if payment is None:
         return None
     return _note_charge(payment, charge)
@@ -339,7 +339,7 @@ def _note_charge(payment: Payment, charge: dict[str, Any]) -> Invoice:
 def apply_charge_refunded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
     """Since API 2022-11-15 a charge no longer embeds its refunds: each one arrives
     as its own refund.* event. Older payloads that do embed them are applied."""
-    payment = _payment_for_charge(charge)
+    payment = payment_for_charge(charge)
     if payment is None:
         return None
     if charge.get("id") and payment.stripe_charge_id != charge["id"]:
