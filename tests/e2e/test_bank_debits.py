@@ -103,16 +103,15 @@ def test_an_ach_debit_processes_for_days_then_settles_live_for_customer_and_staf
 
 
 @pytest.mark.usefixtures("debits_offered")
-def test_a_sepa_debit_that_fails_after_processing_reopens_the_invoice_and_emails_the_customer(
+def test_a_debit_that_fails_after_processing_reopens_the_invoice_and_emails_the_customer(
     page: Page, simulator: SimulatorProcess
 ) -> None:
-    invoice = make_open_invoice(currency="EUR")
+    invoice = make_open_invoice()
     page.goto(invoice.pay_path)
-    expect(page.locator("#accepted-methods")).to_contain_text("SEPA Direct Debit")
-    frame = open_bank_tab(page, "SEPA Direct Debit")
+    frame = open_bank_tab(page, "US bank account")
     frame.get_by_label("Full name").fill("Jenny Rosen")
-    frame.get_by_label("Email").fill("jenny@example.com")
-    frame.get_by_label("IBAN").fill("AT86 1904 3002 3547 3202")  # processing, then failed
+    frame.get_by_role("radio", name=re.compile("Test Institution")).check()
+    frame.get_by_label("Test Institution account").select_option(label="Insufficient funds")
     submit(page)
     mark_page(page)
     wait_for_live_update(pay_status(page), "Payment processing (bank debit, expected by")
@@ -128,7 +127,7 @@ def test_a_sepa_debit_that_fails_after_processing_reopens_the_invoice_and_emails
     assert state["amount_paid"] == 0
 
     mail = last_email(to=invoice.customer_email, subject="did not go through")
-    assert "Your bank could not process the debit." in mail.text
+    assert "There was not enough money in the account." in mail.text
     follow_email_link(page, mail)
     expect(
         page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay "))
