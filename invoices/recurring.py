@@ -83,9 +83,15 @@ def periods(template: RecurringTemplate, through: date) -> list[date]:
 
 def next_period(template: RecurringTemplate, today: date) -> date | None:
     """The next period not yet run (shown to staff); None when the template has ended."""
-    taken = set(template.runs.values_list("period", flat=True))
-    horizon = today + timedelta(days=800)
-    return next((p for p in periods(template, horizon) if p not in taken and p >= today), None)
+    taken = {run.period for run in template.runs.all()}
+    for count, when in enumerate(_candidates(template)):
+        if (template.end_on and when > template.end_on) or (
+            template.end_after is not None and count >= template.end_after
+        ):
+            return None
+        if when >= today and when not in taken:
+            return when
+    return None  # pragma: no cover - the candidates never end
 
 
 @dataclass

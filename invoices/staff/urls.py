@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from invoices.documents import views as document_views
-from invoices.staff import actions, editor, exports, views
+from invoices.staff import actions, editor, exports, recurring, views
 
 app_name = "invoices"
 
@@ -56,5 +56,10 @@ urlpatterns = [
         document_views.email_preview_html,
         name="email_preview_html",
     ),
+    path("recurring/", recurring.recurring_list, name="recurring_list"),
+    path("recurring/new/", recurring.recurring_new, name="recurring_new"),
+    path("invoices/<int:pk>/make-recurring/", recurring.recurring_new, name="make_recurring"),
+    path("recurring/<int:pk>/pause/", recurring.recurring_pause, name="recurring_pause"),
+    path("recurring/<int:pk>/resume/", recurring.recurring_resume, name="recurring_resume"),
     path("settings/business/", views.business_profile, name="profile"),
 ]
