@@ -69,7 +69,7 @@ def test_it_refuses_an_end_before_the_start(staff_client):
 
 
 @pytest.mark.parametrize(
-    "field,value",
+    ("field", "value"),
     [
         ("interval", "0"),
         ("day_of_month", "32"),
@@ -130,7 +130,7 @@ def test_the_list_shows_the_next_period(staff_client):
 
 
 @pytest.mark.parametrize(
-    "name,args,method",
+    ("name", "args", "method"),
     [
         ("recurring_list", [], "get"),
         ("recurring_new", [], "get"),
