@@ -21,6 +21,8 @@ from django.http import HttpRequest
 from invoices.activity import InvoiceStateError
 from invoices.models import (
     BusinessProfile,
+    CreditNote,
+    CustomerCredit,
     Invoice,
     InvoiceActivity,
     InvoiceFlag,
@@ -206,3 +208,14 @@ class BusinessProfileAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # Every invoice and email is signed with it.
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["number", "invoice", "amount", "currency", "outcome", "created_at"]
+    search_fields = ["number", "invoice__number", "reason"]
+
+
+@admin.register(CustomerCredit)
+class CustomerCreditAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["customer", "currency", "amount", "credit_note", "invoice", "created_at"]

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +32,6 @@ from invoices.tokens import digest_token, new_pay_token  # named by migration 00
 from portal.i18n import LANGUAGE_CHOICES
 from portal.money import (
     CURRENCY_CHOICES,
-    MAX_AMOUNT,
     LineInput,
     compute_totals,
     format_money,
@@ -129,6 +128,8 @@ class Invoice(models.Model):
     total = models.BigIntegerField(default=0)
     amount_paid = models.BigIntegerField(default=0)
     amount_refunded = models.BigIntegerField(default=0)
+    # Credit notes issued against it: what it no longer asks for.
+    amount_credited = models.BigIntegerField(default=0)
     amount_due = models.BigIntegerField(default=0)
 
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
@@ -274,11 +275,11 @@ class Invoice(models.Model):
         self.discount = totals.discount
         self.tax = totals.tax
         self.total = totals.total
-        self.amount_due = max(self.total - self.amount_paid, 0)
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
 
     def add_payment(self, amount: int) -> None:
         self.amount_paid += amount
-        self.amount_due = max(self.total - self.amount_paid, 0)
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
         if self.amount_due == 0 and self.status == self.Status.OPEN:
             self.status = self.Status.PAID
             self.paid_at = timezone.now()
@@ -288,33 +289,22 @@ class Invoice(models.Model):
     def add_refund(self, amount: int) -> None:
         self.amount_refunded += amount
 
+    def add_credit(self, amount: int) -> None:
+        """A credit note: the invoice asks for less; with nothing left to ask, it is settled
+        (as Stripe marks a fully credited invoice paid)."""
+        self.amount_credited += amount
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
+        if self.status == self.Status.OPEN and self.amount_due == 0:
+            self.status = self.Status.PAID
+            self.paid_at = timezone.now()
 
-class InvoiceLine(models.Model):
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveIntegerField(default=0)
-    description = models.CharField(max_length=500)
-    quantity = models.DecimalField(
-        max_digits=12,
-        decimal_places=3,
-        default=Decimal(1),
-        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(Decimal("1000000"))],
-    )
-    unit_amount = models.BigIntegerField(
-        default=0, validators=[MinValueValidator(0), MaxValueValidator(MAX_AMOUNT)]
-    )
-    tax_rate = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal(0),
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
-    )
-    amount = models.BigIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return self.description
+    def remove_payment(self, amount: int) -> None:
+        """A payment taken back (recorded by mistake): the money is owed again."""
+        self.amount_paid = max(self.amount_paid - amount, 0)
+        self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
+        if self.status == self.Status.PAID and self.amount_due > 0:
+            self.status = self.Status.OPEN
+            self.paid_at = None
 
 
 class Payment(models.Model):
@@ -344,6 +334,13 @@ class Payment(models.Model):
     reference = models.CharField(max_length=200, blank=True)
     received_on = models.DateField(null=True, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
+    # Stripe's fee and what reached the balance, from the charge's balance transaction
+    # (in the balance's currency, which may differ from the payment's).
+    stripe_fee = models.BigIntegerField(null=True, blank=True)
+    stripe_net = models.BigIntegerField(null=True, blank=True)
+    balance_currency = models.CharField(max_length=3, blank=True)
+    reversal_reason = models.CharField(max_length=500, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -384,7 +381,9 @@ class Payment(models.Model):
 # The other models live in modules of their own (they name these by string, never
 # import them); imported here so Django registers them and `invoices.models` offers all.
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
+from invoices.credit_records import CreditNote, CustomerCredit  # noqa: E402, F401
 from invoices.email_log import EmailLog  # noqa: E402, F401
+from invoices.line_records import InvoiceLine  # noqa: E402
 from invoices.numbering import InvoiceSequence  # noqa: E402, F401
 from invoices.records import InvoiceActivity, InvoiceFlag, InvoiceReminder  # noqa: E402, F401
 from invoices.recurring_models import (  # noqa: E402, F401

@@ -32,6 +32,7 @@ from django.tasks import Task
 from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 
+from customers.models import Customer
 from invoices.documents import emails
 from invoices.email_log import EmailLog
 from invoices.models import Invoice, Payment
@@ -73,7 +74,9 @@ def queue_email(
 ) -> EmailLog:
     """Owe the customer one email; queued at most once per key (see `_email_key`)."""
     key = _email_key(kind, invoice, payment_id, ref)
-    params = {"amount": amount}
+    params: dict[str, Any] = {"amount": amount}
+    if ref:
+        params["ref"] = ref  # what the email is about, e.g. a credit note's number
     return _queue(key, kind, invoice, payment_id, params)
 
 
@@ -82,6 +85,20 @@ def queue_staff_notice(invoice: Invoice, kind: str, message: str, *, ref: str = 
     key = f"notice:{kind}:{invoice.pk}:{ref or uuid.uuid4().hex}"
     params = {"notice_kind": kind, "message": message}
     return _queue(key, "notice", invoice, None, params)
+
+
+def queue_customer_email(
+    kind: str, customer: Customer, *, ref: str, params: dict[str, Any]
+) -> EmailLog:
+    """Owe a customer an email about their account (a statement), not about one invoice."""
+    with transaction.atomic():
+        email, created = EmailLog.objects.get_or_create(
+            key=f"{kind}:customer-{customer.pk}:{ref}"[:200],
+            defaults={"kind": kind, "customer": customer, "params": params},
+        )
+        if created:
+            schedule(email)
+    return email
 
 
 def _queue(
@@ -159,13 +176,18 @@ def deliver(email_id: int) -> str:
     if email is None:
         return "skipped"
     try:
-        invoice = Invoice.objects.select_related("customer").get(pk=email.invoice_id)
+        invoice = (
+            Invoice.objects.select_related("customer").get(pk=email.invoice_id)
+            if email.invoice_id
+            else None
+        )
         payment = Payment.objects.get(pk=email.payment_id) if email.payment_id else None
         headers = {"Message-ID": message_id(email)}
         send = emails.KINDS[email.kind].send
         if send is None:
             raise ValueError(f"{email.kind} emails are not sent through the outbox")
-        message = send(invoice, payment, email.params, headers)
+        params = {**email.params, "customer_id": email.customer_id}
+        message = send(invoice, payment, params, headers)
     except Exception as error:
         logger.warning("email %s attempt %s failed: %s", email.key, email.attempts, error)
         return _attempt_failed(email, error)

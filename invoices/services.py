@@ -46,6 +46,10 @@ def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
         for line in lines:
             line.save(update_fields=["amount"])
         record_activity(invoice, InvoiceActivity.Kind.FINALIZED, actor=actor, number=invoice.number)
+        # Imported here: credit notes build on this module's workflows.
+        from invoices.credit_notes import apply_customer_credit
+
+        apply_customer_credit(invoice, actor=actor)
         announce(invoice)
     return invoice
 
@@ -82,12 +86,15 @@ def void_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
     """Open -> void. An open PaymentIntent is canceled first, so nobody can pay it."""
     with transaction.atomic():
         invoice = lock(invoice)
+        if invoice.status == Invoice.Status.PAID or invoice.amount_paid:
+            # Money was taken: a credit note gives it back and keeps the books straight.
+            raise InvoiceStateError(
+                "An invoice with payments cannot be voided: issue a credit note instead."
+            )
         if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE):
             raise InvoiceStateError(
                 f"A {invoice.get_status_display().lower()} invoice cannot be voided."
             )
-        if invoice.amount_paid:
-            raise InvoiceStateError("This invoice has payments; refund them before voiding.")
         if invoice.payment_state == Invoice.PaymentState.PROCESSING:
             raise InvoiceStateError("A payment is processing; wait for it before voiding.")
         if invoice.stripe_payment_intent_id:

@@ -77,6 +77,8 @@ class PaymentStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     CANCELED = "canceled", "Canceled"
+    # An offline payment recorded by mistake, taken back with a reason (never deleted).
+    REVERSED = "reversed", "Reversed"
 
 
 # Why the customer may not pay online (`Invoice.payment_refusal`). Customer-facing:

@@ -131,6 +131,10 @@ def retrieve_payment_intent(
     return client().v1.payment_intents.retrieve(payment_intent_id, params=params)
 
 
+def retrieve_balance_transaction(balance_transaction_id: str) -> Any:
+    return client().v1.balance_transactions.retrieve(balance_transaction_id)
+
+
 def update_payment_intent_amount(payment_intent_id: str, amount: int) -> PaymentIntent:
     return client().v1.payment_intents.update(payment_intent_id, params={"amount": amount})
 

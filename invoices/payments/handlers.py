@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from invoices import payment_methods, stripe_api
+from invoices import balance, payment_methods, stripe_api
 from invoices.activity import announce, record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.outbox import queue_email, queue_staff_notice
@@ -254,10 +254,13 @@ def note_method(payment: Payment, charge: Any) -> list[str]:
 
 
 def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
-    """Card brand and last 4 for the receipt (the intent's event carries only ids)."""
+    """Card brand and last 4 for the receipt (the intent's event carries only ids),
+    and Stripe's fee for the ledger."""
+    fee = balance.charge_fee(charge)  # a Stripe call: made before any row is locked
     payment = _payment_for_charge(charge)
     if payment is None:
         return None
+    balance.record_fee(payment, fee)
     changed = note_method(payment, charge)
     if payment.stripe_charge_id != charge["id"]:
         payment.stripe_charge_id = charge["id"]

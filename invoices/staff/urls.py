@@ -3,7 +3,17 @@ from __future__ import annotations
 from django.urls import path
 
 from invoices.documents import views as document_views
-from invoices.staff import actions, editor, exports, recurring, views
+from invoices.staff import (
+    actions,
+    corrections,
+    credit_notes,
+    editor,
+    exports,
+    ledger_views,
+    receivables_views,
+    recurring,
+    views,
+)
 
 app_name = "invoices"
 
@@ -28,7 +38,22 @@ urlpatterns = [
     path("invoices/<int:pk>/duplicate/", actions.duplicate, name="duplicate"),
     path("invoices/<int:pk>/delete/", actions.delete_draft, name="delete_draft"),
     path("invoices/<int:pk>/payments/new/", actions.record_payment, name="record_payment"),
+    path(
+        "invoices/<int:pk>/credit-notes/new/",
+        credit_notes.new_credit_note,
+        name="new_credit_note",
+    ),
+    path(
+        "invoices/<int:pk>/credit-notes/<int:note_pk>.pdf",
+        credit_notes.credit_note_pdf,
+        name="credit_note_pdf",
+    ),
     path("invoices/<int:pk>/payments/<int:payment_pk>/refund/", actions.refund, name="refund"),
+    path(
+        "invoices/<int:pk>/payments/<int:payment_pk>/reverse/",
+        corrections.reverse_payment,
+        name="reverse_payment",
+    ),
     path(
         "invoices/<int:pk>/flags/<int:flag_pk>/resolve/", actions.resolve_flag, name="resolve_flag"
     ),
@@ -62,4 +87,7 @@ urlpatterns = [
     path("recurring/<int:pk>/pause/", recurring.recurring_pause, name="recurring_pause"),
     path("recurring/<int:pk>/resume/", recurring.recurring_resume, name="recurring_resume"),
     path("settings/business/", views.business_profile, name="profile"),
+    path("payments/", ledger_views.ledger, name="ledger"),
+    path("payments/export.csv", ledger_views.ledger_csv, name="ledger_csv"),
+    path("receivables/", receivables_views.receivables, name="receivables"),
 ]

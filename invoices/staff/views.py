@@ -76,11 +76,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(invoice: Invoice) -> dict:
+    credit_notes = list(invoice.credit_notes.all())
     activities = invoice.activities.select_related("actor").order_by("-created_at", "-id")
     return {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
         "payments": list(invoice.payments.select_related("recorded_by")),
+        "credit_notes": credit_notes,
+        # What is credited beyond its own credit notes came from the customer's account.
+        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes),
         "activities": list(activities),
         "flags": [
             (flag, FLAG_ADVICE.get(flag.kind, ""))
