@@ -88,6 +88,11 @@ class RecurringTemplate(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("invoices:recurring_list") + f"#recurring-{self.pk}"
 
+    @property
+    def invoice_count(self) -> int:
+        """Invoices billed so far (periods passed over do not count); reads prefetched runs."""
+        return sum(1 for run in self.runs.all() if not run.skipped)
+
 
 class RecurringLine(models.Model):
     template = models.ForeignKey(RecurringTemplate, on_delete=models.CASCADE, related_name="lines")

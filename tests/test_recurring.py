@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date
 from decimal import Decimal
 
+import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection, connections
 
 from invoices.models import EmailLog, Invoice, InvoiceActivity, RecurringRun, RecurringTemplate
 from invoices.recurring import periods, run_recurring, set_paused
@@ -147,3 +150,36 @@ def test_the_command_reports_what_it_created(db):
     assert "Created 2 recurring invoices" in out.getvalue()
     call_command("run_recurring", "--today", "2026-02-01", stdout=out)
     assert "Created 0 recurring invoices" in out.getvalue()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runs_create_each_period_once():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks across threads need PostgreSQL (CI runs this on PostgreSQL)")
+    make_template(frequency="monthly", day_of_month=1, start_date=date(2026, 1, 1))
+    runners = 4
+    barrier = threading.Barrier(runners)
+    created: list[Invoice] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            created.extend(run_recurring(today=date(2026, 6, 1)).created)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(runners)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(created) == 6
+    assert sorted(Invoice.objects.values_list("issue_date", flat=True)) == [
+        date(2026, m, 1) for m in range(1, 7)
+    ]
+    assert EmailLog.objects.filter(kind="invoice").count() == 6

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from invoices.models import RecurringTemplate
+from invoices.recurring import run_recurring
 from tests.factories import CustomerFactory, make_open
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +154,17 @@ def test_a_stranger_is_refused(stranger_client, client, name, args, method):
     template.refresh_from_db()
     assert not template.paused
     assert RecurringTemplate.objects.count() == 1
+
+
+def test_the_list_takes_the_same_queries_for_one_template_or_many(
+    staff_client, django_assert_max_num_queries
+):
+    for n in range(8):
+        staff_client.post(
+            reverse("invoices:recurring_new"),
+            form_data(CustomerFactory(), form_token=f"t{n}", start_date="2026-01-01"),
+        )
+    run_recurring(today=date(2026, 3, 1))
+    with django_assert_max_num_queries(8):
+        response = staff_client.get(reverse("invoices:recurring_list"))
+    assert response.text.count('id="recurring-') == 8
