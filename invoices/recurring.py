@@ -40,7 +40,7 @@ MONTH_STEPS = {
 }
 
 
-def _month_day(year: int, month: int, day: int) -> date:
+def month_day(year: int, month: int, day: int) -> date:
     """That day of the month, or the month's last day when it is shorter (31 -> 30 April)."""
     return date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
@@ -57,7 +57,7 @@ def _candidates(template: RecurringTemplate) -> Iterator[date]:
         index = 0
         while True:
             months = start.month - 1 + index * step
-            when = _month_day(start.year + months // 12, months % 12 + 1, day)
+            when = month_day(start.year + months // 12, months % 12 + 1, day)
             index += 1
             if when >= start:
                 yield when

@@ -91,6 +91,13 @@ def test_make_recurring_starts_from_the_invoice(staff_client):
     line = invoice.lines.first()
     assert f'value="{line.description}"' in response.text
     assert f"From {invoice}" in response.text
+    # A month after the invoice: starting on its date would bill that month twice.
+    next_month = date(
+        invoice.issue_date.year + invoice.issue_date.month // 12,
+        invoice.issue_date.month % 12 + 1,
+        1,
+    )
+    assert f'value="{next_month:%Y-%m}-' in response.text
     data = form_data(invoice.customer, **{"line-0-description": line.description})
     staff_client.post(reverse("invoices:make_recurring", args=[invoice.pk]), data)
     assert RecurringTemplate.objects.get().source_invoice == invoice

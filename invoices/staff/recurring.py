@@ -40,7 +40,9 @@ def recurring_list(request: HttpRequest) -> HttpResponse:
 @staff_required
 def recurring_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     source = invoice_for_staff(pk) if pk is not None else None
-    header, lines = initial_from_invoice(source) if source else ({}, [])
+    header, lines = (
+        initial_from_invoice(source) if source else ({"start_date": timezone.localdate()}, [])
+    )
     data = request.POST if request.method == "POST" else None
     form = RecurringTemplateForm(data, initial=header)
     currency = request.POST.get("currency", "USD") if data else header.get("currency", "USD")

@@ -10,6 +10,7 @@ from django.http import QueryDict
 from customers.models import Customer
 from invoices.forms import BoundedDateField, LineForm
 from invoices.models import Invoice, RecurringTemplate
+from invoices.recurring import month_day
 from portal.forms import BoundedTextMixin
 from portal.money import to_major
 
@@ -82,14 +83,18 @@ def clean_lines(forms_: list[LineForm]) -> list[dict[str, Any]] | None:
 
 
 def initial_from_invoice(invoice: Invoice) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """ "Make recurring": the invoice's customer, money and lines, starting on its issue date."""
+    """For "Make recurring": the invoice's customer, money and lines, starting a month
+    after its issue date (starting on it would bill that month a second time)."""
+    issued = invoice.issue_date
     header = {
         "customer": invoice.customer_id,
         "currency": invoice.currency,
         "terms": invoice.terms,
         "memo": invoice.memo,
-        "start_date": invoice.issue_date,
-        "day_of_month": invoice.issue_date.day,
+        "start_date": month_day(
+            issued.year + issued.month // 12, issued.month % 12 + 1, issued.day
+        ),
+        "day_of_month": issued.day,
     }
     lines = [
         {
