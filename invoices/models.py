@@ -349,6 +349,11 @@ from invoices.email_log import EmailLog  # noqa: E402, F401
 from invoices.line_records import InvoiceLine  # noqa: E402
 from invoices.numbering import InvoiceSequence  # noqa: E402, F401
 from invoices.records import InvoiceActivity, InvoiceFlag, InvoiceReminder  # noqa: E402, F401
+from invoices.recurring_models import (  # noqa: E402, F401
+    RecurringLine,
+    RecurringRun,
+    RecurringTemplate,
+)
 from invoices.stripe_records import (  # noqa: E402, F401
     Installation,
     Refund,

@@ -41,6 +41,7 @@ class InvoiceActivity(models.Model):
         REMINDER_SENT = "reminder_sent", "Reminder sent"
         LINK_REVOKED = "link_revoked", "Pay link replaced"
         DUPLICATED = "duplicated", "Duplicated"
+        RECURRING = "recurring", "Created by a recurring template"
 
     invoice = models.ForeignKey("Invoice", on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=24, choices=Kind.choices)

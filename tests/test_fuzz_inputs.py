@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from invoices.models import CreditNote, EmailLog, InvoiceFlag, Payment, StripeEvent
+from invoices.models import (
+    CreditNote,
+    EmailLog,
+    InvoiceFlag,
+    Payment,
+    RecurringTemplate,
+    StripeEvent,
+)
 from tests import stripe_events as se
 from tests.factories import StaffFactory, make_draft, make_open
 
@@ -290,6 +298,8 @@ def site(db, stripe_env) -> tuple[Client, Site]:
         )
     fixtures.append({"pk": str(invoice.customer_id)})  # customers:<pk>
     fixtures.append({"pk": str(event.pk)})  # webhook events
+    recurring = RecurringTemplate.objects.create(customer=opened.customer, start_date=date.today())
+    fixtures.append({"pk": str(recurring.pk)})  # recurring templates
     fixtures.append({"uidb64": "MQ", "token": "set-password"})  # password reset confirm
     fixtures.append({"token": opened.pay_token})  # the customer's pages
     return client, discover(client, fixtures)
@@ -376,7 +386,7 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
     """The discovery is what makes the fuzzing honest: it must find what we know exists."""
     _, found = site
     urls = {f.url for f in found.forms}
-    for expected in ("/customers/new/", "/invoices/new/", "/settings/business/"):
+    for expected in ("/customers/new/", "/invoices/new/", "/settings/business/", "/recurring/new/"):
         assert expected in urls
     # The payment methods the business offers are fuzzed with the rest of its profile.
     profile_fields = {n for f in found.forms if f.url == "/settings/business/" for n in f.fields}
@@ -390,6 +400,7 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
         r"/invoices/\d+/lines/\d+/(up|down)/",
         r"/invoices/\d+/send/",
         r"/customers/\d+/edit/",
+        r"/invoices/\d+/make-recurring/",
     ):
         assert any(re.fullmatch(pattern, u) for u in urls), pattern
     for name in (

@@ -11,6 +11,7 @@ from invoices.staff import (
     exports,
     ledger_views,
     receivables_views,
+    recurring,
     views,
 )
 
@@ -80,6 +81,11 @@ urlpatterns = [
         document_views.email_preview_html,
         name="email_preview_html",
     ),
+    path("recurring/", recurring.recurring_list, name="recurring_list"),
+    path("recurring/new/", recurring.recurring_new, name="recurring_new"),
+    path("invoices/<int:pk>/make-recurring/", recurring.recurring_new, name="make_recurring"),
+    path("recurring/<int:pk>/pause/", recurring.recurring_pause, name="recurring_pause"),
+    path("recurring/<int:pk>/resume/", recurring.recurring_resume, name="recurring_resume"),
     path("settings/business/", views.business_profile, name="profile"),
     path("payments/", ledger_views.ledger, name="ledger"),
     path("payments/export.csv", ledger_views.ledger_csv, name="ledger_csv"),
