@@ -156,7 +156,7 @@ def side_by_side(
     env = environment(peer_database, sim, portal_env["STRIPE_WEBHOOK_SECRET"])
     log("peer: migrating dj-stripe's database")
     path = prepare(python, env)
-    intents = succeeded_intents(sim, int(os.environ.get("BENCH_PEER_EVENTS", "1500")))
+    intents = succeeded_intents(sim, int(os.environ.get("BENCH_PEER_EVENTS", "2500")))
     peer_items = [signed(event(f"evt_peer_{n}", pi)) for n, pi in enumerate(intents)]
     load = {"connections": 8, "threads": 1, "kind": "webhook"}
     rows: dict[str, dict[str, float]] = {"setup": {"venv_seconds": built}}
