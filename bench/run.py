@@ -173,6 +173,11 @@ def wrk(
         [*command, url], capture_output=True, text=True, check=True, env=env
     ).stdout
     os.unlink(handle.name)
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """Requests/s, p50 and p99 in ms, non-2xx count and total from `wrk --latency`."""
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
     for percent in ("50", "99"):
         value, unit = re.search(rf"\s{percent}%\s+([\d.]+)(us|ms|s)", output).groups()
