@@ -9,6 +9,7 @@ from pathlib import Path
 
 import growth
 import peer
+import push as live
 import serving
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -139,7 +140,11 @@ workers before and after the listeners connected).
 {crowd["listeners"]:,} listeners across {workers} workers, 10 webhooks: from the send p50
 **{crowd["send_p50"]:.1f} ms**, p99 **{crowd["send_p99"]:.1f} ms** (from the `200`: p50
 {crowd["p50"]:.1f}, p99 {crowd["p99"]:.1f}); {crowd["delivered"]:.1%} delivered; memory
-**{crowd["kib_per_listener"]:.1f} KiB per listener**. The listeners are one Python
+**{crowd["kib_per_listener"]:.1f} KiB per listener**. The listeners open their streams
+{live.OPENING} at a time (as arriving browsers would, not all in one instant); a stream
+refused while opening (each starts with a database query, and a worker's connection
+pool gives up after 10 s) is retried: {push["refused"]} refused at {LISTENERS},
+{crowd["refused"]} at {crowd["listeners"]:,}. The listeners are one Python
 client on the same 2 cores, so at this size its own reading of the streams is part of
 the latency. The bench raises its open-file limit to the hard limit; a server holding
 thousands of streams needs `ulimit -n` above twice its listeners.
