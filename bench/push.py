@@ -66,14 +66,12 @@ async def sse_benchmark(
                 if response.status_code != 200:
                     return False
                 async for line in response.aiter_lines():
-                    if line.startswith("data:") and "bench round" not in line:
-                        if "pay-status" in line and held:
-                            held = False
-                            opening.release()
-                            connected += 1
-                            if connected == listeners:
-                                ready.set()
-                        continue
+                    if held and line.startswith("data:") and "pay-status" in line:
+                        held = False  # the stream's first state: it is open
+                        opening.release()
+                        connected += 1
+                        if connected == listeners:
+                            ready.set()
                     record(line)
         except httpx.HTTPError:
             return False
@@ -83,7 +81,9 @@ async def sse_benchmark(
         return True
 
     def record(line: str) -> None:
-        found = re.search(r"bench round (\d+)", line)
+        # The row's own marker: a stream's first state repeats the invoice's last
+        # failure message, which an earlier row may have set.
+        found = re.search(rf"bench {listeners} round (\d+)", line)
         if found:
             arrivals.setdefault(int(found.group(1)), []).append(time.perf_counter())
 
@@ -100,7 +100,7 @@ async def sse_benchmark(
         from_send: list[float] = []
         for n in range(rounds):
             # A fresh event id per row: a replayed event is not pushed again.
-            body = failed_event(f"evt_sse_{listeners}_{n}", f"bench round {n}")
+            body = failed_event(f"evt_sse_{listeners}_{n}", f"bench {listeners} round {n}")
             signature, payload = body.split("\t", 1)
             sent = time.perf_counter()
             response = await poster.post(

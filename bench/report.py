@@ -84,7 +84,8 @@ Produced by `make bench` (bench/run.py) on {time.strftime("%Y-%m-%d")}: the prod
 stack (uvicorn with {workers} workers, `DEBUG=false`, PostgreSQL, Redis pub/sub, the
 database task backend) on this machine ({os.cpu_count()} cores, Python
 {platform.python_version()}), loaded over loopback by `wrk -t2` for {SECONDS} s per
-row, in one run ({elapsed:.0f} s in all{setup}) so the ratios are fair. The load generator
+row, in one run ({elapsed:.0f} s in all{setup})
+so the ratios are fair. The load generator
 shares the same 2 cores as the server, so absolute numbers are lower than on a
 separate client machine; the ratios are the point. Load average when the report
 was written: {" / ".join(f"{x:.1f}" for x in os.getloadavg())} (1 / 5 / 15 min; above 2, other
