@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import CharField, ProtectedError
+from django.db.models import CharField, ProtectedError, Sum
 from django.db.models.functions import Lower
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
-from django_htmx.http import HttpResponseClientRedirect
 
 from customers.forms import CustomerForm
 from customers.models import Customer
 from invoices.listing import balances
-from invoices.live import since_token
+from invoices.models import CustomerCredit
+from invoices.staff import customer_accounts as accounts
+from invoices.staff import ledger
+from invoices.staff.live import since_token
 from portal import once
 from portal.access import staff_required
+from portal.htmx import done, render_page
 from portal.keyset import numbered_page, page_links, paginate, read_position
 from portal.params import MAX_PAGE, query_int, query_text
 
@@ -27,40 +30,56 @@ PAGE_SIZE = 50
 BY_NAME = ("name_key", "id")
 
 
-def _done(request: HttpRequest, url: str) -> HttpResponse:
-    """After a POST: a client-side redirect for htmx, a plain one otherwise."""
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
 @require_safe
 @staff_required
 def customer_list(request: HttpRequest) -> HttpResponse:
     q = query_text(request.GET, "q")
     archived = request.GET.get("archived") == "1"
     number = query_int(request.GET, "page", default=1, maximum=MAX_PAGE, lenient=True) or 1
+    sort, today = accounts.read_sort(request.GET), timezone.localdate()
     position = read_position(request.GET, Customer, BY_NAME, {"name_key": CharField()})
     customers = Customer.objects.search(q).annotate(name_key=Lower("name"))
     customers = customers.filter(archived_at__isnull=False) if archived else customers.active()
-    if number > 1 and not position.direction:  # an old `?page=N` link
-        page = numbered_page(customers, BY_NAME, number, PAGE_SIZE)
-    else:
-        page = paginate(customers, BY_NAME, position, PAGE_SIZE)
+    customers = accounts.annotate_figures(customers, today)
     filters = {
-        key: value for key, value in (("q", q), ("archived", "1" if archived else "")) if value
+        key: value
+        for key, value in (("q", q), ("archived", "1" if archived else ""), ("sort", sort))
+        if value
     }
+    if sort not in ("", "name"):
+        # Sorted by a figure: bounded numbered pages (no keyset over an aggregate).
+        page, links = accounts.numbered(customers, sort, number, PAGE_SIZE, filters)
+    else:
+        if number > 1 and not position.direction:  # an old `?page=N` link
+            page = numbered_page(customers, BY_NAME, number, PAGE_SIZE)
+        else:
+            page = paginate(customers, BY_NAME, position, PAGE_SIZE)
+        links = page_links(filters, page)
+    owed = accounts.balances_of((c.pk for c in page.items), today)
+    for customer in page.items:
+        customer.owed = owed.get(customer.pk, [])
     context = {
         "customers": page.items,
         "q": q,
         "archived": archived,
         "page": page,
-        "links": page_links(filters, page),
+        "links": links,
+        "sort": sort,
+        "sort_links": _sort_links(q, archived, sort),
     }
-    template = "customers/list.html"
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
-        template += "#results"
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_page(request, "customers/list.html", context, fragment="results")
+
+
+def _sort_links(q: str, archived: bool, sort: str) -> dict[str, str]:
+    """Each column header's link: ascending first, then descending."""
+    base = {"q": q, "archived": "1" if archived else ""}
+    links = {}
+    for key in accounts.SORTS:
+        query = QueryDict(mutable=True)
+        query.update({k: v for k, v in base.items() if v})
+        query["sort"] = f"-{key}" if sort == key else key
+        links[key] = f"?{query.urlencode()}"
+    return links
 
 
 @require_safe
@@ -85,6 +104,14 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "customer": customer,
         "invoices": list(invoices[:20]),
         "balances": balances(customer.invoices.all()),
+        "payments": ledger.page_of(ledger.LedgerFilter(customer_id=customer.pk), size=20),
+        "credits": list(
+            CustomerCredit.objects.filter(customer=customer)
+            .values("currency")
+            .annotate(total=Sum("amount"))
+            .filter(total__gt=0)
+            .order_by("currency")
+        ),
         "live_since": since_token(),
     }
     return render(request, "customers/detail.html", context)
@@ -127,7 +154,7 @@ def customer_archive(request: HttpRequest, pk: int) -> HttpResponse:
     if not customer.is_archived:
         customer.archive()
     messages.success(request, f"{customer.name} is archived: hidden from lists and new invoices.")
-    return _done(request, customer.get_absolute_url())
+    return done(request, customer.get_absolute_url())
 
 
 @require_POST
@@ -137,7 +164,7 @@ def customer_restore(request: HttpRequest, pk: int) -> HttpResponse:
     if customer.is_archived:
         customer.restore()
     messages.success(request, f"{customer.name} is restored.")
-    return _done(request, customer.get_absolute_url())
+    return done(request, customer.get_absolute_url())
 
 
 @require_http_methods(["GET", "POST"])
@@ -152,7 +179,7 @@ def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
             has_invoices = True
         else:
             messages.success(request, f"Customer {customer.name} deleted.")
-            return _done(request, reverse("customers:list"))
+            return done(request, reverse("customers:list"))
     status = 409 if request.method == "POST" else 200
     if request.method == "POST":
         messages.error(request, "A customer with invoices cannot be deleted: archive it instead.")

@@ -18,8 +18,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from invoices.activity import InvoiceStateError
 from invoices.models import (
     BusinessProfile,
+    CreditNote,
+    CustomerCredit,
     Invoice,
     InvoiceActivity,
     InvoiceFlag,
@@ -29,6 +32,7 @@ from invoices.models import (
     Payment,
     StripeEvent,
 )
+from invoices.services import send_invoice
 
 AMOUNTS = ["subtotal", "discount", "tax", "total", "amount_paid", "amount_refunded", "amount_due"]
 # What a draft may still have changed here; everything else goes through the editor.
@@ -131,8 +135,6 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Email the selected invoices to their customers")
     def send_selected(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        from invoices.services import InvoiceStateError, send_invoice
-
         sent = 0
         for invoice in queryset.select_related("customer"):
             try:
@@ -206,3 +208,14 @@ class BusinessProfileAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # Every invoice and email is signed with it.
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["number", "invoice", "amount", "currency", "outcome", "created_at"]
+    search_fields = ["number", "invoice__number", "reason"]
+
+
+@admin.register(CustomerCredit)
+class CustomerCreditAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["customer", "currency", "amount", "credit_note", "invoice", "created_at"]

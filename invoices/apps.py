@@ -7,4 +7,13 @@ class InvoicesConfig(AppConfig):
     name = "invoices"
 
     def ready(self) -> None:
-        from invoices import checks  # noqa: F401  (registers the system checks)
+        # Imported here, not at the top: these modules import the models, which
+        # Django loads only after every app's config.
+        from invoices import activity, checks, tasks, totals  # noqa: F401  (they register)
+        from invoices.documents import credit_notes, statements  # noqa: F401  (email kinds)
+        from invoices.pay import live as pay_live
+        from invoices.staff import live as staff_live
+
+        # The pages that follow invoices: the domain announces a change, they render it.
+        activity.subscribe("customer page push", pay_live.push_status)
+        activity.subscribe("staff pages push", staff_live.push_rows)

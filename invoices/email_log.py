@@ -23,8 +23,20 @@ class EmailLog(models.Model):
 
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=32)
+    # An email is about an invoice, or (a statement) about a customer's account.
     invoice = models.ForeignKey(
-        "invoices.Invoice", on_delete=models.CASCADE, related_name="email_logs"
+        "invoices.Invoice",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="email_logs",
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="email_logs",
     )
     payment = models.ForeignKey(
         "invoices.Payment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

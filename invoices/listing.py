@@ -6,7 +6,7 @@ back button and an export all mean the same list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -125,7 +125,6 @@ def order_keys(sort: str) -> tuple[str, ...]:
 class Page:
     keyset: KeysetPage
     filter: InvoiceFilter
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def items(self) -> list[Invoice]:

@@ -1,4 +1,4 @@
-"""Live updates: publish / subscribe, and the Server-Sent Events views.
+"""Live updates, the hub: publish / subscribe and the Server-Sent Events plumbing.
 
 `publish()` is called (after commit) from ordinary sync code. Messages carry
 HTML rendered once by the publisher, so a thousand listeners cost one render.
@@ -19,20 +19,13 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
+import redis
+import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.template.loader import render_to_string
-from django.utils import timezone
-
-from invoices.models import Invoice
-from portal.access import staff_required
-from portal.i18n import in_customer_language
-from portal.params import parse_int
+from django.http import StreamingHttpResponse
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +101,6 @@ class Hub:
             await ready.wait()
 
     async def _read_redis(self, ready: asyncio.Event) -> None:
-        import redis.asyncio as aioredis
-
         while True:
             client = aioredis.Redis.from_url(settings.REDIS_URL)
             try:
@@ -152,8 +143,6 @@ def _redis():
     global _redis_client
     with _redis_lock:
         if _redis_client is None or _redis_client[0] != settings.REDIS_URL:
-            import redis
-
             # Short timeouts: a publish happens after a commit, inside a
             # request; a Redis that is down must not hold that request.
             client = redis.Redis.from_url(
@@ -180,54 +169,10 @@ def publish(channel: str, event: str, html: str) -> None:
         hub.dispatch(channel, message)
 
 
-# -- what is published ----------------------------------------------------
+# -- the SSE plumbing (the streams: pay/live.py, staff/live.py) --------------------
 
 
-def render_customer_state(invoice: Invoice, **state: Any) -> str:
-    """Every state-dependent region of the pay page (`pay/_state.html`), in the customer's
-    language: the HTML goes to their page as is."""
-    from invoices.pay_context import pay_status_context
-
-    with in_customer_language(invoice.customer):
-        context = pay_status_context(invoice, live=True, **state)
-        return render_to_string("pay/_state.html", context)
-
-
-def render_customer_status(invoice: Invoice) -> str:
-    """What every open pay page of the invoice is sent when it changes."""
-    return render_customer_state(invoice)
-
-
-def staff_messages(invoice: Invoice) -> list[tuple[str, str]]:
-    context = {"invoice": invoice}
-    payments = {
-        "invoice": invoice,
-        "payments": list(invoice.payments.select_related("recorded_by")),
-    }
-    return [
-        (
-            f"invoice-{invoice.pk}-payments",
-            render_to_string("invoices/_payments.html", payments),
-        ),
-        (f"invoice-{invoice.pk}-row", render_to_string("invoices/_invoice_row.html", context)),
-        (
-            f"invoice-{invoice.pk}-status",
-            render_to_string("invoices/_invoice_status.html", context),
-        ),
-    ]
-
-
-def invoice_changed(invoice: Invoice) -> None:
-    """Push an invoice's new state to its customer's pages and to staff pages."""
-    publish(invoice_channel(invoice.pk), "status", render_customer_status(invoice))
-    for event, html in staff_messages(invoice):
-        publish(STAFF_CHANNEL, event, html)
-
-
-# -- the SSE views ----------------------------------------------------------
-
-
-def _stream_response(events: AsyncIterator[bytes]) -> StreamingHttpResponse:
+def stream_response(events: AsyncIterator[bytes]) -> StreamingHttpResponse:
     response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
@@ -243,7 +188,7 @@ async def release_connection() -> None:
     await sync_to_async(close_old_connections)()
 
 
-async def _relay(queue: asyncio.Queue[Message]) -> AsyncIterator[bytes]:
+async def relay(queue: asyncio.Queue[Message]) -> AsyncIterator[bytes]:
     tick = KEEPALIVE_SECONDS
     if settings.REDIS_URL:
         tick = min(tick, settings.LIVE_DEGRADED_REFRESH_SECONDS)
@@ -265,86 +210,3 @@ async def _relay(queue: asyncio.Queue[Message]) -> AsyncIterator[bytes]:
             continue
         idle = 0.0
         yield message.encode()
-
-
-async def invoice_stream(
-    request: HttpRequest, invoice: Invoice, *, recording_intent: str = ""
-) -> HttpResponse:
-    """The customer's stream for one invoice (the pay view authorises the token).
-
-    `recording_intent`: the page Stripe sent back after a successful payment, which shows
-    "being recorded" until the webhook lands. The shared message would show it the Pay
-    button again, so this one listener gets its own render of each change instead.
-    """
-    if recording_intent != invoice.stripe_payment_intent_id:
-        recording_intent = ""
-
-    async def current() -> str:
-        fresh = await Invoice.objects.select_related("customer").aget(pk=invoice.pk)
-        html = await sync_to_async(render_customer_state)(fresh, recording_intent=recording_intent)
-        await release_connection()
-        return html
-
-    async def events() -> AsyncIterator[bytes]:
-        async with hub.subscribe(invoice_channel(invoice.pk)) as queue:
-            # Subscribed first, then the current state: nothing falls in between.
-            html = await current()
-            yield b"retry: 2000\n\n"
-            yield Message("status", html, new_message_id()).encode()
-            async for chunk in _relay(queue):
-                if recording_intent and chunk.startswith(b"id:"):
-                    chunk = Message("status", await current(), new_message_id()).encode()
-                yield chunk
-
-    return _stream_response(events())
-
-
-# A change is stamped (`updated_at`) when it is saved but only visible once its
-# transaction commits: a page rendered in between carries a later `since` and
-# would never be sent that change. Going back a little re-sends a few states
-# the page already has, which is harmless.
-CATCH_UP_MARGIN = timedelta(seconds=10)
-MAX_SINCE = 32_503_680_000 * 1_000_000  # 3000-01-01 in microseconds
-
-
-def _since(request: HttpRequest) -> datetime | None:
-    """The newest moment the page already knows about: `?since=` or Last-Event-ID."""
-    # Anything but a plausible moment (microseconds since 1970, before 3000) is ignored.
-    stamps = [request.GET.get("since", ""), request.headers.get("Last-Event-ID", "")]
-    micros = [parse_int(s, minimum=0, maximum=MAX_SINCE) for s in stamps]
-    known = [m for m in micros if m is not None]
-    if not known:
-        return None
-    return datetime.fromtimestamp(max(known) / 1_000_000, tz=UTC) - CATCH_UP_MARGIN
-
-
-def _catch_up(since: datetime | None) -> list[Message]:
-    if since is None:
-        return []
-    changed = Invoice.objects.select_related("customer").filter(updated_at__gt=since)
-    messages = []
-    for invoice in changed.order_by("updated_at")[:100]:
-        for event, html in staff_messages(invoice):
-            messages.append(Message(event, html, new_message_id()))
-    return messages
-
-
-def since_token() -> str:
-    """For templates: the `since` a freshly rendered page passes to the staff stream."""
-    return str(int(timezone.now().timestamp() * 1_000_000))
-
-
-@staff_required
-async def staff_stream(request: HttpRequest) -> HttpResponse:
-    since = _since(request)
-
-    async def events() -> AsyncIterator[bytes]:
-        async with hub.subscribe(STAFF_CHANNEL) as queue:
-            yield b"retry: 2000\n\n"
-            for message in await sync_to_async(_catch_up)(since):
-                yield message.encode()
-            await release_connection()
-            async for chunk in _relay(queue):
-                yield chunk
-
-    return _stream_response(events())

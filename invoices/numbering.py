@@ -8,9 +8,17 @@ gives its number back. On SQLite the whole write transaction is serialized
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import models, transaction
 
-from invoices.models import InvoiceSequence
+
+class InvoiceSequence(models.Model):
+    """The last number handed out for a prefix; locked while a finalize takes one."""
+
+    prefix = models.CharField(max_length=12, primary_key=True)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.last_value}"
 
 
 def format_number(prefix: str, value: int) -> str:

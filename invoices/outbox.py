@@ -22,15 +22,18 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Min, Q
+from django.tasks import Task
 from django.utils import timezone
+from django_tasks_db import DatabaseBackend
 
+from customers.models import Customer
+from invoices.documents import emails
 from invoices.email_log import EmailLog
 from invoices.models import Invoice, Payment
 from portal.hooks import after_commit
@@ -54,13 +57,8 @@ def lease() -> timedelta:
 # -- queueing (inside the caller's transaction) -------------------------------
 
 
-def _email_key(kind: str, invoice: Invoice, payment_id: int | None, ref: str, offset: int) -> str:
-    about = {
-        "receipt": f"{payment_id}",
-        "refund": f"{payment_id}:{ref}",
-        "void": "",
-        "reminder": f"{offset}",
-    }.get(kind, ref)
+def _email_key(kind: str, invoice: Invoice, payment_id: int | None, ref: str) -> str:
+    about = {"receipt": f"{payment_id}", "refund": f"{payment_id}:{ref}", "void": ""}.get(kind, ref)
     if kind in ("invoice", "refund") and not ref:
         about = f"{about}:{uuid.uuid4().hex}"  # each send is an email of its own
     return ":".join(str(part) for part in (kind, invoice.pk, about) if part != "")
@@ -72,12 +70,13 @@ def queue_email(
     *,
     payment_id: int | None = None,
     amount: int = 0,
-    offset_days: int = 0,
     ref: str = "",
 ) -> EmailLog:
     """Owe the customer one email; queued at most once per key (see `_email_key`)."""
-    key = _email_key(kind, invoice, payment_id, ref, offset_days)
-    params = {"amount": amount, "offset_days": offset_days}
+    key = _email_key(kind, invoice, payment_id, ref)
+    params: dict[str, Any] = {"amount": amount}
+    if ref:
+        params["ref"] = ref  # what the email is about, e.g. a credit note's number
     return _queue(key, kind, invoice, payment_id, params)
 
 
@@ -86,6 +85,20 @@ def queue_staff_notice(invoice: Invoice, kind: str, message: str, *, ref: str = 
     key = f"notice:{kind}:{invoice.pk}:{ref or uuid.uuid4().hex}"
     params = {"notice_kind": kind, "message": message}
     return _queue(key, "notice", invoice, None, params)
+
+
+def queue_customer_email(
+    kind: str, customer: Customer, *, ref: str, params: dict[str, Any]
+) -> EmailLog:
+    """Owe a customer an email about their account (a statement), not about one invoice."""
+    with transaction.atomic():
+        email, created = EmailLog.objects.get_or_create(
+            key=f"{kind}:customer-{customer.pk}:{ref}"[:200],
+            defaults={"kind": kind, "customer": customer, "params": params},
+        )
+        if created:
+            schedule(email)
+    return email
 
 
 def _queue(
@@ -101,19 +114,23 @@ def _queue(
     return email
 
 
-def _stores_tasks_in_database() -> bool:
-    from django_tasks_db import DatabaseBackend
+# The task that runs `deliver`. It is defined in `invoices.tasks` (queued task
+# rows name it by that path), which imports this module and hands it over here.
+_delivery_task: list[Task] = []
 
-    from invoices.tasks import deliver_email
 
+def use_delivery_task(task: Task) -> None:
+    _delivery_task[:] = [task]
+
+
+def _stores_tasks_in_database(deliver_email: Task) -> bool:
     return isinstance(deliver_email.get_backend(), DatabaseBackend)
 
 
 def schedule(email: EmailLog, run_after: datetime | None = None) -> None:
     """Ask the task backend to deliver `email` (at `run_after`, or now)."""
-    from invoices.tasks import deliver_email
-
-    if _stores_tasks_in_database():
+    [deliver_email] = _delivery_task
+    if _stores_tasks_in_database(deliver_email):
         # The task row joins the caller's transaction: it exists iff the email does.
         deliver_email.using(run_after=run_after).enqueue(email.pk)
     elif run_after is None:
@@ -153,36 +170,24 @@ def message_id(email: EmailLog) -> str:
     return f"<{email.pk}.{digest}@{domain}>"
 
 
-def _sender(email: EmailLog) -> Callable[[Invoice, Payment | None, dict[str, str]], Any]:
-    from invoices import emails
-
-    params = email.params
-    senders: dict[str, Callable[[Invoice, Payment | None, dict[str, str]], Any]] = {
-        "invoice": lambda inv, pay, h: emails.send_invoice_email(inv, headers=h),
-        "receipt": lambda inv, pay, h: emails.send_receipt_email(inv, pay, headers=h),
-        "refund": lambda inv, pay, h: emails.send_refund_email(
-            inv, pay, params.get("amount", 0), headers=h
-        ),
-        "void": lambda inv, pay, h: emails.send_void_email(inv, headers=h),
-        "reminder": lambda inv, pay, h: emails.send_reminder_email(
-            inv, params.get("offset_days", 0), headers=h
-        ),
-        "notice": lambda inv, pay, h: emails.send_staff_notice(
-            inv, params.get("notice_kind", ""), params.get("message", ""), headers=h
-        ),
-    }
-    return senders[email.kind]
-
-
 def deliver(email_id: int) -> str:
     """Send one queued email if it is due; returns what happened (for the task result)."""
     email = _claim(email_id)
     if email is None:
         return "skipped"
     try:
-        invoice = Invoice.objects.select_related("customer").get(pk=email.invoice_id)
+        invoice = (
+            Invoice.objects.select_related("customer").get(pk=email.invoice_id)
+            if email.invoice_id
+            else None
+        )
         payment = Payment.objects.get(pk=email.payment_id) if email.payment_id else None
-        message = _sender(email)(invoice, payment, {"Message-ID": message_id(email)})
+        headers = {"Message-ID": message_id(email)}
+        send = emails.KINDS[email.kind].send
+        if send is None:
+            raise ValueError(f"{email.kind} emails are not sent through the outbox")
+        params = {**email.params, "customer_id": email.customer_id}
+        message = send(invoice, payment, params, headers)
     except Exception as error:
         logger.warning("email %s attempt %s failed: %s", email.key, email.attempts, error)
         return _attempt_failed(email, error)

@@ -14,53 +14,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from invoices import stripe_api
+from invoices.activity import InvoiceStateError, announce, lock, record_activity
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine, Payment
 from invoices.numbering import take_next_number
-from portal.hooks import after_commit
+from invoices.outbox import queue_email
+from invoices.payment_methods import MethodType
+from invoices.payments.intents import follow_amount_due
 
 logger = logging.getLogger(__name__)
-
-
-class InvoiceStateError(Exception):
-    """An action that the invoice's state does not allow; the message is for people."""
-
-
-def record_activity(
-    invoice: Invoice,
-    kind: str,
-    *,
-    actor: Any = None,
-    message: str = "",
-    **data: Any,
-) -> InvoiceActivity:
-    return InvoiceActivity.objects.create(
-        invoice=invoice,
-        kind=kind,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        message=message[:500],
-        data=data,
-    )
-
-
-def lock(invoice: Invoice) -> Invoice:
-    """Re-read the invoice with its row locked until the transaction ends."""
-    return Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
-
-
-def announce(invoice: Invoice) -> None:
-    """After commit, best-effort: push the new state to open pages.
-
-    It may fail (Redis down) without changing the caller's answer; pages catch
-    up from the state every (re)connecting stream is sent first. (The totals are
-    booked by `Invoice.save()` itself, inside the transaction.)
-    """
-    from invoices import live
-
-    def push() -> None:
-        fresh = Invoice.objects.select_related("customer").get(pk=invoice.pk)
-        live.invoice_changed(fresh)
-
-    after_commit("live push", push)
 
 
 def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
@@ -84,14 +46,16 @@ def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
         for line in lines:
             line.save(update_fields=["amount"])
         record_activity(invoice, InvoiceActivity.Kind.FINALIZED, actor=actor, number=invoice.number)
+        # Imported here: credit notes build on this module's workflows.
+        from invoices.credit_notes import apply_customer_credit
+
+        apply_customer_credit(invoice, actor=actor)
         announce(invoice)
     return invoice
 
 
 def send_invoice(*, invoice: Invoice, actor: Any = None) -> None:
     """Email the customer the pay link (first send and every resend)."""
-    from invoices.tasks import queue_email
-
     with transaction.atomic():
         invoice = lock(invoice)
         if invoice.status == Invoice.Status.DRAFT:
@@ -120,17 +84,17 @@ def revoke_pay_link(*, invoice: Invoice, actor: Any = None) -> None:
 
 def void_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
     """Open -> void. An open PaymentIntent is canceled first, so nobody can pay it."""
-    from invoices import stripe_api
-    from invoices.tasks import queue_email
-
     with transaction.atomic():
         invoice = lock(invoice)
+        if invoice.status == Invoice.Status.PAID or invoice.amount_paid:
+            # Money was taken: a credit note gives it back and keeps the books straight.
+            raise InvoiceStateError(
+                "An invoice with payments cannot be voided: issue a credit note instead."
+            )
         if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE):
             raise InvoiceStateError(
                 f"A {invoice.get_status_display().lower()} invoice cannot be voided."
             )
-        if invoice.amount_paid:
-            raise InvoiceStateError("This invoice has payments; refund them before voiding.")
         if invoice.payment_state == Invoice.PaymentState.PROCESSING:
             raise InvoiceStateError("A payment is processing; wait for it before voiding.")
         if invoice.stripe_payment_intent_id:
@@ -138,7 +102,7 @@ def void_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
                 intent = stripe_api.retrieve_payment_intent(invoice.stripe_payment_intent_id)
                 if intent.status in stripe_api.CONFIRMABLE:
                     stripe_api.cancel_payment_intent(intent.id)
-                elif intent.status in ("processing", "succeeded"):
+                elif intent.status in (stripe_api.PROCESSING, stripe_api.SUCCEEDED):
                     raise InvoiceStateError("A card payment is under way; it cannot be voided now.")
             except stripe_api.StripeError as error:
                 if stripe_api.is_missing(error):
@@ -167,8 +131,6 @@ def mark_uncollectible(*, invoice: Invoice, actor: Any = None) -> Invoice:
         invoice.status = Invoice.Status.UNCOLLECTIBLE
         invoice.save(update_fields=["status", "updated_at"])
         # It can no longer be paid online, so an open card form must not charge it either.
-        from invoices.payments import follow_amount_due
-
         follow_amount_due(invoice)
         record_activity(invoice, InvoiceActivity.Kind.UNCOLLECTIBLE, actor=actor)
         announce(invoice)
@@ -185,8 +147,6 @@ def record_offline_payment(
     actor: Any = None,
 ) -> Payment:
     """A bank transfer, cash or cheque: partial payments allowed, never more than due."""
-    from invoices.tasks import queue_email
-
     if method not in Payment.Method.values or method == Payment.Method.CARD:
         raise InvoiceStateError("Choose how the payment was made.")
     with transaction.atomic():
@@ -201,6 +161,7 @@ def record_offline_payment(
         payment = Payment.objects.create(
             invoice=invoice,
             method=method,
+            method_type=MethodType.OFFLINE,
             status=Payment.Status.SUCCEEDED,
             amount=amount,
             currency=invoice.currency,
@@ -211,14 +172,12 @@ def record_offline_payment(
         invoice.add_payment(amount)
         invoice.save()
         # The open card form must now ask for the new amount due (or nothing).
-        from invoices.payments import follow_amount_due
-
         follow_amount_due(invoice)
         record_activity(
             invoice,
             InvoiceActivity.Kind.PAYMENT_RECORDED,
             actor=actor,
-            message=f"{payment.get_method_display()} {invoice.money(amount)} {reference}".strip(),
+            message=f"{payment.method_label} {invoice.money(amount)}",
             payment_id=payment.pk,
         )
         announce(invoice)

@@ -1,12 +1,14 @@
 """The only module that talks to Stripe (or the simulator, through the same SDK).
 
-Everything here takes and returns plain values or SDK objects; the workflows
-that decide what to call live in `services.py`.
+Everything here takes and returns plain values or SDK objects; what to call
+and when is decided by the callers (`payments/`: intents, handlers, refunds,
+reconcile; `services.py`: voiding).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import stripe
@@ -16,13 +18,19 @@ from customers.models import Customer
 from invoices.models import Installation, Invoice
 
 StripeError = stripe.StripeError
-CardError = stripe.CardError
 InvalidRequestError = stripe.InvalidRequestError
 SignatureVerificationError = stripe.SignatureVerificationError
 PaymentIntent = stripe.PaymentIntent
 
+# A PaymentIntent's statuses, as Stripe spells them.
+REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+REQUIRES_CONFIRMATION = "requires_confirmation"
+REQUIRES_ACTION = "requires_action"
+PROCESSING = "processing"
+SUCCEEDED = "succeeded"
+CANCELED = "canceled"
 # A PaymentIntent in one of these states can still be confirmed by the customer.
-CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
+CONFIRMABLE = frozenset({REQUIRES_PAYMENT_METHOD, REQUIRES_CONFIRMATION, REQUIRES_ACTION})
 # Every SDK call is bounded, so Stripe being down or slow holds a request
 # thread for seconds, not minutes: 2 s to connect, 4 s to answer, and one
 # retry (idempotency keys make it safe) after the SDK's 0.5-1 s back-off. Worst
@@ -123,6 +131,10 @@ def retrieve_payment_intent(
     return client().v1.payment_intents.retrieve(payment_intent_id, params=params)
 
 
+def retrieve_balance_transaction(balance_transaction_id: str) -> Any:
+    return client().v1.balance_transactions.retrieve(balance_transaction_id)
+
+
 def update_payment_intent_amount(payment_intent_id: str, amount: int) -> PaymentIntent:
     return client().v1.payment_intents.update(payment_intent_id, params={"amount": amount})
 
@@ -169,19 +181,9 @@ def verify_event(payload: bytes, signature: str) -> dict[str, Any]:
 
 
 def _parse_event(payload: bytes) -> dict[str, Any]:
-    import json
-
     event = json.loads(payload)
     if not isinstance(event, dict) or not isinstance(event.get("id"), str):
         raise ValueError("not a Stripe event")
     if not isinstance(event.get("type"), str) or not isinstance(event.get("data"), dict):
         raise ValueError("not a Stripe event")
     return event
-
-
-def card_details(charge: Any) -> tuple[str, str]:
-    """(brand, last4) from a charge object or dict, when it was a card."""
-    if not charge or isinstance(charge, str):
-        return "", ""
-    details = (charge.get("payment_method_details") or {}).get("card") or {}
-    return details.get("brand", "") or "", details.get("last4", "") or ""

@@ -19,6 +19,4 @@ def deliver_email(email_id: int) -> str:
     return outbox.deliver(email_id)
 
 
-# The names the workflows use: both queue inside the caller's transaction.
-queue_email = outbox.queue_email
-queue_staff_notice = outbox.queue_staff_notice
+outbox.use_delivery_task(deliver_email)

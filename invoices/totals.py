@@ -25,6 +25,8 @@ from datetime import date
 
 from django.db import connection, transaction
 from django.db.models import Q, Sum
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from invoices.models import BalanceBucket, BookedBalance, Invoice
@@ -53,6 +55,18 @@ def contribution(invoice: Invoice) -> tuple[Key, int] | None:
         day = timezone.localdate(invoice.paid_at)
         return (str(BalanceBucket.Kind.PAID), invoice.currency, day), invoice.amount_paid
     return None
+
+
+@receiver(post_save, sender=Invoice, dispatch_uid="invoices.totals.book")
+def _book_on_save(
+    sender: type[Invoice], instance: Invoice, raw: bool = False, **kwargs: object
+) -> None:
+    """`Invoice.save()` sends this inside its own transaction block."""
+    update_fields = kwargs.get("update_fields")
+    if raw:
+        return  # loading fixtures: `rebuild()` books them
+    if update_fields is None or not FIELDS.isdisjoint(update_fields):  # type: ignore[arg-type]
+        book(instance)
 
 
 def book(invoice: Invoice) -> None:

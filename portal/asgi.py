@@ -23,7 +23,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-# The streams' URLs (portal/urls.py `live/...`, invoices/pay_urls.py `<token>/events/`).
+# The streams' URLs (invoices/root_urls.py `live/...`, invoices/pay/urls.py `<token>/events/`).
 STREAMS = re.compile(r"/live/|/pay/[^/]+/events/$")
 
 streams = get_asgi_application()

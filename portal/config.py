@@ -45,6 +45,15 @@ class Config:
     web_concurrency: int
     trusted_proxies: list[str]
     portal_id: str = ""
+    database_pool_size: int = 10
+    default_from_email: str = "billing@localhost"
+    tasks_in_database: bool = False
+    tasks_lease_seconds: int = 300
+    email_retry_delays: tuple[int, ...] = (60, 300, 1800, 7200, 43200)
+    live_degraded_refresh_seconds: float = 15.0
+    secure_ssl_redirect: bool = True
+    log_level: str = "INFO"
+    request_log_level: str = "INFO"
     web_threads: int = 8
 
     @property
@@ -183,6 +192,7 @@ def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
         # Stripe.js refuses live keys on plain http, and card data needs TLS anyway.
         raise _fail("SITE_URL", "must start with https:// when the Stripe keys are live keys")
     portal_id = _read_portal_id(env.str("PORTAL_ID", default="").strip(), site_url)
+    operations = _read_operations(env)
     return Config(
         debug=debug,
         secret_key=secret_key,
@@ -199,8 +209,56 @@ def read_config(environment: Mapping[str, str], base_dir: str) -> Config:
         web_concurrency=web_concurrency,
         trusted_proxies=trusted_proxies,
         portal_id=portal_id,
+        **operations,
         web_threads=web_threads,
     )
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _read_operations(env: environ.Env) -> dict[str, Any]:
+    """The tuning variables: each has a default, and a bad value names itself."""
+
+    def number(name: str, default: str, kind: type[int] | type[float] = int) -> Any:
+        raw = env.str(name, default="").strip() or default
+        try:
+            value = kind(raw)
+        except ValueError as error:
+            raise _fail(name, "must be a number") from error
+        if value <= 0:
+            raise _fail(name, "must be more than zero")
+        return value
+
+    def level(name: str) -> str:
+        value = env.str(name, default="").strip().upper() or "INFO"
+        if value not in LOG_LEVELS:
+            raise _fail(name, f"must be one of {', '.join(LOG_LEVELS)}")
+        return value
+
+    tasks_backend = env.str("TASKS_BACKEND", default="").strip()
+    if tasks_backend not in ("", "database"):
+        raise _fail("TASKS_BACKEND", 'must be "database" or empty')
+    redirect = env.str("SECURE_SSL_REDIRECT", default="true").strip().lower()
+    if redirect not in ("true", "false"):
+        raise _fail("SECURE_SSL_REDIRECT", "must be true or false")
+    delays = env.str("EMAIL_RETRY_DELAYS", default="").strip() or "60,300,1800,7200,43200"
+    try:
+        retry_delays = tuple(int(part) for part in delays.split(","))
+    except ValueError as error:
+        raise _fail("EMAIL_RETRY_DELAYS", "must be whole seconds, comma separated") from error
+    return {
+        "database_pool_size": number("DATABASE_POOL_SIZE", "10"),
+        "default_from_email": env.str("DEFAULT_FROM_EMAIL", default="").strip()
+        or "billing@localhost",
+        "tasks_in_database": tasks_backend == "database",
+        "tasks_lease_seconds": number("TASKS_LEASE_SECONDS", "300"),
+        "email_retry_delays": retry_delays,
+        "live_degraded_refresh_seconds": number("LIVE_DEGRADED_REFRESH_SECONDS", "15", float),
+        "secure_ssl_redirect": redirect == "true",
+        "log_level": level("LOG_LEVEL"),
+        "request_log_level": level("REQUEST_LOG_LEVEL"),
+    }
 
 
 def _trusted_proxies(raw: str) -> list[str]:

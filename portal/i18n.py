@@ -2,7 +2,7 @@
 
 Staff pages stay in English (the project's `LANGUAGE_CODE`); everything a
 customer reads (the pay pages and their live updates, every customer email,
-the PDFs) is rendered inside `customer_language(...)`. Money and dates on those
+the PDFs) is rendered inside `invoices.language.in_customer_language(...)`. Money and dates on those
 outputs are formatted by Babel from CLDR data for the active language, while
 English keeps the portal's own formats so staff pages never change.
 """
@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from babel import Locale
 from babel.dates import format_date
@@ -24,9 +23,6 @@ from django.utils import timezone, translation
 
 from portal.money import exponent, format_money, to_major
 
-if TYPE_CHECKING:
-    from customers.models import Customer
-
 ENGLISH = "en"
 # The languages a customer can be written to in. Labels stay English: only staff see them.
 LANGUAGE_CHOICES = [("en", "English"), ("de", "German"), ("fr", "French")]
@@ -34,27 +30,10 @@ LANGUAGE_CHOICES = [("en", "English"), ("de", "German"), ("fr", "French")]
 BABEL_LOCALES = {"de": "de_DE", "fr": "fr_FR"}
 
 
-def customer_language(customer: Customer, default: str | None = None) -> str:
-    """The customer's own language, else the business's default (`default` saves a query)."""
-    if customer.language:
-        return customer.language
-    if default is None:
-        from invoices.models import BusinessProfile
-
-        default = BusinessProfile.load().default_language
-    return default or ENGLISH
-
-
 @contextmanager
 def language(code: str) -> Iterator[str]:
     """Render in `code` (restored afterwards, even on error)."""
     with translation.override(code):
-        yield code
-
-
-@contextmanager
-def in_customer_language(customer: Customer, default: str | None = None) -> Iterator[str]:
-    with language(customer_language(customer, default)) as code:
         yield code
 
 

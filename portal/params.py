@@ -8,6 +8,8 @@ ASCII digits (an optional leading minus) within the given bounds.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.core.exceptions import BadRequest
 from django.http import QueryDict
 
@@ -58,3 +60,17 @@ def query_int(
 def query_text(query: QueryDict, name: str, *, max_length: int = 100) -> str:
     """A free-text query parameter (a search box), stripped and cut to `max_length`."""
     return query.get(name, "").strip()[:max_length]
+
+
+def query_date(query: QueryDict, name: str) -> date | None:
+    """An ISO date query parameter (`2026-11-29`, what `<input type=date>` sends):
+    None when absent or empty, 400 when it is not a real date."""
+    raw = query.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        if len(raw) != 10 or not raw.isascii():
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"“{name}” must be a date written as YYYY-MM-DD.") from None

@@ -91,7 +91,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "pool",
         {
             "min_size": 2,
-            "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+            "max_size": CONFIG.database_pool_size,
             "timeout": 10,
         },
     )
@@ -132,7 +132,7 @@ CACHES = {
 WEB_CONCURRENCY = CONFIG.web_concurrency
 WEB_THREADS = CONFIG.web_threads
 # While Redis is down, live streams end this often so pages refresh their state.
-LIVE_DEGRADED_REFRESH_SECONDS = float(os.environ.get("LIVE_DEGRADED_REFRESH_SECONDS", "15"))
+LIVE_DEGRADED_REFRESH_SECONDS = CONFIG.live_degraded_refresh_seconds
 # The reverse proxies whose X-Forwarded-For names the client (portal.network).
 TRUSTED_PROXIES = CONFIG.trusted_proxies
 
@@ -176,13 +176,13 @@ STORAGES = {
 }
 
 MAILERS = {"default": CONFIG.mailer}
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "billing@localhost")
+DEFAULT_FROM_EMAIL = CONFIG.default_from_email
 
 TASKS = {
     "default": {
         "BACKEND": (
             "django_tasks_db.DatabaseBackend"
-            if os.environ.get("TASKS_BACKEND") == "database"
+            if CONFIG.tasks_in_database
             else "django.tasks.backends.immediate.ImmediateBackend"
         )
     }
@@ -190,11 +190,9 @@ TASKS = {
 
 # A task whose worker has not finished it after this long is presumed dead
 # (killed, machine lost) and is run again; see `invoices.worker`.
-TASKS_LEASE_SECONDS = int(os.environ.get("TASKS_LEASE_SECONDS", "300"))
+TASKS_LEASE_SECONDS = CONFIG.tasks_lease_seconds
 # Waits between attempts to send an email (seconds); after the last, it fails.
-EMAIL_RETRY_DELAYS = [
-    int(s) for s in os.environ.get("EMAIL_RETRY_DELAYS", "60,300,1800,7200,43200").split(",")
-]
+EMAIL_RETRY_DELAYS = list(CONFIG.email_retry_delays)
 
 STRIPE_SECRET_KEY = CONFIG.stripe_secret_key
 STRIPE_PUBLISHABLE_KEY = CONFIG.stripe_publishable_key
@@ -228,7 +226,7 @@ SESSION_COOKIE_SECURE = CONFIG.site_is_https
 CSRF_COOKIE_SECURE = CONFIG.site_is_https
 if CONFIG.site_is_https and not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = os.environ.get("SECURE_SSL_REDIRECT", "true").lower() == "true"
+    SECURE_SSL_REDIRECT = CONFIG.secure_ssl_redirect
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = 31_536_000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -239,13 +237,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"logfmt": {"()": "portal.logs.LogfmtFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "logfmt"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": CONFIG.log_level},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "django.server": {"level": "WARNING"},
         "stripe": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
-        "portal.requests": {"level": os.environ.get("REQUEST_LOG_LEVEL", "INFO")},
+        "portal.requests": {"level": CONFIG.request_log_level},
     },
 }

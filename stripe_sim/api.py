@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stripe_sim import debits, methods, objects, payment_methods, payments, refunds
+from stripe_sim import debits, methods, objects, payment_methods, payments, refunds, saved
 from stripe_sim.errors import ApiError, invalid, publishable_key_forbidden
 from stripe_sim.objects import Obj
 from stripe_sim.params import Schema, merge_metadata, validate
@@ -87,14 +87,15 @@ def dispatch(store: Store, key: str, found: tuple[Route, dict[str, str]], raw: O
 
 
 def _check_client_secret(store: Store, call: Call, pi_id: str) -> None:
-    pi = store.get("payment_intent", pi_id, param="intent")
+    kind = "setup_intent" if pi_id.startswith("seti_") else "payment_intent"
+    pi = store.get(kind, pi_id, param="intent")
     secret = call.params.get("client_secret")
     if call.key == PUBLISHABLE and secret is None:
         raise publishable_key_forbidden()
     if secret is not None and secret != pi["client_secret"]:
         raise invalid(
             "The client_secret provided does not match the client_secret associated with the "
-            "PaymentIntent.",
+            + ("SetupIntent." if kind == "setup_intent" else "PaymentIntent."),
             param="client_secret",
         )
 
@@ -104,6 +105,10 @@ def _check_client_secret(store: Store, call: Call, pi_id: str) -> None:
 
 @route("POST", "/v1/customers", CUSTOMER)
 def create_customer(call: Call) -> Obj:
+    default = (call.params.get("invoice_settings") or {}).get("default_payment_method")
+    if default:
+        # A new Customer has no PaymentMethods yet to default to.
+        raise saved.not_customers(default, param="invoice_settings[default_payment_method]")
     customer = call.store.add(objects.customer(call.params))
     call.store.emit("customer.created", customer)
     return customer
@@ -118,7 +123,13 @@ def retrieve_customer(call: Call, id: str) -> Obj:
 def update_customer(call: Call, id: str) -> Obj:
     customer = call.store.get("customer", id)
     params = call.params
+    settings = params.get("invoice_settings") or {}
+    if "default_payment_method" in settings:
+        # Checked before anything changes: a refused update leaves the Customer be.
+        saved.check_default(call.store, customer, settings["default_payment_method"])
     previous = {k: customer[k] for k in params if k in customer and k != "expand"}
+    if "invoice_settings" in previous:
+        previous["invoice_settings"] = dict(customer["invoice_settings"])
     if "metadata" in params:
         customer["metadata"] = merge_metadata(customer["metadata"], params["metadata"])
     for field in ("email", "name", "description", "phone"):
@@ -128,6 +139,8 @@ def update_customer(call: Call, id: str) -> Obj:
         customer["address"] = objects.address(params["address"]) if params["address"] else None
     if "preferred_locales" in params:
         customer["preferred_locales"] = params["preferred_locales"]
+    if "default_payment_method" in settings:
+        customer["invoice_settings"]["default_payment_method"] = settings["default_payment_method"]
     if previous:
         call.store.emit("customer.updated", customer, previous)
     return customer

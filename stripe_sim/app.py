@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stripe_sim import api, control, objects
+# api_saved is imported for its routes, which it adds to api's table.
+from stripe_sim import api, api_saved, control, objects  # noqa: F401
 from stripe_sim.config import SimConfig
 from stripe_sim.errors import (
     ApiError,

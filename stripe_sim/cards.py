@@ -32,7 +32,12 @@ MASTERCARD = "5555555555554444"
 DECLINED = "4000000000000002"
 INSUFFICIENT_FUNDS = "4000000000009995"
 EXPIRED = "4000000000000069"
+# Requires 3-D Secure on-session; off-session only once it was set up for off-session use.
 AUTHENTICATION_REQUIRED = "4000002500003155"
+# Requires 3-D Secure on every payment, on- or off-session, however it was set up.
+AUTHENTICATION_ALWAYS = "4000002760003184"
+# Attaches to a Customer, then every charge is declined.
+CHARGE_CUSTOMER_FAIL = "4000000000000341"
 DISPUTED = "4000000000000259"
 DISPUTE_INQUIRY_CARD = "4000000000001976"
 #: Simulator-only: Luhn-valid, not on Stripe's test card list; goes processing -> succeeded.
@@ -84,6 +89,21 @@ class TestCard:
     funding: str = "credit"
     country: str = "US"
     refund: str = REFUND_SUCCEEDS
+    # Off-session (docs.stripe.com/testing, "Authentication and setup"): OFF_SESSION_ALWAYS
+    # fails with authentication_required however the card was saved, OFF_SESSION_IF_SET_UP
+    # unless it was saved for off-session use (setup_future_usage=off_session, a SetupIntent).
+    off_session: str | None = None
+    # Attaching it to a Customer succeeds although charges are declined (4000 0000 0000 0341).
+    attaches: bool = False
+
+
+OFF_SESSION_ALWAYS = "always"
+OFF_SESSION_IF_SET_UP = "if_set_up"
+AUTHENTICATION_DECLINE = Decline(
+    "authentication_required",
+    "authentication_required",
+    "Your card was declined. This transaction requires authentication.",
+)
 
 
 CARDS: dict[str, TestCard] = {
@@ -113,9 +133,10 @@ CARDS: dict[str, TestCard] = {
         TestCard(EXPIRED, DECLINE, "expired_card"),
         TestCard("4000000000000127", DECLINE, "incorrect_cvc"),
         TestCard("4000000000000119", DECLINE, "processing_error"),
-        TestCard(AUTHENTICATION_REQUIRED, AUTHENTICATE),
-        TestCard("4000002760003184", AUTHENTICATE, country="DE"),
-        TestCard("4000000000003220", AUTHENTICATE),
+        TestCard(AUTHENTICATION_REQUIRED, AUTHENTICATE, off_session=OFF_SESSION_IF_SET_UP),
+        TestCard(AUTHENTICATION_ALWAYS, AUTHENTICATE, country="DE", off_session=OFF_SESSION_ALWAYS),
+        TestCard("4000000000003220", AUTHENTICATE, off_session=OFF_SESSION_ALWAYS),
+        TestCard(CHARGE_CUSTOMER_FAIL, DECLINE, "generic_decline", attaches=True),
         TestCard(DISPUTED, DISPUTE),
         TestCard(DISPUTE_INQUIRY_CARD, DISPUTE_INQUIRY),
         TestCard(PENDING_REFUND, refund=REFUND_PENDING),
@@ -137,7 +158,9 @@ TEST_PAYMENT_METHODS: dict[str, str] = {
     "pm_card_chargeDeclinedExpiredCard": EXPIRED,
     "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
     "pm_card_chargeDeclinedProcessingError": "4000000000000119",
-    "pm_card_authenticationRequired": AUTHENTICATION_REQUIRED,
+    "pm_card_authenticationRequired": AUTHENTICATION_ALWAYS,
+    "pm_card_authenticationRequiredSetupForOffSession": AUTHENTICATION_REQUIRED,
+    "pm_card_chargeCustomerFail": CHARGE_CUSTOMER_FAIL,
     "pm_card_threeDSecure2Required": "4000000000003220",
     "pm_card_createDispute": DISPUTED,
     "pm_card_createDisputeInquiry": DISPUTE_INQUIRY_CARD,
@@ -154,6 +177,11 @@ def card_for(number: str) -> TestCard:
 
 def decline_for(card: TestCard) -> Decline:
     return DECLINES.get(card.decline or "", GENERIC)
+
+
+def has_expired(exp_month: int, exp_year: int, today: datetime.date) -> bool:
+    """A card is good through the last day of its expiry month."""
+    return (exp_year, exp_month) < (today.year, today.month)
 
 
 def brand_of(number: str) -> str:

@@ -14,8 +14,18 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from stripe_sim import __version__, debits, disputes, objects, pages, payments, refunds
+from stripe_sim import (
+    __version__,
+    debits,
+    disputes,
+    objects,
+    pages,
+    payments,
+    refunds,
+    setup_intents,
+)
 from stripe_sim.errors import ApiError, invalid
+from stripe_sim.objects import Obj
 from stripe_sim.state import RequestInfo, Store
 from stripe_sim.wire import Request, Response
 
@@ -208,6 +218,20 @@ def microdeposit_page(sim: Simulator, request: Request, pi_id: str) -> Response:
         return Response.html(200, pages.microdeposits(pi))
 
 
+@_route("POST", "/_sim/payment_methods/{pm_id}/expire")
+def expire_card(sim: Simulator, request: Request, pm_id: str) -> Response:
+    """Let a saved card run out: its expiry becomes last month on the simulator's clock, so the
+    next charge fails with ``expired_card`` (``POST /_sim/advance`` past the expiry does too)."""
+    with _acting(sim, request):
+        pm = sim.store.get("payment_method", pm_id)
+        if pm["type"] != "card":
+            raise invalid("Only a card PaymentMethod can expire.")
+        today = objects.today()
+        month, year = (12, today.year - 1) if today.month == 1 else (today.month - 1, today.year)
+        pm["card"].update(exp_month=month, exp_year=year)
+        return _ok(pm)
+
+
 @_route("POST", "/_sim/microdeposits/{pi_id}")
 def microdeposit_answer(sim: Simulator, request: Request, pi_id: str) -> Response:
     data = _body(request)
@@ -258,8 +282,7 @@ def settle_refund(sim: Simulator, request: Request, re_id: str, outcome: str) ->
 @_route("GET", "/_sim/3ds/{pi_id}")
 def three_d_secure_page(sim: Simulator, request: Request, pi_id: str) -> Response:
     with sim.store.lock:
-        pi = sim.store.get("payment_intent", pi_id)
-        return Response.html(200, pages.three_d_secure(pi))
+        return Response.html(200, pages.three_d_secure(_intent(sim.store, pi_id)))
 
 
 @_route("POST", "/_sim/3ds/{pi_id}/{answer}")
@@ -267,14 +290,23 @@ def three_d_secure_answer(sim: Simulator, request: Request, pi_id: str, answer: 
     if answer not in ("complete", "fail"):
         raise invalid("answer must be complete or fail")
     with _acting(sim, request):
-        pi = sim.store.get("payment_intent", pi_id)
+        pi = _intent(sim.store, pi_id)
         given = _body(request).get("client_secret")
         if given != pi["client_secret"]:
-            raise invalid("client_secret does not match this PaymentIntent", param="client_secret")
-        target = payments.authenticate(sim.store, pi, success=answer == "complete")
+            raise invalid("client_secret does not match this intent", param="client_secret")
+        finish = (
+            setup_intents.authenticate if pi["object"] == "setup_intent" else payments.authenticate
+        )
+        target = finish(sim.store, pi, success=answer == "complete")
     if target:
         return Response(303, b"", {"Location": target})
     return Response.html(200, pages.authenticated(pi))
+
+
+def _intent(store: Store, intent_id: str) -> Obj:
+    """The PaymentIntent or SetupIntent a 3-D Secure page is for."""
+    kind = "setup_intent" if intent_id.startswith("seti_") else "payment_intent"
+    return store.get(kind, intent_id)
 
 
 @_route("GET", "/_sim/receipts/{charge_id}")

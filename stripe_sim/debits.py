@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from stripe_sim import banks, ledger, methods, objects
+from stripe_sim import banks, ledger, methods, objects, saved
 from stripe_sim.disputes import create_dispute
 from stripe_sim.errors import ApiError, invalid, missing_param, unexpected_state
 from stripe_sim.objects import Obj
@@ -75,6 +75,31 @@ def confirm(store: Store, pi: Obj, pm: Obj, accepted: Obj, params: Obj) -> None:
         _await_microdeposits(store, pi)
     else:
         start_processing(store, pi, pm)
+
+
+def saved_mandate(store: Store, pm: Obj, mandate_id: str | None) -> Obj | None:
+    """The active multi-use Mandate an off-session debit of a saved account runs under: the one
+    named by ``mandate``, or the one the account was saved with."""
+    mandate_id = mandate_id or store.pm_mandates.get(pm["id"])
+    if not mandate_id:
+        return None
+    mandate = store.get("mandate", mandate_id, param="mandate")
+    if mandate["payment_method"] != pm["id"]:
+        raise invalid(
+            f"The mandate {mandate_id} does not belong to the PaymentMethod {pm['id']}.",
+            param="mandate",
+        )
+    if mandate["status"] != "active" or mandate["type"] != "multi_use":
+        raise invalid(
+            f"The mandate {mandate_id} is {mandate['status']} and cannot be used for a payment.",
+            param="mandate",
+        )
+    return mandate
+
+
+def debit_under(store: Store, pi: Obj, pm: Obj, mandate: Obj) -> None:
+    store.mandates[pi["id"]] = mandate["id"]
+    start_processing(store, pi, pm)
 
 
 def _verification_method(pi: Obj, params: Obj) -> str:
@@ -184,6 +209,8 @@ def start_processing(store: Store, pi: Obj, pm: Obj) -> None:
     pi.update(status="processing", latest_charge=ch["id"], next_action=None, processing=None)
     store.emit("payment_intent.processing", pi)
     store.emit("charge.pending", ch)
+    # Stripe saves a bank account as soon as the debit is under way, not days later.
+    saved.after_payment(store, pi, pm)
     debit = _debit(store, pm)
     delay = store.config.settle_delay + debit.extra_delay
     store.later(delay, lambda: settle(store, pi["id"]))

@@ -8,12 +8,11 @@ PaymentIntent life cycle (``payments``, ``debits``) asks the registry instead of
 
 from __future__ import annotations
 
-import datetime
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stripe_sim import banks, cards
+from stripe_sim import banks, cards, objects
 from stripe_sim.errors import ApiError, invalid, missing_param
 from stripe_sim.ledger import charge_card_details
 from stripe_sim.objects import Obj
@@ -47,13 +46,13 @@ def _card_build(card: Obj) -> Built:
         if card.get(name) is None:
             raise missing_param(f"card[{name}]")
     number = cards.normalize_number(card["number"])
-    year = cards.check_expiry(card["exp_month"], card["exp_year"])
+    year = cards.check_expiry(card["exp_month"], card["exp_year"], today=objects.today())
     cards.check_cvc(card.get("cvc"), cards.brand_of(number))
     return cards.details(number, card["exp_month"], year, cvc=bool(card.get("cvc"))), number
 
 
 def _card_from_key(number: str) -> Built:
-    year = datetime.date.today().year + 2
+    year = objects.today().year + 2
     return cards.details(number, 12, year, cvc=True), number
 
 

@@ -7,6 +7,7 @@ cause.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import secrets
@@ -80,6 +81,11 @@ def clock() -> float:
 
 def now() -> int:
     return int(clock())
+
+
+def today() -> datetime.date:
+    """The simulator clock's date (UTC): what card expiry is judged by."""
+    return datetime.datetime.fromtimestamp(clock(), datetime.UTC).date()
 
 
 def list_object(data: list[Obj], url: str, *, has_more: bool = False) -> Obj:

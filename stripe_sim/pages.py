@@ -124,11 +124,17 @@ CONTROLS = [
     "POST /_sim/advance  {seconds: N}",
     "GET  /_sim/microdeposits/<pi_id>?client_secret=",
     "POST /_sim/payment_intents/<pi_id>/fail  (a processing bank debit)",
+    "POST /_sim/payment_methods/<pm_id>/expire  (a card: expired last month)",
 ]
 
 
 def three_d_secure(pi: Obj) -> str:
-    amount = format_amount(pi["amount"], pi["currency"])
+    # A SetupIntent saves a card without a payment: it has no amount.
+    what = (
+        f"a payment of <strong>{_e(format_amount(pi['amount'], pi['currency']))}</strong>"
+        if "amount" in pi
+        else "saving a card for later"
+    )
     secret = _e(pi["client_secret"])
     if pi["status"] != "requires_action":
         content = (
@@ -147,8 +153,8 @@ def three_d_secure(pi: Obj) -> str:
         )
     body = (
         '<main class="box"><h1>3D Secure 2 test page</h1>'
-        f"<p>The Stripe simulator is asking you to authenticate a payment of "
-        f"<strong>{_e(amount)}</strong> (<code>{_e(pi['id'])}</code>).</p>"
+        f"<p>The Stripe simulator is asking you to authenticate {what} "
+        f"(<code>{_e(pi['id'])}</code>).</p>"
         f"{content}</main>"
     )
     return _page("3D Secure authentication", body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from stripe_sim import cards, debits, ledger, methods, objects
+from stripe_sim import cards, debits, ledger, methods, objects, saved
 from stripe_sim.amounts import check_amount
 from stripe_sim.disputes import create_dispute
 from stripe_sim.errors import DOC_BASE, ApiError, invalid, unexpected_state
@@ -54,17 +54,39 @@ def create_payment_intent(store: Store, params: Obj, render: Render) -> Obj:
         )
     if customer := params.get("customer"):
         store.get("customer", customer, param="customer")
+    if params.get("off_session") is not None and not params.get("confirm"):
+        raise invalid(
+            "The parameter off_session cannot be passed when creating a PaymentIntent unless "
+            "confirm is set to true.",
+            param="off_session",
+        )
     types, automatic = methods.intent_types(params, store.config.payment_methods)
     options = {t: methods.intent_options(t, params) for t in types}
+    pm = (
+        resolve_payment_method(store, params["payment_method"])
+        if params.get("payment_method")
+        else None
+    )
+    if pm is not None and params.get("confirm"):
+        # A PaymentMethod Stripe refuses fails the request before any PaymentIntent exists.
+        off_session = params.get("off_session") not in (None, "false")
+        saved.check_for_intent(store, params, pm, off_session=off_session)
     pi = store.add(
         objects.payment_intent(params, automatic=automatic, types=types, options=options)
     )
-    if pm_id := params.get("payment_method"):
-        pi["payment_method"] = methods.allowed(pi, resolve_payment_method(store, pm_id))["id"]
+    if pm is not None:
+        pi["payment_method"] = methods.allowed(pi, pm)["id"]
         pi["status"] = "requires_confirmation"
     store.emit("payment_intent.created", pi)
     if params.get("confirm"):
-        fields = ("return_url", "payment_method_data", "mandate_data", "payment_method_options")
+        fields = (
+            "return_url",
+            "payment_method_data",
+            "mandate_data",
+            "mandate",
+            "off_session",
+            "payment_method_options",
+        )
         confirm(store, pi, {k: params[k] for k in fields if k in params}, render)
     return pi
 
@@ -139,21 +161,35 @@ def confirm(
             "again, or confirm it again directly with a payment method."
         )
     method = methods.get(methods.allowed(pi, pm)["type"])
+    # "true", or Stripe's finer "one_off" / "recurring": all are off-session.
+    off_session = params.get("off_session") not in (None, "false")
+    saved.check_for_intent(store, pi, pm, off_session=off_session)
     accepted: Obj | None = None
+    mandate: Obj | None = None
     if method.delayed:
         # Checked before anything changes: a refused confirmation leaves the PaymentIntent be.
         methods.check_currency(method, pi["currency"], param="payment_method")
-        accepted = debits.acceptance(store, params.get("mandate_data"), publishable=publishable)
+        if off_session and not params.get("mandate_data"):
+            mandate = debits.saved_mandate(store, pm, params.get("mandate"))
+        if mandate is None:
+            accepted = debits.acceptance(store, params.get("mandate_data"), publishable=publishable)
+    if "setup_future_usage" in params:
+        pi["setup_future_usage"] = params["setup_future_usage"]
     pi.update(payment_method=pm["id"], last_payment_error=None, next_action=None)
     if return_url:
         store.return_urls[pi["id"]] = return_url
+    if mandate is not None:
+        debits.debit_under(store, pi, pm, mandate)
+        return pi
     if accepted is not None:
         debits.confirm(store, pi, pm, accepted, params)
         return pi
     card = cards.card_for(store.pm_keys[pm["id"]])
-    if card.outcome == cards.DECLINE:
+    if refused := saved.refusal(store, pm, card, off_session=off_session):
+        _decline(store, pi, pm, refused, render)
+    elif card.outcome == cards.DECLINE:
         _decline(store, pi, pm, cards.decline_for(card), render)
-    elif card.outcome == cards.AUTHENTICATE:
+    elif card.outcome == cards.AUTHENTICATE and not off_session:
         _require_action(store, pi, return_url)
     elif card.outcome == cards.PROCESSING:
         _start_processing(store, pi, pm)
@@ -196,6 +232,7 @@ def _settle(store: Store, pi: Obj, ch: Obj) -> None:
         last_payment_error=None,
         processing=None,
     )
+    saved.after_payment(store, pi, store.get("payment_method", ch["payment_method"]))
     store.emit("charge.succeeded", ch)
     store.emit("payment_intent.succeeded", pi)
 

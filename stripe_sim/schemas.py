@@ -25,6 +25,7 @@ CUSTOMER: Schema = {
     "metadata": "metadata",
     "address": ADDRESS,
     "preferred_locales": STR_LIST,
+    "invoice_settings": {"default_payment_method": "str"},
     "expand": STR_LIST,
 }
 PI_COMMON: Schema = {
@@ -53,6 +54,8 @@ MANDATE_DATA: Schema = {
 PM_OPTIONS: Schema = {
     method.type: method.options for method in methods.REGISTRY.values() if method.options
 }
+# Off-session: true, or Stripe's finer one_off / recurring.
+OFF_SESSION = ("enum", ("true", "false", "one_off", "recurring"))
 PI_CREATE: Schema = PI_COMMON | {
     "automatic_payment_methods": {
         "enabled": "bool",
@@ -62,6 +65,8 @@ PI_CREATE: Schema = PI_COMMON | {
     "payment_method_data": PM_DATA,
     "payment_method_options": PM_OPTIONS,
     "mandate_data": MANDATE_DATA,
+    "mandate": "str",
+    "off_session": OFF_SESSION,
     "confirm": "bool",
     "return_url": "str",
     "capture_method": ("enum", ("automatic", "automatic_async", "manual")),
@@ -71,10 +76,29 @@ PI_CONFIRM: Schema = {
     "payment_method_data": PM_DATA,
     "payment_method_options": PM_OPTIONS,
     "mandate_data": MANDATE_DATA,
+    "mandate": "str",
+    "off_session": OFF_SESSION,
+    "setup_future_usage": PI_COMMON["setup_future_usage"],
     "return_url": "str",
     "receipt_email": "str",
     "client_secret": "str",
     "expand": STR_LIST,
+}
+SETI_CONFIRM: Schema = {
+    "payment_method": "str",
+    "payment_method_data": PM_DATA,
+    "mandate_data": MANDATE_DATA,
+    "return_url": "str",
+    "client_secret": "str",
+    "expand": STR_LIST,
+}
+SETI_CREATE: Schema = {k: v for k, v in SETI_CONFIRM.items() if k != "client_secret"} | {
+    "customer": "str",
+    "description": "str",
+    "metadata": "metadata",
+    "payment_method_types": STR_LIST,
+    "usage": ("enum", ("off_session", "on_session")),
+    "confirm": "bool",
 }
 # Stripe.js may only see these PaymentIntent fields when it authenticates with a publishable key.
 PUBLISHABLE_PI_FIELDS = (

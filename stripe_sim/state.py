@@ -24,6 +24,7 @@ from stripe_sim.webhooks import Deliverer
 KINDS_BY_PREFIX = {
     "cus": "customer",
     "pi": "payment_intent",
+    "seti": "setup_intent",
     "pm": "payment_method",
     "ch": "charge",
     "py": "charge",
@@ -35,6 +36,7 @@ KINDS_BY_PREFIX = {
 }
 DISPLAY_NAMES = {
     "payment_intent": "payment_intent",
+    "setup_intent": "setupintent",
     "payment_method": "PaymentMethod",
     "balance_transaction": "balance transaction",
     "mandate": "mandate",
@@ -86,6 +88,12 @@ class Store:
             self.microdeposits: dict[str, int] = {}
             # The Mandate each bank PaymentIntent was confirmed with.
             self.mandates: dict[str, str] = {}
+            # Saved payment methods: PaymentMethods that may not be used again (used once
+            # without a Customer, or detached), those saved for off-session use, and the
+            # multi-use Mandate a saved bank account is debited under.
+            self.consumed: set[str] = set()
+            self.off_session_ready: set[str] = set()
+            self.pm_mandates: dict[str, str] = {}
             self.idempotency: dict[tuple[str, str, str], Stored] = {}
             self.return_urls: dict[str, str] = {}
             for timer in getattr(self, "timers", []):

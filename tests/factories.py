@@ -61,6 +61,33 @@ class InvoiceLineFactory(factory.django.DjangoModelFactory):
     position = factory.Sequence(int)
 
 
+class PaymentFactory(factory.django.DjangoModelFactory):
+    """A succeeded card payment (not yet booked on its invoice: see `pay`)."""
+
+    class Meta:
+        model = Payment
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    method = Payment.Method.CARD
+    status = Payment.Status.SUCCEEDED
+    amount = 10000
+    currency = factory.LazyAttribute(lambda p: p.invoice.currency)
+    card_brand = "visa"
+    card_last4 = "4242"
+    method_type = "card"
+    method_details = factory.LazyAttribute(lambda p: {"brand": p.card_brand, "last4": p.card_last4})
+    stripe_payment_intent_id = factory.LazyAttribute(lambda p: f"pi_test_{p.invoice.pk}")
+
+
+def pay(invoice: Invoice, amount: int | None = None, **fields: object) -> Payment:
+    """A succeeded card payment of `amount` (default: all that is due), booked on the invoice."""
+    amount = invoice.amount_due if amount is None else amount
+    payment = PaymentFactory(invoice=invoice, amount=amount, **fields)
+    invoice.add_payment(amount)
+    invoice.save()
+    return payment
+
+
 def make_draft(lines: int = 2, unit_amount: int = 10000, **kwargs: object) -> Invoice:
     invoice = InvoiceFactory(**kwargs)
     for position in range(lines):

@@ -11,11 +11,14 @@ from django.utils import translation
 from pypdf import PdfReader
 
 from customers.models import Customer
-from invoices import documents, emails, live
+from invoices.documents import emails
+from invoices.documents import pdf as documents
 from invoices.forms import BusinessProfileForm
-from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.models import BusinessProfile, Invoice
+from invoices.pay import live as pay_live
+from invoices.staff import live as staff_live
 from portal.i18n import format_date_in, format_money_in
-from tests.factories import CustomerFactory, make_open
+from tests.factories import CustomerFactory, make_open, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -35,23 +38,6 @@ def invoice_for(language: str = "", *, currency: str = "EUR", **kwargs) -> Invoi
 
 def set_default_language(language: str) -> None:
     BusinessProfile.objects.update_or_create(pk=1, defaults={"default_language": language})
-
-
-def pay(invoice: Invoice) -> Payment:
-    payment = Payment.objects.create(
-        invoice=invoice,
-        method=Payment.Method.CARD,
-        status=Payment.Status.SUCCEEDED,
-        amount=invoice.amount_due,
-        currency=invoice.currency,
-        card_brand="visa",
-        card_last4="4242",
-        stripe_payment_intent_id=f"pi_test_{invoice.pk}",
-    )
-    invoice.add_payment(invoice.amount_due)
-    invoice.status = Invoice.Status.PAID
-    invoice.save()
-    return payment
 
 
 def html_part(message) -> str:
@@ -180,11 +166,11 @@ def test_it_refuses_a_payment_in_the_customers_language(client):
 def test_it_pushes_live_updates_in_the_customers_language():
     invoice = invoice_for("fr")
     pay(invoice)
-    html = live.render_customer_status(Invoice.objects.get(pk=invoice.pk))
+    html = pay_live.render_customer_status(Invoice.objects.get(pk=invoice.pk))
     assert "<h2>Payée</h2>" in html
     assert f"Nous avons reçu 1{NNBSP}234,56{NBSP}€" in html
     # The staff side of the same change stays English.
-    staff_html = "".join(html for _, html in live.staff_messages(invoice))
+    staff_html = "".join(html for _, html in staff_live.staff_messages(invoice))
     assert "Paid" in staff_html
     assert "Payée" not in staff_html
     assert translation.get_language() == "en-us"  # nothing leaked into the thread

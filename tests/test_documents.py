@@ -11,9 +11,9 @@ from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
-from invoices import documents
+from invoices.documents import pdf as documents
 from invoices.models import BusinessProfile, Invoice, Payment
-from tests.factories import InvoiceLineFactory, make_draft, make_open
+from tests.factories import InvoiceLineFactory, make_draft, make_open, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -24,23 +24,6 @@ def pdf_text(content: bytes) -> str:
 
 def pdf_image_count(content: bytes) -> int:
     return sum(len(page.images) for page in PdfReader(io.BytesIO(content)).pages)
-
-
-def pay(invoice: Invoice, amount: int | None = None) -> Payment:
-    amount = invoice.amount_due if amount is None else amount
-    payment = Payment.objects.create(
-        invoice=invoice,
-        method=Payment.Method.CARD,
-        status=Payment.Status.SUCCEEDED,
-        amount=amount,
-        currency=invoice.currency,
-        card_brand="visa",
-        card_last4="4242",
-        stripe_payment_intent_id=f"pi_test_{invoice.pk}",
-    )
-    invoice.add_payment(amount)
-    invoice.save()
-    return payment
 
 
 def test_it_renders_an_open_invoice() -> None:

@@ -15,8 +15,9 @@ from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
-from invoices import emails
+from invoices.documents import emails
 from invoices.models import BusinessProfile, Invoice, Payment
+from tests import factories
 from tests.factories import CustomerFactory, make_open
 
 pytestmark = pytest.mark.django_db
@@ -57,20 +58,7 @@ def assert_pay_link(url: str, invoice: Invoice, client) -> None:
 
 
 def pay(invoice: Invoice, amount: int | None = None) -> Payment:
-    amount = invoice.amount_due if amount is None else amount
-    payment = Payment.objects.create(
-        invoice=invoice,
-        method=Payment.Method.CARD,
-        status=Payment.Status.SUCCEEDED,
-        amount=amount,
-        currency=invoice.currency,
-        card_brand="mastercard",
-        card_last4="4444",
-        stripe_payment_intent_id=f"pi_test_{invoice.pk}",
-    )
-    invoice.add_payment(amount)
-    invoice.save()
-    return payment
+    return factories.pay(invoice, amount, card_brand="mastercard", card_last4="4444")
 
 
 def test_it_sends_the_invoice(mailoutbox, client) -> None:

@@ -31,7 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from invoices.models import EmailLog, InvoiceFlag, Payment, StripeEvent
+from invoices.models import CreditNote, EmailLog, InvoiceFlag, Payment, StripeEvent
 from tests import stripe_events as se
 from tests.factories import StaffFactory, make_draft, make_open
 
@@ -81,7 +81,10 @@ hostile_values = st.one_of(
 
 # Patterns filled in but not visited: the documents render a PDF (seconds
 # each), hold no form and read no query parameter.
-NO_QUERY_FUZZ = {"invoices:pdf", "invoices:receipt_pdf", "pay:pdf"}
+NO_QUERY_FUZZ = {
+    *("invoices:pdf", "invoices:receipt_pdf", "pay:pdf"),
+    *("customers:statement_pdf", "invoices:credit_note_pdf"),
+}
 # Posting here ends the session the rest of the test needs.
 NOT_POSTED = {"/accounts/logout/"}
 
@@ -160,7 +163,7 @@ def query_names_in_source() -> set[str]:
     """Parameters read by name (`request.GET.get("x")`, `query.get("x")`, `query_int(q, "x")`)."""
     names: set[str] = set()
     for module in ("invoices", "customers", "portal"):
-        for path in (ROOT / module).glob("*.py"):
+        for path in (ROOT / module).rglob("*.py"):
             text = path.read_text()
             names.update(re.findall(r"(?:GET|query)\.get\(\s*\"(\w+)\"", text))
             names.update(re.findall(r"query_(?:int|text)\(\s*[\w.]+,\s*\"(\w+)\"", text))
@@ -264,6 +267,9 @@ def site(db, stripe_env) -> tuple[Client, Site]:
     sent = EmailLog.objects.create(
         key="fuzz-invoice", kind="invoice", invoice=paid, status=EmailLog.Status.FAILED
     )
+    note = CreditNote.objects.create(
+        invoice=paid, number="CN-FUZZ", amount=1, currency="USD", reason="x", outcome="reduced"
+    )
     payload = se.event("payment_intent.succeeded", se.intent(opened), event_id="evt_fuzz")
     event = StripeEvent.objects.create(
         event_id="evt_fuzz", type="payment_intent.succeeded", payload=payload, status="failed"
@@ -279,6 +285,7 @@ def site(db, stripe_env) -> tuple[Client, Site]:
                 "payment_pk": str(payment.pk),
                 "flag_pk": str(flag.pk),
                 "email_pk": str(sent.pk),
+                "note_pk": str(note.pk),
             }
         )
     fixtures.append({"pk": str(invoice.customer_id)})  # customers:<pk>
@@ -375,6 +382,8 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
         r"/invoices/\d+/edit/",
         r"/invoices/\d+/payments/new/",
         r"/invoices/\d+/payments/\d+/refund/",
+        r"/invoices/\d+/payments/\d+/reverse/",
+        r"/invoices/\d+/credit-notes/new/",
         r"/invoices/\d+/lines/\d+/(up|down)/",
         r"/invoices/\d+/send/",
         r"/customers/\d+/edit/",
@@ -382,11 +391,15 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
         assert any(re.fullmatch(pattern, u) for u in urls), pattern
     for name in (
         *("q", "page", "customer", "status", "sort", "offset", "since", "customer_q"),
+        *("start", "end", "kind", "method"),
         *("after", "before", "last"),  # keyset paging
         *("poll", "check", "payment_intent", "v"),  # the pay page's state poll, brand.css
     ):
         assert name in found.query_names
-    for url in ("/", "/customers/", "/invoices/export.csv", "/live/staff/", "/webhook-events/"):
+    for url in (
+        *("/", "/customers/", "/invoices/export.csv", "/live/staff/", "/webhook-events/"),
+        *("/payments/", "/payments/export.csv", "/receivables/", "/customers/export.csv"),
+    ):
         assert url in found.query_urls
     assert "/brand.css" in found.query_urls
     assert any(re.fullmatch(r"/pay/[^/]+/state/", u) for u in found.query_urls)

@@ -23,7 +23,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from pypdf import PdfReader
 
-from invoices import emails, live
+from invoices.credit_notes import issue_credit_note
+from invoices.documents import emails
+from invoices.documents.credit_notes import send_credit_note_email
+from invoices.documents.statements import send_statement_email
 from invoices.email_log import EmailLog
 from invoices.models import (
     BusinessProfile,
@@ -32,7 +35,9 @@ from invoices.models import (
     Payment,
     StripeEvent,
 )
+from invoices.pay import live as pay_live
 from invoices.services import record_offline_payment
+from invoices.staff import live as staff_live
 from tests.factories import (
     CustomerFactory,
     InvoiceLineFactory,
@@ -151,6 +156,7 @@ def hostile_world() -> dict[str, Any]:
     )
     draft = make_draft(customer=customer, **texts)
     InvoiceLineFactory(invoice=draft, description="Draft line " + PAYLOAD, position=9)
+    note = issue_credit_note(invoice=invoice, amount=100, reason="Credit " + PAYLOAD)
     return {
         "customer": customer,
         "invoice": invoice,
@@ -159,6 +165,7 @@ def hostile_world() -> dict[str, Any]:
         "email_log": email_log,
         "payment": payment,
         "flag": flag,
+        "note": note,
     }
 
 
@@ -176,6 +183,7 @@ def staff_urls(world: dict[str, Any]) -> list[str]:
         "payment_pk": world["payment"].pk,
         "flag_pk": world["flag"].pk,
         "email_pk": world["email_log"].pk,
+        "note_pk": world["note"].pk,
         "token": invoice.pay_token,
         "index": 0,
         "direction": "up",
@@ -193,13 +201,15 @@ def staff_urls(world: dict[str, Any]) -> list[str]:
             continue
         kwargs = {p: values[p] for p in params}
         urls.append(reverse(name, kwargs=kwargs))
-        if "pk" in params and not {"payment_pk", "flag_pk", "email_pk"} & set(params):
+        if "pk" in params and not {"payment_pk", "flag_pk", "email_pk", "note_pk"} & set(params):
             urls.append(reverse(name, kwargs={**kwargs, "pk": draft.pk}))
     customer = world["customer"]
     return [
         *urls,
         reverse("pay:invoice", args=[world["paid"].pay_token]),
         reverse("invoices:detail", args=[world["paid"].pk]),
+        f"/payments/?q={SCRIPT}",
+        f"/customers/{customer.pk}/statement/?start=2020-01-01",
         reverse("invoices:email_preview", args=[world["paid"].pk, "receipt"]),
         f"/?q={SCRIPT}",
         f"/?customer={customer.pk}",
@@ -277,8 +287,8 @@ def test_it_escapes_user_text_in_live_updates() -> None:
     """The SSE streams push rendered HTML into open pages: the same rules apply."""
     world = hostile_world()
     for invoice in (world["invoice"], world["paid"]):
-        pushed = [html for _, html in live.staff_messages(invoice)]
-        pushed.append(live.render_customer_status(invoice))
+        pushed = [html for _, html in staff_live.staff_messages(invoice)]
+        pushed.append(pay_live.render_customer_status(invoice))
         for html in pushed:
             for raw in RAW:
                 assert raw not in html, f"live update: unescaped {raw!r}"
@@ -293,6 +303,8 @@ def sent_emails(world: dict[str, Any]) -> list[mail.EmailMessage]:
     emails.send_reminder_email(invoice, 3)
     emails.send_refund_email(invoice, payment, 1000)
     emails.send_void_email(invoice)
+    send_credit_note_email(invoice, world["note"].number)
+    send_statement_email(invoice.customer, {"start": "2020-01-01", "end": "2030-12-31"})
     for kind in emails.STAFF_NOTICE_SUBJECTS:
         emails.send_staff_notice(invoice, kind, "Notice " + PAYLOAD)
     return list(mail.outbox)
@@ -300,7 +312,7 @@ def sent_emails(world: dict[str, Any]) -> list[mail.EmailMessage]:
 
 def test_it_escapes_the_html_part_of_every_email() -> None:
     messages = sent_emails(hostile_world())
-    assert len(messages) == 5 + len(emails.STAFF_NOTICE_SUBJECTS)
+    assert len(messages) == 7 + len(emails.STAFF_NOTICE_SUBJECTS)
     for message in messages:
         [(html, mimetype)] = message.alternatives
         assert mimetype == "text/html"

@@ -15,8 +15,9 @@ import pytest
 from django.test import Client
 
 from customers.models import Customer
-from invoices import payments, stripe_api
+from invoices import stripe_api
 from invoices.models import Installation, Invoice, InvoiceFlag, Payment
+from invoices.payments import intents as payments
 from invoices.services import record_offline_payment
 from tests import stripe_events as se
 from tests.factories import make_open

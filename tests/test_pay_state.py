@@ -13,9 +13,9 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from invoices import live
 from invoices.models import BusinessProfile, Invoice, Payment
-from invoices.pay_context import POLLS_BEFORE_CHECK, brand_version, readable_ink
+from invoices.pay import live
+from invoices.pay.context import POLLS_BEFORE_CHECK, brand_version, readable_ink
 from invoices.services import record_offline_payment, revoke_pay_link, void_invoice
 from tests.factories import CustomerFactory, make_draft, make_open, open_with_intent
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from invoices.models import Invoice, InvoiceActivity, Payment, StripeEvent
-from invoices.payments import start_payment
+from invoices.payments.intents import start_payment
 from tests.factories import make_open
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,7 +47,7 @@ def test_a_confirmed_payment_marks_the_invoice_paid_through_the_webhook(wired, m
 
 
 def test_a_refund_through_stripe_is_recorded_by_the_webhook(wired):
-    from invoices.refunds import request_refund as refund_payment
+    from invoices.payments.refunds import request_refund as refund_payment
 
     invoice = make_open()
     start_payment(invoice=invoice)
@@ -148,7 +148,7 @@ def test_voiding_cancels_the_open_intent(stripe_env):
 
 def test_reconcile_catches_up_a_refund_whose_webhook_was_missed(stripe_env, mailoutbox):
     from invoices.models import Refund
-    from invoices.refunds import request_refund
+    from invoices.payments.refunds import request_refund
 
     stripe_env.configure(delivery_enabled=False)
     invoice = make_open()

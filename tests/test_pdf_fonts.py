@@ -9,7 +9,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from invoices import documents
+from invoices.documents import pdf as documents
 from tests.factories import CustomerFactory, make_open
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment, Refund
-from invoices.refunds import request_refund
+from invoices.payments.refunds import request_refund
 from invoices.services import InvoiceStateError
 from tests import stripe_events as se
 from tests.factories import make_open
@@ -137,7 +137,7 @@ def test_a_refund_made_in_the_stripe_dashboard_is_recorded(client):
 
 
 def test_staff_refunds_against_the_simulator_count_money_already_asked_back(stripe_env):
-    from invoices.payments import start_payment
+    from invoices.payments.intents import start_payment
 
     invoice = make_open()
     start_payment(invoice=invoice)
@@ -146,7 +146,7 @@ def test_staff_refunds_against_the_simulator_count_money_already_asked_back(stri
         invoice.stripe_payment_intent_id,
         params={"payment_method": "pm_card_visa", "return_url": "http://x/"},
     )
-    from invoices.handlers import apply_intent_succeeded
+    from invoices.payments.handlers import apply_intent_succeeded
 
     apply_intent_succeeded(intent.to_dict(), "")
     payment = invoice.payments.get()
@@ -165,8 +165,8 @@ def test_staff_refunds_against_the_simulator_count_money_already_asked_back(stri
 def test_five_concurrent_full_refunds_make_one(stripe_env):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent row locks need PostgreSQL (CI runs this on PostgreSQL)")
-    from invoices.handlers import apply_intent_succeeded
-    from invoices.payments import start_payment
+    from invoices.payments.handlers import apply_intent_succeeded
+    from invoices.payments.intents import start_payment
 
     invoice = make_open()
     start_payment(invoice=invoice)

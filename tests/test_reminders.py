@@ -9,8 +9,8 @@ import time_machine
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
 
+from invoices.documents.reminders import reminder_due, send_due_reminders
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, Payment
-from invoices.reminders import reminder_due, send_due_reminders
 from tests.factories import make_draft, make_open
 
 pytestmark = pytest.mark.django_db

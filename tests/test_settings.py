@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -174,6 +177,51 @@ def test_it_starts_uvicorn_believing_only_the_trusted_proxies(script):
     assert '--forwarded-allow-ips "$TRUSTED_PROXIES"' in text or (
         '--forwarded-allow-ips "${TRUSTED_PROXIES:-}"' in text
     )
+
+
+def test_it_reads_the_tuning_variables_through_the_config():
+    cfg = config(
+        LOG_LEVEL="warning",
+        REQUEST_LOG_LEVEL="ERROR",
+        SECURE_SSL_REDIRECT="false",
+        TASKS_BACKEND="database",
+        EMAIL_RETRY_DELAYS="5,10",
+        LIVE_DEGRADED_REFRESH_SECONDS="1.5",
+        DATABASE_POOL_SIZE="4",
+    )
+    assert (cfg.log_level, cfg.request_log_level) == ("WARNING", "ERROR")
+    assert cfg.secure_ssl_redirect is False
+    assert cfg.tasks_in_database is True
+    assert cfg.email_retry_delays == (5, 10)
+    assert cfg.live_degraded_refresh_seconds == 1.5
+    assert cfg.database_pool_size == 4
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LOG_LEVEL", "loud"),
+        ("REQUEST_LOG_LEVEL", "0"),
+        ("SECURE_SSL_REDIRECT", "maybe"),
+        ("TASKS_BACKEND", "redis"),
+        ("EMAIL_RETRY_DELAYS", "60,soon"),
+        ("TASKS_LEASE_SECONDS", "0"),
+        ("DATABASE_POOL_SIZE", "ten"),
+        ("LIVE_DEGRADED_REFRESH_SECONDS", "-1"),
+    ],
+)
+def test_a_bad_tuning_value_names_its_variable(variable, value):
+    fails_naming(variable, **{variable: value})
+
+
+def test_every_variable_the_config_reads_is_documented():
+    source = (Path(__file__).resolve().parent.parent / "portal" / "config.py").read_text()
+    reads = r'(?:(?<![.\w])get|env\.(?:str|int|bool)|number|level)\(\s*"([A-Z][A-Z0-9_]+)"'
+    read = set(re.findall(reads, source))
+    assert {"SECRET_KEY", "LOG_LEVEL", "TASKS_BACKEND", "EMAIL_RETRY_DELAYS"} <= read
+    example = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.M)) | {"DEBUG"}
+    assert read - documented == set()
 
 
 def test_it_names_a_bad_thread_count():

@@ -232,7 +232,7 @@ def test_it_shows_the_invoice_page(staff_client, db, django_assert_max_num_queri
     assert 'sse-connect="/live/staff/?since=' in text
     assert invoice.get_absolute_pay_url() in text
     assert f"{invoice.get_pay_url()}?preview=1" in text
-    assert "Visa ···· 4242" in text
+    assert "Visa •••• 4242" in text
     assert "Finalized" in text  # the timeline
     assert reverse("invoices:refund", args=[invoice.pk, invoice.payments.get().pk]) in text
 

@@ -6,20 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import time_machine
 from django.core import mail
-from django.core.cache import cache
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
 from portal.models import RateCounter
 from tests.factories import StaffFactory
-
-
-@pytest.fixture(autouse=True)
-def clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

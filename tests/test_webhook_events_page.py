@@ -14,7 +14,7 @@ URL = "/webhook-events/"
 
 
 def failed_event(client: Client, monkeypatch) -> tuple[Invoice, StripeEvent]:
-    from invoices import webhooks
+    from invoices.payments import webhooks
 
     invoice = make_open()
     invoice.payments.create(

@@ -369,7 +369,7 @@ def test_disputed_funds_withdrawn_and_reinstated_show_on_the_invoice(client, sta
 
 
 def test_a_failing_handler_answers_500_and_a_retry_succeeds(client, monkeypatch):
-    from invoices import webhooks
+    from invoices.payments import webhooks
 
     invoice = open_with_intent()
     body = se.event("payment_intent.succeeded", se.intent(invoice))

@@ -235,7 +235,17 @@
     changed();
   }
 
-  function configure(methods, business) {
+  function configure(methods, business, futureUsage) {
+    // A PaymentIntent that saves the card shows Stripe's consent wording under it.
+    if (futureUsage) {
+      const consent = document.createElement("p");
+      consent.className = "SimElement-mandate";
+      consent.dataset.consent = "card";
+      consent.textContent =
+        `By providing your card information, you allow ${business || "the business"} to charge ` +
+        "your card for future payments in accordance with their terms.";
+      cardFieldset.appendChild(consent);
+    }
     const kinds = (methods || []).filter((kind) => kind === "card" || window.SimBankForms.kinds.includes(kind));
     if (kinds.length < 2 && kinds[0] !== "us_bank_account" && kinds[0] !== "sepa_debit") return;
     const labels = { card: "Card", us_bank_account: "US bank account", sepa_debit: "SEPA Direct Debit" };
@@ -440,7 +450,7 @@
       return result.error ? { error: result.error } : {};
     }
     if (message.type === "createPaymentMethod") return createPaymentMethod(message.billingDetails, message.confirm);
-    if (message.type === "configure") configure(message.methods, message.business);
+    if (message.type === "configure") configure(message.methods, message.business, message.setupFutureUsage);
     if (message.type === "focus") {
       const form = bankForms[selected];
       (form ? Object.values(form.inputs).find((input) => !input.hidden && input.type !== "radio") : inputs.number).focus();

@@ -225,7 +225,10 @@
           // A tab per method the PaymentIntent offers, as Stripe's Payment Element draws them.
           const pi = this._group._paymentIntent;
           const business = ((this._options || {}).business || {}).name;
-          if (pi) await this._ask("configure", { methods: pi.payment_method_types, business });
+          if (pi) {
+            const setupFutureUsage = pi.setup_future_usage;
+            await this._ask("configure", { methods: pi.payment_method_types, business, setupFutureUsage });
+          }
           this._emit("ready", {});
         });
       } else if (message.type === "resize" && message.height > 0) {

@@ -29,6 +29,7 @@ from typing import Any
 
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
+from stripe_sim import cards
 from stripe_sim.testing import SimulatorProcess
 from tests.servers import Deployment, DjangoShell, PortalServer
 
@@ -39,11 +40,17 @@ STAFF_EMAIL = "qa.staff@acme.test"
 BUSINESS_NAME = "Acme Studio QA"
 BUSINESS_EMAIL = "billing@acme.test"
 
-# Stripe test cards (stripe_sim/README.md).
-VISA = "4242 4242 4242 4242"
-DECLINED = "4000 0000 0000 0002"
-THREE_D_SECURE = "4000 0025 0000 3155"
-PROCESSING = "4000 0099 9900 0006"  # simulator only: processing, then succeeded
+
+def spaced(number: str) -> str:
+    """As a person types a card number: groups of four."""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+# Stripe test cards (stripe_sim/cards.py, stripe_sim/README.md).
+VISA = spaced(cards.VISA)
+DECLINED = spaced(cards.DECLINED)
+THREE_D_SECURE = spaced(cards.AUTHENTICATION_REQUIRED)
+PROCESSING = cards.PROCESSING_CARD_DISPLAY  # simulator only: processing, then succeeded
 
 # How long a live update (SSE), a webhook or an email may take. Generous, because two
 # cores are shared with other work; a passing run never waits for the whole of it.

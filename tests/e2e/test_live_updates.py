@@ -18,7 +18,7 @@ from tests.e2e.helpers import make_open_invoice, pay_status, stack, wait_for_liv
 pytestmark = pytest.mark.e2e
 
 RENDER_BOTH = """
-from invoices.live import render_customer_status
+from invoices.pay.live import render_customer_status
 from invoices.models import Invoice
 invoice = Invoice.objects.select_related("customer").get(pk={pk})
 unpaid = render_customer_status(invoice)
@@ -27,7 +27,7 @@ result = [unpaid, render_customer_status(invoice)]  # rendered only, nothing sav
 """
 
 RENDER_ROWS = """
-from invoices.live import staff_messages
+from invoices.staff.live import staff_messages
 from invoices.models import Invoice
 invoice = Invoice.objects.select_related("customer").get(pk={pk})
 unpaid = staff_messages(invoice)

@@ -72,7 +72,7 @@ def test_a_slow_stripe_is_given_up_on_within_seconds(client, stripe_env):
 
 @pytest.mark.django_db(transaction=True)
 def test_reconcile_catches_up_once_stripe_answers(stripe_env):
-    from invoices.payments import start_payment
+    from invoices.payments.intents import start_payment
 
     stripe_env.configure(delivery_enabled=False)
     invoice = make_open()

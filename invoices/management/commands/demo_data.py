@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
+from invoices.activity import record_activity
 from invoices.models import BusinessProfile, Invoice, InvoiceLine, Payment
-from invoices.services import finalize_invoice, record_activity
+from invoices.services import finalize_invoice
 
 STAFF_USERNAME = "staff"
 STAFF_EMAIL = "staff@example.com"

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from invoices.reconcile import reconcile_all
+from invoices.payments.reconcile import reconcile_all
 
 
 class Command(BaseCommand):

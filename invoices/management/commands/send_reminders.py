@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from invoices.reminders import send_due_reminders
+from invoices.documents.reminders import send_due_reminders
 
 
 class Command(BaseCommand):

@@ -1,0 +1,138 @@
+"""Credit notes: part or all of a finalized invoice taken back, with a reason.
+
+On an invoice that still asks for money the credit note lowers the amount due;
+on a paid one it gives the money back to the card through Stripe. Numbers come
+from their own gapless sequence (`CN-0001`), taken in the same transaction, so
+a credit note that fails (Stripe refuses the refund) gives its number back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+
+from customers.models import Customer
+from invoices.activity import InvoiceStateError, announce, lock, record_activity
+from invoices.models import CreditNote, CustomerCredit, Invoice, InvoiceActivity, Payment
+from invoices.numbering import take_next_number
+from invoices.outbox import queue_email
+from invoices.payments import refunds
+from invoices.payments.intents import follow_amount_due
+
+PREFIX = "CN-"
+CREDITABLE = (Invoice.Status.OPEN, Invoice.Status.PAID, Invoice.Status.UNCOLLECTIBLE)
+
+
+def creditable(invoice: Invoice) -> int:
+    """What a credit note may still take back from this invoice."""
+    if invoice.status not in CREDITABLE:
+        return 0
+    return max(invoice.total - invoice.amount_credited, 0)
+
+
+def _card_payment_for(invoice: Invoice, amount: int) -> Payment | None:
+    """The card payment that can give `amount` back in one refund (the latest first)."""
+    for payment in invoice.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-id"):
+        if payment.refundable >= amount:
+            return payment
+    return None
+
+
+def issue_credit_note(
+    *, invoice: Invoice, amount: int, reason: str, keep_as_credit: bool = False, actor: Any = None
+) -> CreditNote:
+    """`keep_as_credit`: on money already paid, keep it to the customer's good for their
+    next invoice in this currency instead of refunding it."""
+    reason = reason.strip()
+    if not reason:
+        raise InvoiceStateError("Say why the credit note is issued.")
+    with transaction.atomic():
+        invoice = lock(invoice)
+        if invoice.status not in CREDITABLE:
+            raise InvoiceStateError("Only a finalized invoice that is not void can be credited.")
+        if not 0 < amount <= creditable(invoice):
+            limit = invoice.money(creditable(invoice))
+            raise InvoiceStateError(f"The amount must be more than zero and at most {limit}.")
+        refund = None
+        if amount <= invoice.amount_due:
+            outcome = CreditNote.Outcome.REDUCED
+        else:
+            if invoice.amount_due:
+                raise InvoiceStateError(
+                    f"Credit at most the amount due ({invoice.money(invoice.amount_due)}), "
+                    "or first credit that and then the rest with a refund."
+                )
+            payment = None if keep_as_credit else _card_payment_for(invoice, amount)
+            if keep_as_credit:
+                outcome = CreditNote.Outcome.CREDITED
+            elif payment is None:
+                raise InvoiceStateError(
+                    "No card payment can give this much back through Stripe: keep it as credit "
+                    "for the customer's next invoice."
+                )
+            else:
+                outcome = CreditNote.Outcome.REFUNDED
+                refund = refunds.request_refund(payment=payment, amount=amount, actor=actor)
+        note = CreditNote.objects.create(
+            invoice=invoice,
+            number=take_next_number(PREFIX),
+            amount=amount,
+            currency=invoice.currency,
+            reason=reason[:500],
+            outcome=outcome,
+            refund=refund,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        if outcome == CreditNote.Outcome.CREDITED:
+            CustomerCredit.objects.create(
+                customer=invoice.customer,
+                currency=invoice.currency,
+                amount=amount,
+                credit_note=note,
+            )
+        invoice.add_credit(amount)
+        invoice.save()
+        follow_amount_due(invoice)
+        record_activity(
+            invoice,
+            InvoiceActivity.Kind.CREDIT_NOTE,
+            actor=actor,
+            message=f"Credit note {note.number} for {invoice.money(amount)}: {reason}",
+            credit_note_id=note.pk,
+            amount=amount,
+        )
+        queue_email("credit_note", invoice, ref=note.number)
+        announce(invoice)
+    return note
+
+
+def credit_balance(customer: Customer, currency: str) -> int:
+    total = CustomerCredit.objects.filter(customer=customer, currency=currency).aggregate(
+        total=Sum("amount", default=0)
+    )["total"]
+    return int(total)
+
+
+def apply_customer_credit(invoice: Invoice, actor: Any = None) -> int:
+    """At finalize (invoice locked, inside its transaction): use the customer's credit in
+    the invoice's currency against its amount due. Returns what was applied."""
+    # One customer's credit is spent by one finalize at a time.
+    Customer.objects.select_for_update().filter(pk=invoice.customer_id).first()
+    applied = min(credit_balance(invoice.customer, invoice.currency), invoice.amount_due)
+    if applied <= 0:
+        return 0
+    CustomerCredit.objects.create(
+        customer=invoice.customer, currency=invoice.currency, amount=-applied, invoice=invoice
+    )
+    invoice.add_credit(applied)
+    invoice.save()
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.CREDIT_APPLIED,
+        actor=actor,
+        message=f"Account credit of {invoice.money(applied)} applied",
+        amount=applied,
+    )
+    return applied

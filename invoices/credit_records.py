@@ -1,0 +1,69 @@
+"""Credit notes and the credit they leave on a customer's account."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import pgettext_lazy
+
+from portal.money import format_money
+
+
+class CreditNote(models.Model):
+    """Part or all of a finalized invoice taken back, numbered in its own gapless sequence."""
+
+    class Outcome(models.TextChoices):
+        REDUCED = "reduced", pgettext_lazy("credit note outcome", "Reduced the amount due")
+        REFUNDED = "refunded", pgettext_lazy("credit note outcome", "Refunded to the card")
+        CREDITED = "credited", pgettext_lazy("credit note outcome", "Kept as credit")
+
+    invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    number = models.CharField(max_length=32, unique=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=500)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    refund = models.ForeignKey(
+        "invoices.Refund", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CustomerCredit(models.Model):
+    """Money kept to a customer's good (a credit note on a paid invoice) and its use:
+    positive rows grant credit, negative rows apply it to an invoice."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="credits"
+    )
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    credit_note = models.ForeignKey(
+        CreditNote, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    invoice = models.ForeignKey(
+        "invoices.Invoice",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="applied_credits",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["customer", "currency"], name="credit_customer_currency")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {format_money(self.amount, self.currency)}"

@@ -1,0 +1,121 @@
+"""What the customer's pages render: shared by the pay views and the live push.
+
+The page has several regions that depend on the invoice's state (the status badge, the
+headline, the totals, the payment box, the download / receipt link). They are all rendered
+from the one context built here (`pay_status_context`), by the one template
+`pay/_state.html`, so a live update replaces them together and the page never
+contradicts itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from django.urls import reverse
+
+from invoices.models import DEFAULT_BRAND_COLOR, BusinessProfile, Invoice, Payment
+
+# How the page waits for our webhook after Stripe's success redirect: polls this many
+# times, POLL_SECONDS apart, then asks Stripe itself (`?check=1`) on the remaining polls.
+POLL_SECONDS = 2
+POLLS_BEFORE_CHECK = 4
+MAX_POLLS = 7
+BRAND_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def state_name(invoice: Invoice, *, recording: bool = False) -> str:
+    """One word for what the customer sees: every region reads this, never its own guess."""
+    if invoice.status != Invoice.Status.OPEN:
+        return invoice.status  # paid, void, uncollectible
+    if recording:
+        # Stripe said the payment succeeded; our books wait for its webhook.
+        return "recording"
+    if invoice.payment_state == Invoice.PaymentState.PROCESSING:
+        return "processing"
+    return "open"
+
+
+def pay_status_context(
+    invoice: Invoice,
+    *,
+    live: bool = False,
+    recording_intent: str = "",
+    poll: int = 0,
+    check_failed: bool = False,
+) -> dict[str, Any]:
+    state = state_name(invoice, recording=bool(recording_intent))
+    receipt = None
+    if state == "paid":
+        receipt = (
+            invoice.payments.filter(status=Payment.Status.SUCCEEDED)
+            .order_by("-updated_at", "-id")
+            .first()
+        )
+    refused = invoice.payment_refusal
+    return {
+        "invoice": invoice,
+        "state": state,
+        "receipt": receipt,
+        "can_pay": refused is None and state == "open",
+        # Shown on the page only when it is the reason (not a status that says more).
+        "below_minimum": refused if refused and refused == invoice.below_minimum else "",
+        "live": live,
+        "recording_intent": recording_intent if state == "recording" else "",
+        "next_poll": _next_poll(invoice, state, poll),
+        "check_failed": check_failed,
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+def _next_poll(invoice: Invoice, state: str, poll: int) -> str:
+    """The URL the "being recorded" state asks next, or "" once the wait is over."""
+    if state != "recording" or poll >= MAX_POLLS:
+        return ""
+    url = reverse("pay:state", args=[invoice.pay_token])
+    following = poll + 1
+    check = "&check=1" if following > POLLS_BEFORE_CHECK else ""
+    return f"{url}?payment_intent={invoice.stripe_payment_intent_id}&poll={following}{check}"
+
+
+def brand_css(color: str) -> str:
+    """The business's colour as CSS custom properties (inline styles are refused by the CSP)."""
+    if not BRAND_COLOR.fullmatch(color):
+        color = DEFAULT_BRAND_COLOR  # the form validates it; a row written otherwise may not be
+    return f":root{{--brand:{color};--brand-ink:{readable_ink(color)}}}\n"
+
+
+def brand_version(color: str) -> str:
+    return hashlib.sha256(color.encode()).hexdigest()[:10]
+
+
+def readable_ink(color: str) -> str:
+    """White or near-black text on the colour, whichever contrasts better (WCAG luminance)."""
+    try:
+        channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    except ValueError:
+        return "#ffffff"
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    on_white = 1.05 / (luminance + 0.05)
+    on_black = (luminance + 0.05) / 0.05
+    return "#ffffff" if on_white >= on_black else "#111111"
+
+
+def pay_page_context(
+    invoice: Invoice, business: BusinessProfile | None = None, **state: Any
+) -> dict[str, Any]:
+    business = business or BusinessProfile.load()
+    color = business.brand_color or DEFAULT_BRAND_COLOR
+    # Only a credited invoice has credit notes: the others spend no query on them.
+    credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
+    return {
+        **pay_status_context(invoice, **state),
+        "business": business,
+        "brand_version": brand_version(color),
+        "lines": list(invoice.lines.all()),
+        "credit_notes": credit_notes,
+        # What is credited beyond its own credit notes came from the customer's account.
+        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes),
+    }

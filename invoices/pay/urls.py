@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from invoices.documents import views as document_views
+from invoices.pay import views as pay_views
+
+app_name = "pay"
+
+urlpatterns = [
+    path("<str:token>/", pay_views.invoice_page, name="invoice"),
+    path("<str:token>/pay/", pay_views.start_payment, name="start"),
+    path("<str:token>/pay/check/", pay_views.check_payment, name="check"),
+    path("<str:token>/state/", pay_views.state, name="state"),
+    path("<str:token>/receipt/", pay_views.receipt, name="receipt"),
+    path("<str:token>/pdf/", document_views.pay_pdf, name="pdf"),
+    path("<str:token>/events/", pay_views.events, name="events"),
+]

@@ -1,0 +1,383 @@
+"""What Stripe reports, applied: the webhook's dispatch table and the reconcile
+command call these inside the caller's transaction. Each is idempotent and only
+moves state forward, so deliveries may arrive twice and in any order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from invoices import balance, payment_methods, stripe_api
+from invoices.activity import announce, record_activity
+from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
+from invoices.outbox import queue_email, queue_staff_notice
+from invoices.payments import refunds
+
+
+class Ignored(Exception):
+    """Not this deployment's to apply: the event is stored as ignored, with this reason."""
+
+
+class UnknownInvoice(Ignored):
+    """The PaymentIntent's metadata names an invoice the portal does not have."""
+
+
+def _locked_payment(intent: dict[str, Any], *, stamped: bool = True) -> Payment | None:
+    """The intent's Payment with its invoice locked (invoice first, then payment).
+
+    Only an intent this deployment created is applied: it carries our stamp
+    (`metadata.portal`, checked for PaymentIntent objects; charges and disputes
+    carry only the intent's id) and we stored its id when we created it. On a
+    Stripe account shared by several deployments, someone else's PaymentIntent
+    naming one of our invoice numbers changes nothing here.
+    """
+    intent_id = intent["id"]
+    metadata = intent.get("metadata") or {}
+    if stamped and not stripe_api.is_ours(intent):
+        if not metadata.get("invoice_id"):
+            return None  # e.g. `stripe trigger`: nothing suggests it was ever ours
+        stamp = metadata.get("portal")
+        raise Ignored(
+            f"PaymentIntent {intent_id} is stamped {stamp!r}, not this portal's"
+            if stamp
+            else f"PaymentIntent {intent_id} has no portal stamp: another deployment's"
+        )
+    invoice_id = (
+        Payment.objects.filter(stripe_payment_intent_id=intent_id)
+        .values_list("invoice_id", flat=True)
+        .first()
+    )
+    if invoice_id is None:
+        if not stamped:
+            return None
+        raise Ignored(f"PaymentIntent {intent_id} was not created by this database")
+    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice_id)
+    payment = Payment.objects.select_for_update().get(stripe_payment_intent_id=intent_id)
+    payment.invoice = invoice
+    return payment
+
+
+def _flag(
+    invoice: Invoice,
+    kind: str,
+    message: str,
+    event_id: str,
+    payment: Payment | None = None,
+    amount: int = 0,
+) -> None:
+    flag = InvoiceFlag.objects.create(
+        invoice=invoice,
+        kind=kind,
+        message=message,
+        stripe_event_id=event_id,
+        payment=payment,
+        amount=amount,
+    )
+    record_activity(invoice, InvoiceActivity.Kind.FLAGGED, message=message, source="stripe")
+    queue_staff_notice(invoice, "flag", message, ref=f"flag-{flag.pk}")
+
+
+def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
+    payment = _locked_payment(intent)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    if payment.status == Payment.Status.SUCCEEDED:
+        return invoice  # already applied (a duplicate under another event id, or reconcile)
+    received = int(intent.get("amount_received") or intent.get("amount") or 0)
+    currency = str(intent.get("currency", "")).upper()
+    payment.status = Payment.Status.SUCCEEDED
+    payment.amount = received
+    payment.currency = currency
+    payment.received_on = timezone.localdate()
+    payment.failure_message = ""
+    note_method(payment, intent.get("latest_charge"))
+    payment.save()
+    money = invoice.money(received) if currency == invoice.currency else f"{received} {currency}"
+    if currency != invoice.currency:
+        _flag(
+            invoice,
+            InvoiceFlag.Kind.CURRENCY_MISMATCH,
+            f"Received {money} but the invoice is in {invoice.currency}: "
+            "check the payment in Stripe and refund or record it by hand.",
+            event_id,
+        )
+        return invoice
+    if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE):
+        _flag(
+            invoice,
+            InvoiceFlag.Kind.AMOUNT_MISMATCH,
+            f"Received {money} on a {invoice.get_status_display().lower()} invoice: refund it.",
+            event_id,
+        )
+        return invoice
+    if received > invoice.amount_due:
+        _flag(
+            invoice,
+            InvoiceFlag.Kind.OVERPAID,
+            f"Received {money} but only {invoice.money(invoice.amount_due)} was due: "
+            f"refund {invoice.money(received - invoice.amount_due)}.",
+            event_id,
+            payment=payment,
+            amount=received - invoice.amount_due,
+        )
+    if invoice.status == Invoice.Status.UNCOLLECTIBLE:
+        invoice.status = Invoice.Status.OPEN
+    invoice.add_payment(received)
+    invoice.save()
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.PAYMENT_SUCCEEDED,
+        message=f"Payment of {money} received ({payment.method_label})",
+        payment_intent=intent["id"],
+        source="stripe",
+    )
+    announce(invoice)
+    if invoice.status == Invoice.Status.PAID:
+        queue_email("receipt", invoice, payment_id=payment.pk)
+    queue_staff_notice(
+        invoice,
+        "payment_received",
+        f"Payment of {money} received ({payment.method_label}).",
+        ref=f"{payment.pk}",
+    )
+    return invoice
+
+
+def _apply_pending_state(
+    intent: dict[str, Any], payment_status: str, invoice_state: str, kind: str, message: str
+) -> Invoice | None:
+    payment = _locked_payment(intent)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.CANCELED):
+        return invoice  # state only moves forward
+    if payment.status == payment_status and payment.failure_message in ("", message[:500]):
+        return invoice  # the same news again (a reconcile run, or a resent event)
+    payment.status = payment_status
+    if payment_status == Payment.Status.FAILED:
+        payment.failure_message = message[:500]
+    payment.save()
+    if invoice.status == Invoice.Status.OPEN and invoice.stripe_payment_intent_id in (
+        "",
+        intent["id"],
+    ):
+        invoice.payment_state = invoice_state
+        invoice.last_payment_error = (
+            message[:500] if invoice_state == Invoice.PaymentState.FAILED else ""
+        )
+        invoice.save(update_fields=["payment_state", "last_payment_error", "updated_at"])
+    record_activity(invoice, kind, message=message, payment_intent=intent["id"], source="stripe")
+    announce(invoice)
+    return invoice
+
+
+def apply_intent_processing(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
+    return _apply_pending_state(
+        intent,
+        Payment.Status.PROCESSING,
+        Invoice.PaymentState.PROCESSING,
+        InvoiceActivity.Kind.PAYMENT_PROCESSING,
+        "Payment processing",
+    )
+
+
+def apply_intent_requires_action(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
+    return _apply_pending_state(
+        intent,
+        Payment.Status.REQUIRES_ACTION,
+        Invoice.PaymentState.REQUIRES_ACTION,
+        InvoiceActivity.Kind.PAYMENT_ACTION,
+        "Waiting for the customer to authenticate the card",
+    )
+
+
+def apply_intent_failed(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
+    error = intent.get("last_payment_error") or {}
+    reason = error.get("message") or "The payment failed."
+    invoice = _apply_pending_state(
+        intent,
+        Payment.Status.FAILED,
+        Invoice.PaymentState.FAILED,
+        InvoiceActivity.Kind.PAYMENT_FAILED,
+        reason,
+    )
+    if invoice is not None and invoice.payment_state == Invoice.PaymentState.FAILED:
+        queue_staff_notice(invoice, "payment_failed", f"A payment failed: {reason}")
+    return invoice
+
+
+def apply_intent_canceled(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
+    payment = _locked_payment(intent)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    if payment.status == Payment.Status.SUCCEEDED:
+        return invoice
+    payment.status = Payment.Status.CANCELED
+    payment.save(update_fields=["status", "updated_at"])
+    if invoice.stripe_payment_intent_id == intent["id"] and invoice.payment_state:
+        invoice.payment_state = ""
+        invoice.save(update_fields=["payment_state", "updated_at"])
+    reason = intent.get("cancellation_reason") or "canceled"
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.PAYMENT_CANCELED,
+        message=f"Payment canceled ({reason})",
+        payment_intent=intent["id"],
+        source="stripe",
+    )
+    announce(invoice)
+    return invoice
+
+
+def _payment_for_charge(charge: dict[str, Any]) -> Payment | None:
+    intent_id = charge.get("payment_intent")
+    if not intent_id:
+        return None
+    return _locked_payment({"id": intent_id}, stamped=False)
+
+
+def note_method(payment: Payment, charge: Any) -> list[str]:
+    """Keep how the charge was paid (Stripe's payment_method_details); the fields changed."""
+    kind, details = payment_methods.from_charge(charge)
+    if not kind or (kind, details) == (payment.method_type, payment.method_details):
+        return []
+    payment.method_type, payment.method_details = kind, details
+    if kind == payment_methods.MethodType.CARD:
+        payment.card_brand = str(details.get("brand", ""))[:32]
+        payment.card_last4 = str(details.get("last4", ""))[:4]
+    return ["method_type", "method_details", "card_brand", "card_last4"]
+
+
+def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
+    """Card brand and last 4 for the receipt (the intent's event carries only ids),
+    and Stripe's fee for the ledger."""
+    fee = balance.charge_fee(charge)  # a Stripe call: made before any row is locked
+    payment = _payment_for_charge(charge)
+    if payment is None:
+        return None
+    balance.record_fee(payment, fee)
+    changed = note_method(payment, charge)
+    if payment.stripe_charge_id != charge["id"]:
+        payment.stripe_charge_id = charge["id"]
+        changed.append("stripe_charge_id")
+    if changed:
+        payment.save(update_fields=[*changed, "updated_at"])
+        announce(payment.invoice)
+    return payment.invoice
+
+
+def apply_charge_refunded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
+    """Since API 2022-11-15 a charge no longer embeds its refunds: each one arrives
+    as its own refund.* event. Older payloads that do embed them are applied."""
+    payment = _payment_for_charge(charge)
+    if payment is None:
+        return None
+    if charge.get("id") and payment.stripe_charge_id != charge["id"]:
+        payment.stripe_charge_id = charge["id"]
+        payment.save(update_fields=["stripe_charge_id", "updated_at"])
+    embedded = (charge.get("refunds") or {}).get("data") or []
+    for refund in embedded:
+        if isinstance(refund, dict) and refund.get("id"):
+            refunds.apply_refund({**refund, "payment_intent": charge["payment_intent"]}, event_id)
+    return payment.invoice
+
+
+def apply_dispute_created(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
+    payment = _payment_for_charge(dispute)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    if invoice.dispute_status == Invoice.DisputeStatus.OPEN:
+        return invoice
+    invoice.dispute_status = Invoice.DisputeStatus.OPEN
+    invoice.save(update_fields=["dispute_status", "updated_at"])
+    amount = invoice.money(int(dispute.get("amount") or 0))
+    reason = str(dispute.get("reason") or "unspecified").replace("_", " ")
+    _flag(
+        invoice,
+        InvoiceFlag.Kind.DISPUTE,
+        f"The customer disputed {amount} ({reason}). Respond with evidence in Stripe "
+        "before the deadline.",
+        event_id,
+    )
+    record_activity(invoice, InvoiceActivity.Kind.DISPUTED, message=reason, source="stripe")
+    announce(invoice)
+    queue_staff_notice(
+        invoice, "dispute", f"Payment disputed: {amount} ({reason}).", ref=f"{dispute.get('id')}"
+    )
+    return invoice
+
+
+# Stripe's closed dispute statuses. Inquiries ("warning_*") and prevented
+# disputes never took the money; only "lost" keeps it with the customer.
+DISPUTE_OUTCOMES = {
+    "won": Invoice.DisputeStatus.WON,
+    "lost": Invoice.DisputeStatus.LOST,
+    "warning_closed": Invoice.DisputeStatus.WARNING_CLOSED,
+    "prevented": Invoice.DisputeStatus.PREVENTED,
+}
+
+
+def apply_dispute_closed(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
+    payment = _payment_for_charge(dispute)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    status = str(dispute.get("status") or "")
+    outcome = DISPUTE_OUTCOMES.get(status)
+    if outcome is None:
+        raise Ignored(f"dispute {dispute.get('id')} closed with unknown status {status!r}")
+    if invoice.dispute_status == outcome:
+        return invoice
+    invoice.dispute_status = outcome
+    invoice.save(update_fields=["dispute_status", "updated_at"])
+    invoice.flags.filter(kind=InvoiceFlag.Kind.DISPUTE, resolved_at__isnull=True).update(
+        resolved_at=timezone.now()
+    )
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.DISPUTE_CLOSED,
+        message=outcome.label,
+        dispute=dispute.get("id"),
+        source="stripe",
+    )
+    announce(invoice)
+    return invoice
+
+
+def apply_dispute_funds_withdrawn(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
+    return _dispute_funds(
+        dispute, InvoiceActivity.Kind.DISPUTE_FUNDS_WITHDRAWN, "withdrawn from your balance"
+    )
+
+
+def apply_dispute_funds_reinstated(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
+    return _dispute_funds(
+        dispute, InvoiceActivity.Kind.DISPUTE_FUNDS_REINSTATED, "returned to your balance"
+    )
+
+
+def _dispute_funds(dispute: dict[str, Any], kind: str, what: str) -> Invoice | None:
+    payment = _payment_for_charge(dispute)
+    if payment is None:
+        return None
+    invoice = payment.invoice
+    dispute_id = dispute.get("id") or ""
+    if invoice.activities.filter(kind=kind, data__dispute=dispute_id).exists():
+        return invoice  # the same news again
+    amount = int(dispute.get("amount") or 0)
+    record_activity(
+        invoice,
+        kind,
+        message=f"Disputed {invoice.money(amount)} {what}",
+        dispute=dispute_id,
+        amount=amount,
+        source="stripe",
+    )
+    announce(invoice)
+    return invoice

@@ -1,0 +1,205 @@
+"""Card payments from the pay page: the PaymentIntent for an invoice's amount due.
+
+The amount the customer pays is always the amount due now: the intent is
+brought up to date when the form opens, when staff record money another way
+(`follow_amount_due`), and once more the moment the customer presses Pay
+(`check_before_confirm`). What Stripe reports afterwards is applied by
+`invoices.payments.handlers`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from invoices import stripe_api
+from invoices.activity import InvoiceStateError, lock, record_activity
+from invoices.models import Invoice, InvoiceActivity, Payment
+from invoices.states import PROCESSING_MESSAGE
+
+logger = logging.getLogger(__name__)
+
+STALE_FORM = "This payment form is out of date. Nothing was charged; please try again below."
+
+
+@dataclass(frozen=True)
+class PaymentSession:
+    payment_intent_id: str
+    client_secret: str
+    amount: int
+    currency: str
+
+
+class AmountChanged(InvoiceStateError):
+    """The amount due moved since the form opened: refused before anything was charged."""
+
+
+def start_payment(*, invoice: Invoice) -> PaymentSession:
+    """The PaymentIntent for the invoice's amount due: reused while confirmable, else new.
+
+    Raises InvoiceStateError (not payable) or stripe_api.StripeError.
+    """
+    with transaction.atomic():
+        # The row lock makes a double click wait and then reuse the first intent.
+        invoice = lock(invoice)
+        if message := invoice.payment_refusal:
+            raise InvoiceStateError(message)
+        intent = _current_intent(invoice) or _new_intent(invoice)
+    return _session(intent)
+
+
+def check_before_confirm(*, invoice: Invoice, payment_intent_id: str, shown_amount: int) -> None:
+    """Called by the pay page as the customer presses Pay, before Stripe.js confirms.
+
+    Refuses (AmountChanged / InvoiceStateError) when the form no longer shows
+    the amount due; otherwise makes sure the intent asks for exactly that.
+    """
+    with transaction.atomic():
+        invoice = lock(invoice)
+        if message := invoice.payment_refusal:
+            raise InvoiceStateError(message)
+        if not payment_intent_id or payment_intent_id != invoice.stripe_payment_intent_id:
+            raise AmountChanged(STALE_FORM)
+        intent = _current_intent(invoice)
+        if intent is None or intent.id != payment_intent_id:
+            raise AmountChanged(STALE_FORM)
+        if shown_amount != invoice.amount_due:
+            raise AmountChanged(
+                f"The amount due is now {invoice.money(invoice.amount_due)}. "
+                "Nothing was charged; check the new amount and press Pay again."
+            )
+
+
+def follow_amount_due(invoice: Invoice) -> None:
+    """After money arrived another way (inside the caller's transaction, invoice locked):
+    the open intent asks for the new amount due, or is canceled when the invoice can
+    no longer be paid by card (nothing left, below Stripe's minimum, uncollectible).
+
+    Best effort: the check at confirm time is the guarantee, so a Stripe error is
+    logged and never stops staff recording the money.
+    """
+    if not invoice.stripe_payment_intent_id:
+        return
+    try:
+        intent = stripe_api.retrieve_payment_intent(invoice.stripe_payment_intent_id)
+        if intent.status not in stripe_api.CONFIRMABLE:
+            return
+        if not invoice.is_payable:
+            stripe_api.cancel_payment_intent(intent.id)
+        elif intent.amount != invoice.amount_due:
+            _set_amount(invoice, intent.id, invoice.amount_due)
+    except stripe_api.StripeError as error:
+        logger.warning("could not bring intent of invoice %s up to date: %s", invoice.pk, error)
+
+
+def _current_intent(invoice: Invoice) -> Any | None:
+    """The invoice's saved intent, at the amount due, if it can still be confirmed.
+
+    A saved id Stripe no longer knows (another key or account, test data
+    deleted) is forgotten, so a new intent is made instead of failing forever.
+    """
+    if not invoice.stripe_payment_intent_id:
+        return None
+    try:
+        intent = stripe_api.retrieve_payment_intent(invoice.stripe_payment_intent_id)
+    except stripe_api.StripeError as error:
+        if not stripe_api.is_missing(error):
+            raise
+        _forget_intent(invoice)
+        return None
+    if intent.status == stripe_api.PROCESSING:
+        raise InvoiceStateError(PROCESSING_MESSAGE)
+    if intent.status == stripe_api.SUCCEEDED:
+        raise InvoiceStateError("We have received your payment and are recording it.")
+    if intent.status not in stripe_api.CONFIRMABLE:
+        return None
+    if intent.amount != invoice.amount_due:
+        intent = _set_amount(invoice, intent.id, invoice.amount_due)
+    return intent
+
+
+def _set_amount(invoice: Invoice, intent_id: str, amount: int) -> Any:
+    intent = stripe_api.update_payment_intent_amount(intent_id, amount)
+    Payment.objects.filter(stripe_payment_intent_id=intent_id).update(amount=amount)
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.UPDATED,
+        message=f"Online payment amount changed to {invoice.money(amount)}",
+        payment_intent=intent_id,
+    )
+    return intent
+
+
+def _forget_intent(invoice: Invoice) -> None:
+    stale = invoice.stripe_payment_intent_id
+    logger.warning("invoice %s: Stripe no longer knows %s; starting afresh", invoice.pk, stale)
+    Payment.objects.filter(
+        stripe_payment_intent_id=stale, status__in=[Payment.Status.PENDING, Payment.Status.FAILED]
+    ).update(status=Payment.Status.CANCELED, failure_message="Unknown to Stripe")
+    invoice.stripe_payment_intent_id = ""
+    invoice.payment_state = ""
+    invoice.save(update_fields=["stripe_payment_intent_id", "payment_state", "updated_at"])
+
+
+def _new_intent(invoice: Invoice) -> Any:
+    amount = invoice.amount_due
+    intent = _create_intent(invoice, amount)
+    Payment.objects.get_or_create(
+        stripe_payment_intent_id=intent.id,
+        defaults={
+            "invoice": invoice,
+            "method": Payment.Method.CARD,
+            "amount": amount,
+            "currency": invoice.currency,
+        },
+    )
+    invoice.stripe_payment_intent_id = intent.id
+    invoice.save(update_fields=["stripe_payment_intent_id", "updated_at"])
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.PAYMENT_ATTEMPTED,
+        message=f"Online payment of {invoice.money(amount)} started",
+        payment_intent=intent.id,
+        source="customer",
+    )
+    return intent
+
+
+def _create_intent(invoice: Invoice, amount: int) -> Any:
+    """Create the intent; a saved customer id Stripe no longer knows is replaced once."""
+    attempts = invoice.payments.filter(method=Payment.Method.CARD).count()
+    for retry in (False, True):
+        customer_id = stripe_api.ensure_customer(invoice.customer)
+        try:
+            return stripe_api.create_payment_intent(
+                invoice=invoice,
+                amount=amount,
+                stripe_customer_id=customer_id,
+                idempotency_key=stripe_api.idempotency_key(
+                    "pi", invoice.pk, customer_id, amount, attempts
+                ),
+            )
+        except stripe_api.StripeError as error:
+            if getattr(error, "code", None) == "amount_too_small":
+                # Our table said the amount was enough, so its figure would be wrong here.
+                raise InvoiceStateError(
+                    f"This amount is below the smallest card payment Stripe accepts in "
+                    f"{invoice.currency.upper()}. Please contact us to pay it another way."
+                ) from error
+            if retry or not stripe_api.is_missing(error, "customer"):
+                raise
+            logger.warning("customer %s: Stripe forgot %s", invoice.customer_id, customer_id)
+            stripe_api.forget_customer(invoice.customer)
+    raise AssertionError("unreachable")
+
+
+def _session(intent: Any) -> PaymentSession:
+    return PaymentSession(
+        payment_intent_id=intent.id,
+        client_secret=intent.client_secret,
+        amount=intent.amount,
+        currency=intent.currency,
+    )

@@ -1,0 +1,222 @@
+"""Refunds as they really happen at Stripe.
+
+A refund is asked for (`request_refund`), is `pending` until Stripe says
+`succeeded` (and may still end `failed` or `canceled`). Money asked back
+counts against what can still be refunded from the moment it is asked for;
+only succeeded money is refunded money, and only then is the customer told.
+Every refund object Stripe sends (refund.created / refund.updated /
+refund.failed / charge.refund.updated, the refunds embedded in older
+charge.refunded payloads, or the answer to our own request) goes through
+`apply_refund`, which only moves a refund forward, so events may arrive twice
+and in any order.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from invoices import stripe_api
+from invoices.activity import InvoiceStateError, announce, lock, record_activity
+from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment, Refund
+from invoices.outbox import queue_email, queue_staff_notice
+
+logger = logging.getLogger(__name__)
+
+# Order of a refund's life: a later event may never move it back.
+_RANK = {
+    Refund.Status.PENDING: 0,
+    Refund.Status.REQUIRES_ACTION: 0,
+    Refund.Status.SUCCEEDED: 1,
+    Refund.Status.FAILED: 2,
+    Refund.Status.CANCELED: 2,
+}
+_ENDED = (Refund.Status.FAILED, Refund.Status.CANCELED)
+
+
+def request_refund(*, payment: Payment, amount: int, actor: Any = None) -> Refund:
+    """Ask Stripe to refund a card payment.
+
+    The invoice and payment stay locked through the Stripe call, so concurrent
+    requests queue and each sees what the ones before it asked back: five
+    simultaneous full refunds make one refund and four clear refusals.
+    """
+    with transaction.atomic():
+        invoice = lock(payment.invoice)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.method != Payment.Method.CARD or not payment.stripe_payment_intent_id:
+            raise InvoiceStateError("Only card payments can be refunded through Stripe.")
+        if payment.status != Payment.Status.SUCCEEDED:
+            raise InvoiceStateError("Only a succeeded payment can be refunded.")
+        if not 0 < amount <= payment.refundable:
+            limit = invoice.money(payment.refundable)
+            pending = (
+                f" ({invoice.money(payment.amount_refund_pending)} is already being refunded)"
+                if payment.amount_refund_pending
+                else ""
+            )
+            raise InvoiceStateError(
+                f"The refund must be more than zero and at most {limit}{pending}."
+            )
+        asked = payment.refunds.count()
+        try:
+            created = stripe_api.create_refund(
+                payment_intent_id=payment.stripe_payment_intent_id,
+                amount=amount,
+                idempotency_key=stripe_api.idempotency_key(
+                    "refund", payment.pk, payment.amount_refunded, asked, amount
+                ),
+            )
+        except stripe_api.StripeError as error:
+            logger.warning("refund: Stripe error for payment %s: %s", payment.pk, error)
+            message = (
+                getattr(error, "user_message", None) or "Stripe could not refund it; try again."
+            )
+            raise InvoiceStateError(message) from error
+        record_activity(
+            invoice,
+            InvoiceActivity.Kind.REFUND_REQUESTED,
+            actor=actor,
+            message=f"Refund of {invoice.money(amount)} requested",
+            refund_id=created.id,
+            amount=amount,
+        )
+        payment.invoice = invoice
+        answer = created.to_dict()
+        try:
+            with transaction.atomic():
+                refund = _apply(payment, answer, "", requested_by=actor, ours=True)
+        except IntegrityError:
+            # Its webhook got there first (SQLite has no row locks): update that row.
+            payment.refresh_from_db()
+            payment.invoice.refresh_from_db()
+            refund = _apply(payment, answer, "", ours=True)
+    return refund
+
+
+def locked_payment_for_refund(refund: dict[str, Any]) -> Payment | None:
+    """The refunded card payment, invoice then payment locked; None when not ours."""
+    intent_id = refund.get("payment_intent")
+    payments = Payment.objects.all()
+    if intent_id:
+        payments = payments.filter(stripe_payment_intent_id=intent_id)
+    elif refund.get("charge"):
+        payments = payments.filter(stripe_charge_id=refund["charge"])
+    else:
+        return None
+    found = payments.values_list("pk", "invoice_id").first()
+    if found is None:
+        return None
+    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=found[1])
+    payment = Payment.objects.select_for_update().get(pk=found[0])
+    payment.invoice = invoice
+    return payment
+
+
+def apply_refund(refund: dict[str, Any], event_id: str = "") -> Invoice | None:
+    payment = locked_payment_for_refund(refund)
+    if payment is None:
+        return None
+    _apply(payment, refund, event_id)
+    return payment.invoice
+
+
+def _apply(
+    payment: Payment,
+    data: dict[str, Any],
+    event_id: str,
+    *,
+    requested_by: Any = None,
+    ours: bool = False,
+) -> Refund:
+    """Record what Stripe says of one refund (payment and its invoice locked by the caller)."""
+    invoice = payment.invoice
+    status = data.get("status") if data.get("status") in _RANK else Refund.Status.PENDING
+    refund = Refund.objects.select_for_update().filter(stripe_refund_id=data["id"]).first()
+    before = refund.status if refund else None
+    if refund is None:
+        refund = Refund(
+            payment=payment,
+            stripe_refund_id=data["id"],
+            amount=int(data.get("amount") or 0),
+            currency=str(data.get("currency") or payment.currency).upper(),
+            requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None,
+        )
+    elif before == status or _RANK[status] < _RANK[before]:
+        return refund  # the same news again, or older news arriving late
+    _count(payment, invoice, refund, before, -1)
+    refund.status = status
+    refund.failure_reason = str(data.get("failure_reason") or "")[:100]
+    refund.save()
+    _count(payment, invoice, refund, status, +1)
+    payment.save(update_fields=["amount_refunded", "amount_refund_pending", "updated_at"])
+    invoice.save(update_fields=["amount_refunded", "updated_at"])
+    _announce(payment, invoice, refund, event_id, made_in_stripe=before is None and not ours)
+    return refund
+
+
+def _count(
+    payment: Payment, invoice: Invoice, refund: Refund, status: str | None, sign: int
+) -> None:
+    """Add (or take back) the refund's amount where its status says it belongs."""
+    if status in (Refund.Status.PENDING, Refund.Status.REQUIRES_ACTION):
+        payment.amount_refund_pending += sign * refund.amount
+    elif status == Refund.Status.SUCCEEDED:
+        payment.amount_refunded += sign * refund.amount
+        invoice.add_refund(sign * refund.amount)
+
+
+def _announce(
+    payment: Payment, invoice: Invoice, refund: Refund, event_id: str, *, made_in_stripe: bool
+) -> None:
+    money = invoice.money(refund.amount)
+    if refund.status == Refund.Status.SUCCEEDED:
+        full = " (full)" if payment.amount_refunded >= payment.amount else ""
+        record_activity(
+            invoice,
+            InvoiceActivity.Kind.REFUNDED,
+            message=f"Refunded {money}{full}",
+            refund_id=refund.stripe_refund_id,
+            amount=refund.amount,
+            source="stripe",
+        )
+        queue_email(
+            "refund",
+            invoice,
+            payment_id=payment.pk,
+            amount=refund.amount,
+            ref=refund.stripe_refund_id,
+        )
+    elif refund.status in _ENDED:
+        reason = refund.failure_reason.replace("_", " ") or refund.status
+        message = (
+            f"The refund of {money} {refund.status} ({reason}). The customer has not been "
+            "refunded: refund again or pay them another way."
+        )
+        record_activity(
+            invoice,
+            InvoiceActivity.Kind.REFUND_FAILED,
+            message=message,
+            refund_id=refund.stripe_refund_id,
+            source="stripe",
+        )
+        InvoiceFlag.objects.create(
+            invoice=invoice,
+            kind=InvoiceFlag.Kind.REFUND_FAILED,
+            message=message,
+            stripe_event_id=event_id,
+            payment=payment,
+            amount=refund.amount,
+        )
+        queue_staff_notice(invoice, "flag", message, ref=f"refund-failed-{refund.stripe_refund_id}")
+    elif made_in_stripe:
+        record_activity(
+            invoice,
+            InvoiceActivity.Kind.REFUND_REQUESTED,
+            message=f"Refund of {money} made in Stripe",
+            refund_id=refund.stripe_refund_id,
+            source="stripe",
+        )
+    announce(invoice)

@@ -1,0 +1,105 @@
+"""Staff pages' live feed: rows, statuses and payments pushed as invoices change.
+
+Subscribed to invoice changes in `InvoicesConfig.ready`; every staff page
+listens on one channel and swaps in the fragments whose ids it shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from invoices.live import (
+    STAFF_CHANNEL,
+    Message,
+    hub,
+    new_message_id,
+    publish,
+    relay,
+    release_connection,
+    stream_response,
+)
+from invoices.models import Invoice
+from portal.access import staff_required
+from portal.params import parse_int
+
+
+def staff_messages(invoice: Invoice) -> list[tuple[str, str]]:
+    context = {"invoice": invoice}
+    payments = {
+        "invoice": invoice,
+        "payments": list(invoice.payments.select_related("recorded_by")),
+    }
+    return [
+        (
+            f"invoice-{invoice.pk}-payments",
+            render_to_string("invoices/_payments.html", payments),
+        ),
+        (f"invoice-{invoice.pk}-row", render_to_string("invoices/_invoice_row.html", context)),
+        (
+            f"invoice-{invoice.pk}-status",
+            render_to_string("invoices/_invoice_status.html", context),
+        ),
+    ]
+
+
+def push_rows(invoice: Invoice) -> None:
+    """Subscriber: the invoice's new row, status and payments to every staff page."""
+    for event, html in staff_messages(invoice):
+        publish(STAFF_CHANNEL, event, html)
+
+
+# A change is stamped (`updated_at`) when it is saved but only visible once its
+# transaction commits: a page rendered in between carries a later `since` and
+# would never be sent that change. Going back a little re-sends a few states
+# the page already has, which is harmless.
+CATCH_UP_MARGIN = timedelta(seconds=10)
+MAX_SINCE = 32_503_680_000 * 1_000_000  # 3000-01-01 in microseconds
+
+
+def _since(request: HttpRequest) -> datetime | None:
+    """The newest moment the page already knows about: `?since=` or Last-Event-ID."""
+    # Anything but a plausible moment (microseconds since 1970, before 3000) is ignored.
+    stamps = [request.GET.get("since", ""), request.headers.get("Last-Event-ID", "")]
+    micros = [parse_int(s, minimum=0, maximum=MAX_SINCE) for s in stamps]
+    known = [m for m in micros if m is not None]
+    if not known:
+        return None
+    return datetime.fromtimestamp(max(known) / 1_000_000, tz=UTC) - CATCH_UP_MARGIN
+
+
+def _catch_up(since: datetime | None) -> list[Message]:
+    if since is None:
+        return []
+    changed = Invoice.objects.select_related("customer").filter(updated_at__gt=since)
+    messages = []
+    for invoice in changed.order_by("updated_at")[:100]:
+        for event, html in staff_messages(invoice):
+            messages.append(Message(event, html, new_message_id()))
+    return messages
+
+
+def since_token() -> str:
+    """For templates: the `since` a freshly rendered page passes to the staff stream."""
+    return str(int(timezone.now().timestamp() * 1_000_000))
+
+
+@staff_required
+async def staff_stream(request: HttpRequest) -> HttpResponse:
+    since = _since(request)
+
+    async def events() -> AsyncIterator[bytes]:
+        async with hub.subscribe(STAFF_CHANNEL) as queue:
+            yield b"retry: 2000\n\n"
+            for message in await sync_to_async(_catch_up)(since):
+                yield message.encode()
+            await release_connection()
+            async for chunk in relay(queue):
+                yield chunk
+
+    return stream_response(events())
