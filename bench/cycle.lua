@@ -1,6 +1,7 @@
 -- wrk script: each request takes the next line of $BENCH_ITEMS, threads
 -- interleaved so no two threads send the same item.
---   BENCH_KIND=webhook  line = "<Stripe-Signature>\t<json body>"  -> POST /invoices/wh/
+--   BENCH_KIND=webhook  line = "<Stripe-Signature>\t<json body>"  -> POST $BENCH_WEBHOOK_PATH
+--                       (default /invoices/wh/; the peer's endpoint has its own path)
 --   BENCH_KIND=pay      line = "<pay token>"                      -> POST /pay/<token>/pay/
 --   BENCH_KIND=sim      line = "<form body>"                      -> POST <url> (simulator API)
 local counter = 0
@@ -9,7 +10,7 @@ function setup(thread)
   counter = counter + 1
 end
 
-local items, index, step, kind, csrf, key
+local items, index, step, kind, csrf, key, hook
 function init(args)
   items = {}
   for line in io.lines(os.getenv("BENCH_ITEMS")) do
@@ -20,6 +21,7 @@ function init(args)
   kind = os.getenv("BENCH_KIND")
   csrf = os.getenv("BENCH_CSRF")
   key = os.getenv("BENCH_SIM_KEY") or "sk_test_simulator"
+  hook = os.getenv("BENCH_WEBHOOK_PATH") or "/invoices/wh/"
 end
 
 function request()
@@ -27,7 +29,7 @@ function request()
   index = index + step
   if kind == "webhook" then
     local signature, body = item:match("([^\t]+)\t(.*)")
-    return wrk.format("POST", "/invoices/wh/",
+    return wrk.format("POST", hook,
       {["Content-Type"] = "application/json", ["Stripe-Signature"] = signature}, body)
   elseif kind == "pay" then
     return wrk.format("POST", "/pay/" .. item .. "/pay/",

@@ -10,11 +10,13 @@ the ratios to the `/healthz` baseline are fair. Bounded: about 5 minutes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import subprocess
@@ -30,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import growth  # noqa: E402
+import peer  # noqa: E402
+import push as live  # noqa: E402
 import report  # noqa: E402
 import serving  # noqa: E402
 
@@ -38,7 +42,10 @@ from tests.servers import free_port  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
-LISTENERS = int(os.environ.get("BENCH_LISTENERS", "500"))
+LISTENERS = int(os.environ.get("BENCH_LISTENERS", "500"))  # on one worker
+CROWD = int(os.environ.get("BENCH_CROWD", "5000"))  # across WORKERS workers
+# dj-stripe parses the key: sk_test_ and at least 24 letters or digits.
+SIM_KEY = "sk_test_" + "bench" * 5
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 DB_NAME = os.environ.get("BENCH_DB", "portal_bench")
@@ -113,11 +120,11 @@ def shell(env: dict[str, str], script: Path | str, prefix: str) -> Any:
     return json.loads(line.removeprefix(prefix))
 
 
-def start_portal(env: dict[str, str], port: int) -> subprocess.Popen:
+def start_portal(env: dict[str, str], port: int, workers: int = WORKERS) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "portal.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS),
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
             "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "1",
         ],
         cwd=ROOT,
@@ -147,6 +154,7 @@ def wrk(
     items: list[str] | None = None,
     kind: str = "get",
     threads: int = 2,
+    path: str = "/invoices/wh/",
 ) -> dict[str, float]:
     """Run wrk; with `items`, each request takes the next item (cycle.lua)."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
@@ -159,11 +167,17 @@ def wrk(
     if items is not None:
         command += ["-s", str(LUA)]
         env.update(BENCH_ITEMS=handle.name, BENCH_KIND=kind, BENCH_CSRF=CSRF)
+        env.update(BENCH_WEBHOOK_PATH=path)
         env.setdefault("BENCH_SIM_KEY", "sk_test_simulator")
     output = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, env=env
     ).stdout
     os.unlink(handle.name)
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """Requests/s, p50 and p99 in ms, non-2xx count and total from `wrk --latency`."""
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
     for percent in ("50", "99"):
         value, unit = re.search(rf"\s{percent}%\s+([\d.]+)(us|ms|s)", output).groups()
@@ -172,6 +186,28 @@ def wrk(
     result["errors"] = int(errors.group(1)) if errors else 0
     result["requests"] = int(re.search(r"(\d+) requests in", output).group(1))
     return result
+
+
+def raise_fd_limit() -> None:
+    """Thousands of SSE streams: the client and servers (children inherit it) need an
+    open file each, so the soft limit goes up to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < CROWD * 2 + 1000:
+        log(f"open-file limit {hard} may be too low for {CROWD} listeners (ulimit -n)")
+
+
+def failed_event(event_id: str, message: str, invoice_id: int) -> str:
+    return signed(
+        intent_event(
+            event_id,
+            invoice_id,
+            100,
+            status="requires_payment_method",
+            last_payment_error={"message": message},
+        )
+    )
 
 
 def signed(event: dict[str, Any]) -> str:
@@ -201,88 +237,6 @@ def intent_event(event_id: str, invoice_id: int, amount: int, **extra: Any) -> d
         "created": int(time.time()),
         "livemode": False,
         "data": {"object": intent},
-    }
-
-
-def worker_rss_kib(master: int) -> int:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    total = 0
-    for pid in children:
-        status = Path(f"/proc/{pid}/status").read_text()
-        total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
-    return total
-
-
-async def sse_benchmark(base: str, invoice: dict[str, Any], master: int) -> dict[str, float]:
-    """LISTENERS streams on one invoice; latency from each webhook's 200 to each listener."""
-    arrivals: dict[int, list[float]] = {}
-    ready = asyncio.Event()
-    connected = 0
-    rss_before = worker_rss_kib(master)
-
-    async def listen(client: httpx.AsyncClient) -> None:
-        nonlocal connected
-        async with client.stream("GET", f"{base}/pay/{invoice['token']}/events/") as response:
-            async for line in response.aiter_lines():
-                if line.startswith("data:") and "bench round" not in line:
-                    if "pay-status" in line and not ready.is_set():
-                        connected += 1
-                        if connected == LISTENERS:
-                            ready.set()
-                    continue
-                found = re.search(r"bench round (\d+)", line)
-                if found:
-                    arrivals.setdefault(int(found.group(1)), []).append(time.perf_counter())
-
-    limits = httpx.Limits(max_connections=LISTENERS + 10, max_keepalive_connections=0)
-    timeout = httpx.Timeout(30, read=None)
-    async with (
-        httpx.AsyncClient(limits=limits, timeout=timeout) as streams,
-        httpx.AsyncClient(timeout=30) as poster,
-    ):
-        tasks = [asyncio.create_task(listen(streams)) for _ in range(LISTENERS)]
-        await asyncio.wait_for(ready.wait(), 120)
-        rss_after = worker_rss_kib(master)
-        latencies: list[float] = []
-        from_send: list[float] = []
-        rounds = 20
-        for n in range(rounds):
-            body = signed(
-                intent_event(
-                    f"evt_sse_{n}",
-                    invoice["id"],
-                    100,
-                    status="requires_payment_method",
-                    last_payment_error={"message": f"bench round {n}"},
-                )
-            )
-            signature, payload = body.split("\t", 1)
-            sent = time.perf_counter()
-            response = await poster.post(
-                f"{base}/invoices/wh/",
-                content=payload,
-                headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
-            )
-            acknowledged = time.perf_counter()
-            assert response.status_code == 200, response.text
-            deadline = time.perf_counter() + 10
-            while len(arrivals.get(n, [])) < LISTENERS and time.perf_counter() < deadline:
-                await asyncio.sleep(0.005)
-            latencies += [max(0.0, t - acknowledged) * 1000 for t in arrivals.get(n, [])]
-            from_send += [(t - sent) * 1000 for t in arrivals.get(n, [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    latencies.sort()
-    from_send.sort()
-    delivered = len(latencies) / (rounds * LISTENERS)
-    return {
-        "p50": latencies[len(latencies) // 2],
-        "p99": latencies[int(len(latencies) * 0.99) - 1],
-        "send_p50": from_send[len(from_send) // 2],
-        "send_p99": from_send[int(len(from_send) * 0.99) - 1],
-        "delivered": delivered,
-        "kib_per_listener": (rss_after - rss_before) / LISTENERS,
     }
 
 
@@ -316,9 +270,11 @@ def main() -> None:
     started = time.monotonic()
     scale = "--scale" in sys.argv[1:]
     ensure_wrk()
+    raise_fd_limit()
     database_url = recreate_database()
     port = free_port()
-    with SimulatorProcess(delivery_enabled=False) as sim:
+    os.environ["BENCH_SIM_KEY"] = SIM_KEY  # cycle.lua's key for the simulator-only row
+    with SimulatorProcess(delivery_enabled=False, secret_key=SIM_KEY) as sim:
         env = environment(database_url, port, sim)
         log("migrating and seeding 100,000 invoices")
         manage(env, "migrate", "--no-input", "-v0")
@@ -385,14 +341,41 @@ def main() -> None:
             for name, step in steps:
                 log(name)
                 results[name] = step()
-            log(f"live push: {LISTENERS} SSE listeners")
-            push = asyncio.run(sse_benchmark(base, seed["sse_invoice"], portal.pid))
+            log(f"live push: {CROWD} SSE listeners across {WORKERS} workers")
+            invoice = seed["sse_invoice"]
+            event = functools.partial(failed_event, invoice_id=invoice["id"])
+            crowd = asyncio.run(live.sse_benchmark(base, invoice, portal.pid, CROWD, event, 10))
             main_size = int(os.environ.get("BENCH_INVOICES", "100000"))
             log(f"growth: {main_size:,} invoices")
             grown = {main_size: grow(env, base, seed["session"])}
         finally:
             serving.stop(portal)
+        port = free_port()
+        single = start_portal(env, port, workers=1)
+        try:
+            log(f"live push: {LISTENERS} SSE listeners on one worker")
+            push = asyncio.run(
+                live.sse_benchmark(
+                    f"http://127.0.0.1:{port}", invoice, single.pid, LISTENERS, event
+                )
+            )
+        finally:
+            serving.stop(single)
         served = serving.compare(env, f"/pay/{seed['pay5']}/", wrk, free_port, log)
+        unused = seed["webhook_invoices"][len(seed["webhook_invoices"]) // 2 :]
+        compared = peer.side_by_side(
+            env,
+            recreate_database(f"{DB_NAME}_peer").rsplit("/", 1)[1],
+            sim,
+            portal_items=[
+                signed(intent_event(f"evt_side_{row['id']}", row["id"], row["amount"]))
+                for row in unused
+            ],
+            signed=signed,
+            wrk=wrk,
+            free_port=free_port,
+            log=log,
+        )
         for size in (10_000, 1_000_000) if scale else (10_000,):
             port = free_port()
             other = other_database(env, size, port)
@@ -403,7 +386,9 @@ def main() -> None:
             finally:
                 serving.stop(other["portal"])
     elapsed = time.monotonic() - started
-    report.write(results, push, queries, served, grown, elapsed=elapsed, workers=WORKERS)
+    report.write(
+        results, (push, crowd), queries, served, grown, compared, elapsed=elapsed, workers=WORKERS
+    )
     log(f"wrote docs/benchmarks.md and docs/benchmarks.png in {elapsed:.0f} s")
 
 

@@ -1,0 +1,197 @@
+"""The peer in the benchmark: dj-stripe ingesting the same kind of webhooks beside the portal.
+
+dj-stripe needs `stripe<16` and its own Django, so it runs from a virtualenv of its
+own (bench/.peer-venv, created on first use from PyPI, git-ignored) with the minimal
+project in bench/peer/: one WebhookEndpoint carrying the bench's signing secret,
+PostgreSQL (a database of its own), the Stripe simulator as its API, served by the
+same gunicorn sync worker as the portal's row.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import serving
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE / "peer"
+VENV = Path(os.environ.get("BENCH_PEER_VENV", HERE / ".peer-venv"))
+# The newest dj-stripe that installs beside Django 5.2 (its own pin: stripe>=15.0.1,<16).
+REQUIREMENTS = ("dj-stripe==2.11.0", "stripe>=15.0.1,<16", "psycopg[binary]>=3.2", "gunicorn")
+VERSION = REQUIREMENTS[0].split("==")[1]
+
+
+def ensure_venv(log: Callable[[str], None]) -> tuple[Path, float]:
+    """The peer's interpreter, its virtualenv created and filled on first use (and the
+    seconds that took, 0 when it already existed)."""
+    started = time.monotonic()
+    python = VENV / "bin" / "python"
+    stamp = VENV / "requirements.txt"
+    if python.exists() and stamp.exists() and stamp.read_text() == "\n".join(REQUIREMENTS):
+        return python, 0.0
+    log(f"peer: creating {VENV} (dj-stripe {VERSION} from PyPI)")
+    # venv from the bench's own interpreter: the same Python 3.13 the portal runs on.
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         *REQUIREMENTS],
+        check=True,
+    )  # fmt: skip
+    stamp.write_text("\n".join(REQUIREMENTS))
+    return python, time.monotonic() - started
+
+
+def environment(database_name: str, sim: Any, webhook_secret: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DJANGO_SETTINGS_MODULE": "settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PEER_DB_NAME": database_name,
+        "STRIPE_SECRET_KEY": sim.secret_key,
+        "STRIPE_API_BASE": sim.api_base,
+        "PEER_WEBHOOK_SECRET": webhook_secret,
+    }
+
+
+def _manage(python: Path, env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [str(python), "manage.py", *args], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    if result.returncode:
+        raise RuntimeError(f"peer manage.py {args[0]} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def prepare(python: Path, env: dict[str, str]) -> str:
+    """Migrate the peer's database; the webhook endpoint's URL path."""
+    _manage(python, env, "migrate", "--no-input", "-v0")
+    output = _manage(python, env, "shell", "-c", (PROJECT / "endpoint.py").read_text())
+    return next(x for x in output.splitlines() if x.startswith("ENDPOINT=")).split("=", 1)[1]
+
+
+def succeeded_intents(sim: Any, count: int) -> list[dict[str, Any]]:
+    """`count` succeeded PaymentIntents in the simulator: dj-stripe retrieves each event's
+    PaymentIntent (and its PaymentMethod) from Stripe, so they must exist there."""
+    intents = []
+    auth = {"Authorization": f"Bearer {sim.secret_key}"}
+    with httpx.Client(base_url=sim.api_base, headers=auth, timeout=30) as client:
+        for n in range(count):
+            response = client.post(
+                "/v1/payment_intents",
+                data={
+                    "amount": str(1000 + n),
+                    "currency": "usd",
+                    "payment_method": "pm_card_visa",
+                    "payment_method_types[]": "card",
+                    "confirm": "true",
+                },
+            )
+            response.raise_for_status()
+            intents.append(response.json())
+    return intents
+
+
+def event(event_id: str, intent: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "api_version": "2024-06-20",
+        "created": int(time.time()),
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "data": {"object": intent},
+    }
+
+
+def start(python: Path, env: dict[str, str], port: int) -> subprocess.Popen:
+    """The peer under gunicorn, one sync worker (as the portal's gunicorn row)."""
+    gunicorn = python.parent / "gunicorn"
+    process = subprocess.Popen(
+        [str(gunicorn), "wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+         "--log-level", "warning"],
+        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    for _ in range(300):
+        if process.poll() is not None:
+            raise RuntimeError(f"the peer exited with {process.returncode}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)  # any answer (404) means up
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the peer did not start")
+
+
+def ratio(portal: dict[str, float], peer: dict[str, float]) -> float:
+    """Portal events/s over the peer's (0 when the peer ingested nothing)."""
+    return portal["rps"] / peer["rps"] if peer.get("rps") else 0.0
+
+
+def side_by_side(
+    portal_env: dict[str, str],
+    peer_database: str,
+    sim: Any,
+    *,
+    portal_items: list[str],
+    signed: Callable[[dict[str, Any]], str],
+    wrk: Callable[..., dict[str, float]],
+    free_port: Callable[[], int],
+    log: Callable[[str], None],
+) -> dict[str, dict[str, float]]:
+    """Distinct and duplicate events into the portal and dj-stripe, each under one
+    gunicorn sync worker, `wrk -t1 -c8`. `portal_items` are signed events the portal
+    has not seen; the peer's are built here, one per succeeded simulator PaymentIntent."""
+    python, built = ensure_venv(log)
+    env = environment(peer_database, sim, portal_env["STRIPE_WEBHOOK_SECRET"])
+    log("peer: migrating dj-stripe's database")
+    path = prepare(python, env)
+    intents = succeeded_intents(sim, int(os.environ.get("BENCH_PEER_EVENTS", "2500")))
+    peer_items = [signed(event(f"evt_peer_{n}", pi)) for n, pi in enumerate(intents)]
+    load = {"connections": 8, "threads": 1, "kind": "webhook"}
+    rows: dict[str, dict[str, float]] = {"setup": {"venv_seconds": built}}
+    port = free_port()
+    process = serving._start(serving._gunicorn(port), portal_env, port)
+    try:
+        log("side by side: the portal under gunicorn")
+        base = f"http://127.0.0.1:{port}"
+        rows["portal, distinct"] = wrk(base, items=portal_items, **load)
+        rows["portal, duplicates"] = wrk(base, items=portal_items[:1], **load)
+    finally:
+        serving.stop(process)
+    port = free_port()
+    process = start(python, env, port)
+    try:
+        log(f"side by side: dj-stripe {VERSION} under gunicorn")
+        base = f"http://127.0.0.1:{port}"
+        rows["peer, distinct"] = wrk(base, items=peer_items, path=path, **load)
+        rows["peer, duplicates"] = wrk(base, items=peer_items[:1], path=path, **load)
+    finally:
+        serving.stop(process)
+    return rows
+
+
+def table(rows: dict[str, dict[str, float]]) -> str:
+    lines = [
+        "| events, one gunicorn sync worker | portal events/s | p99 ms "
+        f"| dj-stripe {VERSION} events/s | p99 ms | portal / dj-stripe | non-2xx (portal, peer) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for kind in ("distinct", "duplicates"):
+        ours, theirs = rows[f"portal, {kind}"], rows[f"peer, {kind}"]
+        lines.append(
+            f"| {kind} | {ours['rps']:.1f} | {ours['p99']:.1f} | {theirs['rps']:.1f} "
+            f"| {theirs['p99']:.1f} | {ratio(ours, theirs):.2f}x "
+            f"| {ours['errors']}, {theirs['errors']} |"
+        )
+    return "\n".join(lines)
