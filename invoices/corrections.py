@@ -27,7 +27,7 @@ def reverse_offline_payment(*, payment: Payment, reason: str, actor: Any = None)
     with transaction.atomic():
         invoice = lock(payment.invoice)
         payment = Payment.objects.select_for_update().get(pk=payment.pk, invoice=invoice)
-        if payment.method == Payment.Method.CARD:
+        if payment.method == Payment.Method.ONLINE:
             raise InvoiceStateError("A card payment is given back with a refund through Stripe.")
         if payment.status != Payment.Status.SUCCEEDED:
             raise InvoiceStateError("This payment was already reversed.")

@@ -11,7 +11,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from customers.models import Customer
-from invoices.models import DEFAULT_BRAND_COLOR, BusinessProfile, Invoice, Payment, Terms
+from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.states import DEFAULT_BRAND_COLOR, Terms
 from portal.forms import BoundedTextMixin
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
 
@@ -188,7 +189,7 @@ class OfflinePaymentForm(BoundedTextMixin, forms.Form):
     amount = forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     received_on = BoundedDateField(label="Received on")
     method = forms.ChoiceField(
-        choices=[c for c in Payment.Method.choices if c[0] != Payment.Method.CARD]
+        choices=[c for c in Payment.Method.choices if c[0] != Payment.Method.ONLINE]
     )
     reference = forms.CharField(
         max_length=200, required=False, help_text="Check number, transfer reference, ..."
@@ -248,6 +249,8 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
             "number_prefix",
             "reminder_schedule",
             "default_footer",
+            "accept_us_bank_account",
+            "accept_sepa_debit",
         ]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),

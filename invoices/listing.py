@@ -26,6 +26,8 @@ TABS = [
     ("draft", "Draft"),
     ("open", "Open"),
     ("overdue", "Overdue"),
+    # A bank debit on its way: days of neither open nor paid, shown as its own state.
+    ("processing", "Processing"),
     ("paid", "Paid"),
     ("void", "Void"),
     ("uncollectible", "Uncollectible"),
@@ -76,6 +78,10 @@ class InvoiceFilter:
         invoices = Invoice.objects.select_related("customer")
         if self.status == "overdue":
             invoices = invoices.overdue(today)
+        elif self.status == "processing":
+            invoices = invoices.filter(
+                status=Invoice.Status.OPEN, payment_state=Invoice.PaymentState.PROCESSING
+            )
         elif self.status != "all":
             invoices = invoices.filter(status=self.status)
         if self.customer_id:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +16,6 @@ from customers.models import Customer
 from invoices import payment_methods
 from invoices.queries import InvoiceQuerySet
 from invoices.states import (
-    DEFAULT_BRAND_COLOR,
     NOTHING_DUE_MESSAGE,
     PROCESSING_MESSAGE,
     STATUS_REFUSALS,
@@ -29,72 +29,12 @@ from invoices.states import (
     below_minimum_message,
 )
 from invoices.tokens import digest_token, new_pay_token  # named by migration 0001, views
-from portal.i18n import LANGUAGE_CHOICES
 from portal.money import (
     CURRENCY_CHOICES,
     LineInput,
     compute_totals,
     format_money,
 )
-
-
-class BusinessProfile(models.Model):
-    """The business sending the invoices: one row, edited by superusers."""
-
-    name = models.CharField(max_length=200, default="Acme Studio")
-    email = models.EmailField(default="billing@example.com")
-    phone = models.CharField(
-        max_length=40, blank=True, help_text="Shown to customers beside the email."
-    )
-    address = models.TextField(blank=True, default="1 Market Street\nSan Francisco, CA 94105")
-    tax_id = models.CharField("tax ID", max_length=50, blank=True)
-    logo = models.ImageField(upload_to="logos/", blank=True)
-    brand_color = models.CharField(
-        max_length=7,
-        default=DEFAULT_BRAND_COLOR,
-        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour like #3446c9.")],
-        help_text="The pay page's button and accent colour (#rrggbb).",
-    )
-    default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
-    default_terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
-    default_language = models.CharField(
-        max_length=8,
-        choices=LANGUAGE_CHOICES,
-        default="en",
-        help_text="What customers without a language of their own read.",
-    )
-    number_prefix = models.CharField(max_length=12, default="INV-")
-    reminder_schedule = models.CharField(
-        max_length=100,
-        default="-3,0,7,14",
-        help_text="Days relative to the due date, comma separated (-3 = three days before).",
-    )
-    default_footer = models.TextField(blank=True)
-
-    class Meta:
-        verbose_name = "business profile"
-
-    def __str__(self) -> str:
-        return self.name
-
-    @classmethod
-    def load(cls) -> BusinessProfile:
-        profile, _ = cls.objects.get_or_create(pk=1)
-        return profile
-
-    @property
-    def address_lines(self) -> list[str]:
-        return [line for line in self.address.splitlines() if line.strip()]
-
-    @property
-    def reminder_offsets(self) -> list[int]:
-        offsets = []
-        for part in self.reminder_schedule.split(","):
-            try:
-                offsets.append(int(part))
-            except ValueError:
-                continue
-        return sorted(set(offsets))
 
 
 class Invoice(models.Model):
@@ -238,6 +178,13 @@ class Invoice(models.Model):
         """Stripe refuses a card payment under its per-currency minimum: say so up front."""
         return below_minimum_message(self.amount_due, self.currency)
 
+    @cached_property
+    def processing_payment(self) -> Payment | None:
+        """The payment on its way (a bank debit takes days), for "expected by" lines."""
+        if self.payment_state != self.PaymentState.PROCESSING:
+            return None
+        return self.payments.filter(status=Payment.Status.PROCESSING).order_by("-id").first()
+
     @property
     def is_payable(self) -> bool:
         return self.payment_refusal is None
@@ -314,7 +261,7 @@ class Payment(models.Model):
     Status = PaymentStatus
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
-    method = models.CharField(max_length=16, choices=Method.choices, default=Method.CARD)
+    method = models.CharField(max_length=16, choices=Method.choices, default=Method.ONLINE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     amount = models.BigIntegerField(help_text="Requested (pending) or received (succeeded).")
     currency = models.CharField(max_length=3)
@@ -341,6 +288,8 @@ class Payment(models.Model):
     balance_currency = models.CharField(max_length=3, blank=True)
     reversal_reason = models.CharField(max_length=500, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
+    # When a bank debit started processing: its expected settlement date counts from here.
+    processing_since = models.DateTimeField(null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -366,6 +315,19 @@ class Payment(models.Model):
         return payment_methods.label(self)
 
     @property
+    def is_debit(self) -> bool:
+        return payment_methods.is_debit(self.method_type)
+
+    @property
+    def expected_by(self) -> date | None:
+        """When a processing bank debit should settle (None: not a debit in flight)."""
+        if self.status != self.Status.PROCESSING or self.processing_since is None:
+            return None
+        return payment_methods.expected_settlement(
+            self.method_type, timezone.localdate(self.processing_since)
+        )
+
+    @property
     def receipt_number(self) -> str:
         """What the customer's receipt is called: the invoice's number and this payment's."""
         return f"{self.invoice.number}-R{self.pk}"
@@ -373,7 +335,7 @@ class Payment(models.Model):
     @property
     def refundable(self) -> int:
         """What can still be asked back: money already asked back counts, even if pending."""
-        if self.method != self.Method.CARD or self.status != self.Status.SUCCEEDED:
+        if self.method != self.Method.ONLINE or self.status != self.Status.SUCCEEDED:
             return 0
         return max(self.amount - self.amount_refunded - self.amount_refund_pending, 0)
 
@@ -381,6 +343,7 @@ class Payment(models.Model):
 # The other models live in modules of their own (they name these by string, never
 # import them); imported here so Django registers them and `invoices.models` offers all.
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
+from invoices.business import BusinessProfile  # noqa: E402, F401
 from invoices.credit_records import CreditNote, CustomerCredit  # noqa: E402, F401
 from invoices.email_log import EmailLog  # noqa: E402, F401
 from invoices.line_records import InvoiceLine  # noqa: E402

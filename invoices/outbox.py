@@ -71,12 +71,18 @@ def queue_email(
     payment_id: int | None = None,
     amount: int = 0,
     ref: str = "",
+    reason: str = "",
 ) -> EmailLog:
-    """Owe the customer one email; queued at most once per key (see `_email_key`)."""
+    """Owe the customer one email; queued at most once per key (see `_email_key`).
+
+    `reason`: a failed debit's failure code, worded in the customer's language at send time.
+    """
     key = _email_key(kind, invoice, payment_id, ref)
     params: dict[str, Any] = {"amount": amount}
     if ref:
         params["ref"] = ref  # what the email is about, e.g. a credit note's number
+    if reason:
+        params["reason"] = reason  # a failed debit's failure code
     return _queue(key, kind, invoice, payment_id, params)
 
 

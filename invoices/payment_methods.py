@@ -9,11 +9,12 @@ email, PDF, staff page and activity line names the payment through `label()`.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext, pgettext_lazy
 
 # What is kept of each type's details (Stripe's own field names).
 KEPT_DETAILS = ("brand", "last4", "exp_month", "exp_year", "bank_name", "country", "bank_code")
@@ -25,6 +26,49 @@ class MethodType(models.TextChoices):
     US_BANK_ACCOUNT = "us_bank_account", "US bank account"
     SEPA_DEBIT = "sepa_debit", "SEPA Direct Debit"
     OFFLINE = "offline", "Recorded by staff"
+
+
+# Bank debits and the one currency each takes; a card is offered in every currency.
+DEBIT_CURRENCIES = {"us_bank_account": "USD", "sepa_debit": "EUR"}
+# Business days until a debit usually settles (Stripe: ACH up to 4, SEPA up to 5).
+SETTLEMENT_DAYS = {"us_bank_account": 4, "sepa_debit": 5}
+
+
+def offered(currency: str, **debits: bool) -> list[str]:
+    """`card`, then each debit switched on whose currency this is."""
+    currency = currency.upper()
+    return ["card"] + [
+        kind for kind, on in debits.items() if on and DEBIT_CURRENCIES.get(kind) == currency
+    ]
+
+
+def is_debit(kind: str) -> bool:
+    return kind in DEBIT_CURRENCIES
+
+
+def expected_settlement(kind: str, since: date) -> date:
+    """`since` plus the method's business days (weekends skipped; bank holidays are not)."""
+    day, left = since, SETTLEMENT_DAYS.get(kind, 4)
+    while left:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day
+
+
+# Why a debit failed, in plain words for the customer (Stripe's failure codes).
+DEBIT_FAILURES = {
+    "insufficient_funds": gettext_noop("There was not enough money in the account."),
+    "account_closed": gettext_noop("The bank account has been closed."),
+    "no_account": gettext_noop("Your bank could not find the account."),
+    "debit_not_authorized": gettext_noop("Your bank says the debit was not authorised."),
+}
+DEBIT_FAILED_OTHERWISE = gettext_noop("Your bank could not process the debit.")
+
+
+def debit_failure_reason(code: str) -> str:
+    """The reason in English; templates translate it with `{% translate reason %}`."""
+    return DEBIT_FAILURES.get(code, DEBIT_FAILED_OTHERWISE)
 
 
 def from_charge(charge: Any) -> tuple[str, dict[str, Any]]:

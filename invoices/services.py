@@ -147,7 +147,7 @@ def record_offline_payment(
     actor: Any = None,
 ) -> Payment:
     """A bank transfer, cash or cheque: partial payments allowed, never more than due."""
-    if method not in Payment.Method.values or method == Payment.Method.CARD:
+    if method not in Payment.Method.values or method == Payment.Method.ONLINE:
         raise InvoiceStateError("Choose how the payment was made.")
     with transaction.atomic():
         invoice = lock(invoice)

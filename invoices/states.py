@@ -63,7 +63,10 @@ class DisputeStatus(models.TextChoices):
 
 
 class PaymentMethod(models.TextChoices):
-    CARD = "card", pgettext_lazy("payment method", "Card")
+    # Paid online through Stripe: a card or a bank debit (which one is
+    # `Payment.method_type`). The stored value stays "card" from the days of
+    # card-only payments, so existing rows keep their meaning.
+    ONLINE = "card", pgettext_lazy("payment method", "Paid online")
     BANK_TRANSFER = "bank_transfer", pgettext_lazy("payment method", "Bank transfer")
     CASH = "cash", pgettext_lazy("payment method", "Cash")
     CHECK = "check", pgettext_lazy("payment method", "Check")

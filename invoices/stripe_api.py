@@ -103,7 +103,12 @@ def forget_customer(customer: Customer) -> None:
 
 
 def create_payment_intent(
-    *, invoice: Invoice, amount: int, stripe_customer_id: str, idempotency_key: str
+    *,
+    invoice: Invoice,
+    amount: int,
+    stripe_customer_id: str,
+    payment_method_types: list[str],
+    idempotency_key: str,
 ) -> PaymentIntent:
     return client().v1.payment_intents.create(
         params={
@@ -118,7 +123,9 @@ def create_payment_intent(
                 "invoice_id": str(invoice.pk),
                 "invoice_number": invoice.number,
             },
-            "automatic_payment_methods": {"enabled": True},
+            # Exactly the methods the business offers in this currency, not whatever
+            # the Stripe Dashboard has switched on (`BusinessProfile.payment_method_types`).
+            "payment_method_types": payment_method_types,
         },
         options={"idempotency_key": idempotency_key},
     )

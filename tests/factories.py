@@ -68,7 +68,7 @@ class PaymentFactory(factory.django.DjangoModelFactory):
         model = Payment
 
     invoice = factory.SubFactory(InvoiceFactory)
-    method = Payment.Method.CARD
+    method = Payment.Method.ONLINE
     status = Payment.Status.SUCCEEDED
     amount = 10000
     currency = factory.LazyAttribute(lambda p: p.invoice.currency)

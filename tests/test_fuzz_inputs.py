@@ -265,7 +265,7 @@ def site(db, stripe_env) -> tuple[Client, Site]:
         invoice=paid,
         amount=paid.amount_due,
         currency=paid.currency,
-        method=Payment.Method.CARD,
+        method=Payment.Method.ONLINE,
         status=Payment.Status.SUCCEEDED,
         stripe_payment_intent_id="pi_fuzz_unknown_to_stripe",
     )
@@ -388,6 +388,9 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
     urls = {f.url for f in found.forms}
     for expected in ("/customers/new/", "/invoices/new/", "/settings/business/", "/recurring/new/"):
         assert expected in urls
+    # The payment methods the business offers are fuzzed with the rest of its profile.
+    profile_fields = {n for f in found.forms if f.url == "/settings/business/" for n in f.fields}
+    assert {"accept_us_bank_account", "accept_sepa_debit"} <= profile_fields
     for pattern in (
         r"/invoices/\d+/edit/",
         r"/invoices/\d+/payments/new/",

@@ -100,7 +100,7 @@ def hostile_world() -> dict[str, Any]:
     invoice.lines.update(description="Line " + PAYLOAD)
     payment = Payment.objects.create(
         invoice=invoice,
-        method=Payment.Method.CARD,
+        method=Payment.Method.ONLINE,
         status=Payment.Status.SUCCEEDED,
         amount=5000,
         currency=invoice.currency,

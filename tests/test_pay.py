@@ -113,7 +113,8 @@ def test_the_intent_is_for_the_amount_due_and_ignores_a_tampered_amount(
     # The portal emails its own receipt; Stripe must not send a second one.
     assert intent.receipt_email is None
     assert intent.customer == invoice.customer.stripe_customer_id != ""
-    assert intent.automatic_payment_methods["enabled"] is True
+    # Exactly what the business offers in USD (cards only by default).
+    assert intent.payment_method_types == ["card"]
     body = response.content.decode()
     assert f'data-publishable-key="{stripe_env.publishable_key}"' in body
     assert f'data-return-url="http://testserver{pay_url(invoice)}"' in body
@@ -139,7 +140,7 @@ def test_the_open_intent_follows_the_amount_due(client, stripe_env):
     intent = stripe_env.client().v1.payment_intents.retrieve(invoice.stripe_payment_intent_id)
     assert intent.amount == invoice.amount_due == 15000
     assert len(intents(stripe_env)) == 1
-    assert invoice.payments.get(method=Payment.Method.CARD).amount == 15000
+    assert invoice.payments.get(method=Payment.Method.ONLINE).amount == 15000
 
 
 @pytest.mark.parametrize(

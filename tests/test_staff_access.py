@@ -17,7 +17,7 @@ def objects(db):
     invoice = make_open()
     payment = Payment.objects.create(
         invoice=invoice,
-        method=Payment.Method.CARD,
+        method=Payment.Method.ONLINE,
         status=Payment.Status.SUCCEEDED,
         amount=5000,
         currency="USD",

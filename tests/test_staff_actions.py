@@ -21,7 +21,7 @@ def card_payment(invoice: Invoice, amount: int, refunded: int = 0) -> Payment:
     invoice.save()
     return Payment.objects.create(
         invoice=invoice,
-        method=Payment.Method.CARD,
+        method=Payment.Method.ONLINE,
         status=Payment.Status.SUCCEEDED,
         amount=amount,
         amount_refunded=refunded,

@@ -17,6 +17,7 @@ from typing import Any, Concatenate
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from invoices import payment_methods
 from invoices.documents import pdf as documents
@@ -201,6 +202,25 @@ def send_refund_email(
     return _send_to_customer("refund", invoice, context, headers=headers)
 
 
+# -- a bank debit that failed after processing ----------------------------------
+
+
+def debit_failed_context(invoice: Invoice, reason_code: str) -> dict[str, Any]:
+    return {
+        **base_context(invoice),
+        # Rendered inside the customer's language (`in_invoice_language`).
+        "reason": gettext(payment_methods.debit_failure_reason(reason_code)),
+    }
+
+
+@in_invoice_language
+def send_debit_failed_email(
+    invoice: Invoice, reason_code: str, headers: Headers = None
+) -> EmailMultiAlternatives:
+    context = debit_failed_context(invoice, reason_code)
+    return _send_to_customer("debit_failed", invoice, context, headers=headers)
+
+
 # -- void ---------------------------------------------------------------------
 
 
@@ -282,6 +302,12 @@ KINDS: dict[str, EmailKind] = {
             inv, pay, pay.amount_refunded or pay.amount
         ),
     ),
+    "debit_failed": EmailKind(
+        send=lambda inv, pay, params, h: send_debit_failed_email(
+            inv, params.get("reason", ""), headers=h
+        ),
+        preview=lambda inv, pay, offset: debit_failed_context(inv, "insufficient_funds"),
+    ),
     "void": EmailKind(
         send=lambda inv, pay, params, h: send_void_email(inv, headers=h),
         preview=lambda inv, pay, offset: void_context(inv),
@@ -302,7 +328,7 @@ def sample_payment(invoice: Invoice) -> Payment:
     """An unsaved stand-in, so staff can preview a receipt before any payment exists."""
     return Payment(
         invoice=invoice,
-        method=Payment.Method.CARD,
+        method=Payment.Method.ONLINE,
         status=Payment.Status.SUCCEEDED,
         amount=invoice.amount_due or invoice.total,
         currency=invoice.currency,

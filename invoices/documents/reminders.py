@@ -63,6 +63,8 @@ def candidates(offsets: Sequence[int], today: date) -> QuerySet[Invoice]:
             due_date__isnull=False,
             due_date__lte=latest_due_date,
         )
+        # A bank debit on its way pays the invoice in a few days: no nagging meanwhile.
+        .exclude(payment_state=Invoice.PaymentState.PROCESSING)
         .select_related("customer")
         .prefetch_related(
             Prefetch(
@@ -92,9 +94,10 @@ def claim(invoice: Invoice, offset: int, skipped: Sequence[int]) -> Invoice | No
                     amount_due__gt=0,
                     reminders_paused=False,
                 )
+                .exclude(payment_state=Invoice.PaymentState.PROCESSING)
                 .first()
             )
-            if fresh is None:  # Paid, voided or paused since the candidates were read.
+            if fresh is None:  # Paid, voided, paused or processing since they were read.
                 return None
             InvoiceReminder.objects.bulk_create(
                 [InvoiceReminder(invoice=fresh, offset_days=o) for o in (*skipped, offset)]

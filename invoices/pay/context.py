@@ -15,7 +15,8 @@ from typing import Any
 
 from django.urls import reverse
 
-from invoices.models import DEFAULT_BRAND_COLOR, BusinessProfile, Invoice, Payment
+from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.states import DEFAULT_BRAND_COLOR
 
 # How the page waits for our webhook after Stripe's success redirect: polls this many
 # times, POLL_SECONDS apart, then asks Stripe itself (`?check=1`) on the remaining polls.
@@ -118,4 +119,6 @@ def pay_page_context(
         "credit_notes": credit_notes,
         # What is credited beyond its own credit notes came from the customer's account.
         "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes),
+        # The bank debits offered besides cards (the PaymentIntent asks for the same).
+        "debits": business.payment_method_types(invoice.currency)[1:],
     }

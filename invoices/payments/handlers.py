@@ -59,7 +59,7 @@ def _locked_payment(intent: dict[str, Any], *, stamped: bool = True) -> Payment 
     return payment
 
 
-def _flag(
+def raise_flag(
     invoice: Invoice,
     kind: str,
     message: str,
@@ -97,7 +97,7 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
     payment.save()
     money = invoice.money(received) if currency == invoice.currency else f"{received} {currency}"
     if currency != invoice.currency:
-        _flag(
+        raise_flag(
             invoice,
             InvoiceFlag.Kind.CURRENCY_MISMATCH,
             f"Received {money} but the invoice is in {invoice.currency}: "
@@ -106,7 +106,7 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
         )
         return invoice
     if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE):
-        _flag(
+        raise_flag(
             invoice,
             InvoiceFlag.Kind.AMOUNT_MISMATCH,
             f"Received {money} on a {invoice.get_status_display().lower()} invoice: refund it.",
@@ -114,7 +114,7 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
         )
         return invoice
     if received > invoice.amount_due:
-        _flag(
+        raise_flag(
             invoice,
             InvoiceFlag.Kind.OVERPAID,
             f"Received {money} but only {invoice.money(invoice.amount_due)} was due: "
@@ -157,9 +157,23 @@ def _apply_pending_state(
         return invoice  # state only moves forward
     if payment.status == payment_status and payment.failure_message in ("", message[:500]):
         return invoice  # the same news again (a reconcile run, or a resent event)
+    charge_id = _charge_id(intent)
+    if (
+        payment.status == Payment.Status.FAILED
+        and payment_status == Payment.Status.PROCESSING
+        and charge_id
+        and charge_id == payment.stripe_charge_id
+    ):
+        # Older news of the charge that already failed (a debit's `processing`
+        # delivered after its failure); a new attempt would be a new charge.
+        return invoice
     payment.status = payment_status
     if payment_status == Payment.Status.FAILED:
         payment.failure_message = message[:500]
+    if charge_id:
+        payment.stripe_charge_id = charge_id
+    if payment_status == Payment.Status.PROCESSING:
+        payment.processing_since = timezone.now()
     payment.save()
     if invoice.status == Invoice.Status.OPEN and invoice.stripe_payment_intent_id in (
         "",
@@ -173,6 +187,13 @@ def _apply_pending_state(
     record_activity(invoice, kind, message=message, payment_intent=intent["id"], source="stripe")
     announce(invoice)
     return invoice
+
+
+def _charge_id(intent: dict[str, Any]) -> str:
+    charge = intent.get("latest_charge")
+    if isinstance(charge, dict):
+        charge = charge.get("id")
+    return charge if isinstance(charge, str) else ""
 
 
 def apply_intent_processing(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
@@ -198,6 +219,12 @@ def apply_intent_requires_action(intent: dict[str, Any], event_id: str = "") -> 
 def apply_intent_failed(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
     error = intent.get("last_payment_error") or {}
     reason = error.get("message") or "The payment failed."
+    # This very charge already failed here: the same news again, nothing more to send.
+    already = Payment.objects.filter(
+        stripe_payment_intent_id=intent["id"],
+        status=Payment.Status.FAILED,
+        stripe_charge_id=_charge_id(intent) or "-",
+    ).exists()
     invoice = _apply_pending_state(
         intent,
         Payment.Status.FAILED,
@@ -205,9 +232,33 @@ def apply_intent_failed(intent: dict[str, Any], event_id: str = "") -> Invoice |
         InvoiceActivity.Kind.PAYMENT_FAILED,
         reason,
     )
-    if invoice is not None and invoice.payment_state == Invoice.PaymentState.FAILED:
+    if invoice is None or already or invoice.payment_state != Invoice.PaymentState.FAILED:
+        return invoice
+    method = error.get("payment_method") or {}
+    kind = method.get("type") if isinstance(method, dict) else None
+    if payment_methods.is_debit(str(kind or "")):
+        _debit_failed(invoice, intent, error, event_id)
+    else:
         queue_staff_notice(invoice, "payment_failed", f"A payment failed: {reason}")
     return invoice
+
+
+def _debit_failed(
+    invoice: Invoice, intent: dict[str, Any], error: dict[str, Any], event_id: str
+) -> None:
+    """A bank debit bounced, days after the customer paid: the invoice is open again
+    (the pay page takes a new payment), staff are told and the customer is asked to pay
+    again, with the bank's reason in plain words."""
+    code = str(error.get("code") or "")
+    raise_flag(
+        invoice,
+        InvoiceFlag.Kind.DEBIT_FAILED,
+        f"The bank debit of {invoice.money(invoice.amount_due)} failed"
+        f" ({code or 'no reason given'}): {payment_methods.debit_failure_reason(code)}"
+        " The invoice is open again and the customer was emailed a new pay link.",
+        event_id,
+    )
+    queue_email("debit_failed", invoice, ref=_charge_id(intent) or intent["id"], reason=code)
 
 
 def apply_intent_canceled(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
@@ -234,7 +285,7 @@ def apply_intent_canceled(intent: dict[str, Any], event_id: str = "") -> Invoice
     return invoice
 
 
-def _payment_for_charge(charge: dict[str, Any]) -> Payment | None:
+def payment_for_charge(charge: dict[str, Any]) -> Payment | None:
     intent_id = charge.get("payment_intent")
     if not intent_id:
         return None
@@ -254,13 +305,27 @@ def note_method(payment: Payment, charge: Any) -> list[str]:
 
 
 def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
-    """Card brand and last 4 for the receipt (the intent's event carries only ids),
-    and Stripe's fee for the ledger."""
+    """Card brand and last 4 (or the bank and its last 4) for the receipt (the
+    intent's event carries only ids), and Stripe's fee for the ledger."""
     fee = balance.charge_fee(charge)  # a Stripe call: made before any row is locked
-    payment = _payment_for_charge(charge)
+    payment = payment_for_charge(charge)
     if payment is None:
         return None
     balance.record_fee(payment, fee)
+    return _note_charge(payment, charge)
+
+
+def apply_charge_pending(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
+    """`charge.pending` and `charge.failed`: the bank and its last 4 for the processing
+    notice. What they say of the state, the intent's own event says; a pending or
+    failed charge has no fee to book."""
+    payment = payment_for_charge(charge)
+    if payment is None:
+        return None
+    return _note_charge(payment, charge)
+
+
+def _note_charge(payment: Payment, charge: dict[str, Any]) -> Invoice:
     changed = note_method(payment, charge)
     if payment.stripe_charge_id != charge["id"]:
         payment.stripe_charge_id = charge["id"]
@@ -274,7 +339,7 @@ def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoic
 def apply_charge_refunded(charge: dict[str, Any], event_id: str = "") -> Invoice | None:
     """Since API 2022-11-15 a charge no longer embeds its refunds: each one arrives
     as its own refund.* event. Older payloads that do embed them are applied."""
-    payment = _payment_for_charge(charge)
+    payment = payment_for_charge(charge)
     if payment is None:
         return None
     if charge.get("id") and payment.stripe_charge_id != charge["id"]:
@@ -285,99 +350,3 @@ def apply_charge_refunded(charge: dict[str, Any], event_id: str = "") -> Invoice
         if isinstance(refund, dict) and refund.get("id"):
             refunds.apply_refund({**refund, "payment_intent": charge["payment_intent"]}, event_id)
     return payment.invoice
-
-
-def apply_dispute_created(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
-    payment = _payment_for_charge(dispute)
-    if payment is None:
-        return None
-    invoice = payment.invoice
-    if invoice.dispute_status == Invoice.DisputeStatus.OPEN:
-        return invoice
-    invoice.dispute_status = Invoice.DisputeStatus.OPEN
-    invoice.save(update_fields=["dispute_status", "updated_at"])
-    amount = invoice.money(int(dispute.get("amount") or 0))
-    reason = str(dispute.get("reason") or "unspecified").replace("_", " ")
-    _flag(
-        invoice,
-        InvoiceFlag.Kind.DISPUTE,
-        f"The customer disputed {amount} ({reason}). Respond with evidence in Stripe "
-        "before the deadline.",
-        event_id,
-    )
-    record_activity(invoice, InvoiceActivity.Kind.DISPUTED, message=reason, source="stripe")
-    announce(invoice)
-    queue_staff_notice(
-        invoice, "dispute", f"Payment disputed: {amount} ({reason}).", ref=f"{dispute.get('id')}"
-    )
-    return invoice
-
-
-# Stripe's closed dispute statuses. Inquiries ("warning_*") and prevented
-# disputes never took the money; only "lost" keeps it with the customer.
-DISPUTE_OUTCOMES = {
-    "won": Invoice.DisputeStatus.WON,
-    "lost": Invoice.DisputeStatus.LOST,
-    "warning_closed": Invoice.DisputeStatus.WARNING_CLOSED,
-    "prevented": Invoice.DisputeStatus.PREVENTED,
-}
-
-
-def apply_dispute_closed(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
-    payment = _payment_for_charge(dispute)
-    if payment is None:
-        return None
-    invoice = payment.invoice
-    status = str(dispute.get("status") or "")
-    outcome = DISPUTE_OUTCOMES.get(status)
-    if outcome is None:
-        raise Ignored(f"dispute {dispute.get('id')} closed with unknown status {status!r}")
-    if invoice.dispute_status == outcome:
-        return invoice
-    invoice.dispute_status = outcome
-    invoice.save(update_fields=["dispute_status", "updated_at"])
-    invoice.flags.filter(kind=InvoiceFlag.Kind.DISPUTE, resolved_at__isnull=True).update(
-        resolved_at=timezone.now()
-    )
-    record_activity(
-        invoice,
-        InvoiceActivity.Kind.DISPUTE_CLOSED,
-        message=outcome.label,
-        dispute=dispute.get("id"),
-        source="stripe",
-    )
-    announce(invoice)
-    return invoice
-
-
-def apply_dispute_funds_withdrawn(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
-    return _dispute_funds(
-        dispute, InvoiceActivity.Kind.DISPUTE_FUNDS_WITHDRAWN, "withdrawn from your balance"
-    )
-
-
-def apply_dispute_funds_reinstated(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
-    return _dispute_funds(
-        dispute, InvoiceActivity.Kind.DISPUTE_FUNDS_REINSTATED, "returned to your balance"
-    )
-
-
-def _dispute_funds(dispute: dict[str, Any], kind: str, what: str) -> Invoice | None:
-    payment = _payment_for_charge(dispute)
-    if payment is None:
-        return None
-    invoice = payment.invoice
-    dispute_id = dispute.get("id") or ""
-    if invoice.activities.filter(kind=kind, data__dispute=dispute_id).exists():
-        return invoice  # the same news again
-    amount = int(dispute.get("amount") or 0)
-    record_activity(
-        invoice,
-        kind,
-        message=f"Disputed {invoice.money(amount)} {what}",
-        dispute=dispute_id,
-        amount=amount,
-        source="stripe",
-    )
-    announce(invoice)
-    return invoice

@@ -17,7 +17,7 @@ from django.db import transaction
 
 from invoices import stripe_api
 from invoices.activity import InvoiceStateError, lock, record_activity
-from invoices.models import Invoice, InvoiceActivity, Payment
+from invoices.models import BusinessProfile, Invoice, InvoiceActivity, Payment
 from invoices.states import PROCESSING_MESSAGE
 
 logger = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def _new_intent(invoice: Invoice) -> Any:
         stripe_payment_intent_id=intent.id,
         defaults={
             "invoice": invoice,
-            "method": Payment.Method.CARD,
+            "method": Payment.Method.ONLINE,
             "amount": amount,
             "currency": invoice.currency,
         },
@@ -170,7 +170,8 @@ def _new_intent(invoice: Invoice) -> Any:
 
 def _create_intent(invoice: Invoice, amount: int) -> Any:
     """Create the intent; a saved customer id Stripe no longer knows is replaced once."""
-    attempts = invoice.payments.filter(method=Payment.Method.CARD).count()
+    attempts = invoice.payments.filter(method=Payment.Method.ONLINE).count()
+    types = BusinessProfile.load().payment_method_types(invoice.currency)
     for retry in (False, True):
         customer_id = stripe_api.ensure_customer(invoice.customer)
         try:
@@ -178,8 +179,9 @@ def _create_intent(invoice: Invoice, amount: int) -> Any:
                 invoice=invoice,
                 amount=amount,
                 stripe_customer_id=customer_id,
+                payment_method_types=types,
                 idempotency_key=stripe_api.idempotency_key(
-                    "pi", invoice.pk, customer_id, amount, attempts
+                    "pi", invoice.pk, customer_id, amount, attempts, *types
                 ),
             )
         except stripe_api.StripeError as error:

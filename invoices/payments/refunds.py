@@ -46,7 +46,7 @@ def request_refund(*, payment: Payment, amount: int, actor: Any = None) -> Refun
     with transaction.atomic():
         invoice = lock(payment.invoice)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if payment.method != Payment.Method.CARD or not payment.stripe_payment_intent_id:
+        if payment.method != Payment.Method.ONLINE or not payment.stripe_payment_intent_id:
             raise InvoiceStateError("Only card payments can be refunded through Stripe.")
         if payment.status != Payment.Status.SUCCEEDED:
             raise InvoiceStateError("Only a succeeded payment can be refunded.")

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from invoices import stripe_api
 from invoices.models import Invoice, StripeEvent
-from invoices.payments import event_checks, handlers, refunds
+from invoices.payments import disputes, event_checks, handlers, refunds
 
 logger = logging.getLogger("invoices.webhooks")
 
@@ -37,15 +37,17 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.canceled": handlers.apply_intent_canceled,
     "payment_intent.requires_action": handlers.apply_intent_requires_action,
     "charge.succeeded": handlers.apply_charge_succeeded,
+    "charge.pending": handlers.apply_charge_pending,
+    "charge.failed": handlers.apply_charge_pending,
     "charge.refunded": handlers.apply_charge_refunded,
     "refund.created": refunds.apply_refund,
     "refund.updated": refunds.apply_refund,
     "refund.failed": refunds.apply_refund,
     "charge.refund.updated": refunds.apply_refund,
-    "charge.dispute.created": handlers.apply_dispute_created,
-    "charge.dispute.closed": handlers.apply_dispute_closed,
-    "charge.dispute.funds_withdrawn": handlers.apply_dispute_funds_withdrawn,
-    "charge.dispute.funds_reinstated": handlers.apply_dispute_funds_reinstated,
+    "charge.dispute.created": disputes.apply_dispute_created,
+    "charge.dispute.closed": disputes.apply_dispute_closed,
+    "charge.dispute.funds_withdrawn": disputes.apply_dispute_funds_withdrawn,
+    "charge.dispute.funds_reinstated": disputes.apply_dispute_funds_reinstated,
 }
 
 DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED, StripeEvent.Status.INVALID)

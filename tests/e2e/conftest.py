@@ -35,6 +35,7 @@ SIM_SETTINGS = {
     "delivery_enabled": True,
     "hold": False,
     "processing_delay": PROCESSING_DELAY,
+    "settle_delay": 3.0,  # a bank debit's days; tests that need them set and advance them
     "retry_base": 0.2,
     "max_attempts": 5,
     "webhook_timeout": 10.0,

@@ -1,0 +1,90 @@
+"""The business sending the invoices: its name, brand, defaults and the payment
+methods it offers (one row, edited by superusers)."""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+from invoices import payment_methods
+from invoices.states import DEFAULT_BRAND_COLOR, Terms
+from portal.i18n import LANGUAGE_CHOICES
+from portal.money import CURRENCY_CHOICES
+
+
+class BusinessProfile(models.Model):
+    """The business sending the invoices: one row, edited by superusers."""
+
+    name = models.CharField(max_length=200, default="Acme Studio")
+    email = models.EmailField(default="billing@example.com")
+    phone = models.CharField(
+        max_length=40, blank=True, help_text="Shown to customers beside the email."
+    )
+    address = models.TextField(blank=True, default="1 Market Street\nSan Francisco, CA 94105")
+    tax_id = models.CharField("tax ID", max_length=50, blank=True)
+    logo = models.ImageField(upload_to="logos/", blank=True)
+    brand_color = models.CharField(
+        max_length=7,
+        default=DEFAULT_BRAND_COLOR,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour like #3446c9.")],
+        help_text="The pay page's button and accent colour (#rrggbb).",
+    )
+    default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
+    default_terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
+    default_language = models.CharField(
+        max_length=8,
+        choices=LANGUAGE_CHOICES,
+        default="en",
+        help_text="What customers without a language of their own read.",
+    )
+    number_prefix = models.CharField(max_length=12, default="INV-")
+    reminder_schedule = models.CharField(
+        max_length=100,
+        default="-3,0,7,14",
+        help_text="Days relative to the due date, comma separated (-3 = three days before).",
+    )
+    default_footer = models.TextField(blank=True)
+    # What the pay page offers besides cards (each only in the currency it can take).
+    accept_us_bank_account = models.BooleanField(
+        "accept US bank accounts",
+        default=False,
+        help_text="ACH Direct Debit on USD invoices: low fees, settles in about 4 business days.",
+    )
+    accept_sepa_debit = models.BooleanField(
+        "accept SEPA Direct Debit",
+        default=False,
+        help_text="On EUR invoices: low fees, settles in about 5 business days.",
+    )
+
+    class Meta:
+        verbose_name = "business profile"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def load(cls) -> BusinessProfile:
+        profile, _ = cls.objects.get_or_create(pk=1)
+        return profile
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [line for line in self.address.splitlines() if line.strip()]
+
+    def payment_method_types(self, currency: str) -> list[str]:
+        """Stripe's `payment_method_types` for an invoice in this currency."""
+        return payment_methods.offered(
+            currency,
+            us_bank_account=self.accept_us_bank_account,
+            sepa_debit=self.accept_sepa_debit,
+        )
+
+    @property
+    def reminder_offsets(self) -> list[int]:
+        offsets = []
+        for part in self.reminder_schedule.split(","):
+            try:
+                offsets.append(int(part))
+            except ValueError:
+                continue
+        return sorted(set(offsets))

@@ -1,0 +1,134 @@
+"""Bank debits from the pay page: the customer picks the bank tab of the Payment Element,
+the debit stays processing for (simulated) days with every open page saying so, then
+settles, or fails and reopens the invoice with the customer emailed a new pay link."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import FrameLocator, Page, expect
+
+from stripe_sim.testing import SimulatorProcess
+from tests.e2e.helpers import (
+    assert_not_reloaded,
+    card_fields,
+    follow_email_link,
+    invoice_state,
+    last_email,
+    make_open_invoice,
+    mark_page,
+    pay_status,
+    stack,
+    wait_for_live_update,
+    wait_for_return,
+)
+
+pytestmark = pytest.mark.e2e
+
+DAYS = 5 * 86400  # longer than a debit's settle delay below
+
+OFFER_DEBITS = """
+from invoices.models import BusinessProfile
+BusinessProfile.objects.filter(pk=1).update(accept_us_bank_account={on}, accept_sepa_debit={on})
+result = {on}
+"""
+
+
+@pytest.fixture
+def debits_offered(simulator: SimulatorProcess) -> Iterator[None]:
+    """The business offers ACH and SEPA debits; a debit takes four simulated days."""
+    stack().shell.run(OFFER_DEBITS.format(on=True))
+    simulator.configure(settle_delay=4 * 86400)
+    yield
+    stack().shell.run(OFFER_DEBITS.format(on=False))
+
+
+def open_bank_tab(page: Page, tab: str) -> FrameLocator:
+    page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay ")).click()
+    frame = card_fields(page)
+    frame.get_by_role("tab", name=tab).click()
+    expect(frame.get_by_label("Full name")).to_be_visible()
+    return frame
+
+
+def submit(page: Page) -> None:
+    button = page.locator("[data-payment-form]").get_by_role("button", name=re.compile(r"^Pay "))
+    expect(button).to_be_enabled()
+    button.click()
+    wait_for_return(page)
+
+
+@pytest.mark.usefixtures("debits_offered")
+def test_an_ach_debit_processes_for_days_then_settles_live_for_customer_and_staff(
+    page: Page, staff_page: Page, simulator: SimulatorProcess
+) -> None:
+    invoice = make_open_invoice()
+    staff = staff_page
+    staff.goto(f"/invoices/{invoice.id}/")
+    panel = staff.locator(f"#invoice-status-{invoice.id}")
+    expect(panel).to_contain_text("Open")
+    mark_page(staff)
+
+    page.goto(invoice.pay_path)
+    expect(page.locator("#accepted-methods")).to_contain_text("US bank account (ACH Direct Debit)")
+    expect(page.locator("#accepted-methods")).to_contain_text("a few business days")
+    frame = open_bank_tab(page, "US bank account")
+    frame.get_by_label("Full name").fill("Jenny Rosen")
+    frame.get_by_role("radio", name=re.compile("Test Institution")).check()
+    frame.get_by_label("Test Institution account").select_option(label="Success")
+    submit(page)
+    mark_page(page)
+
+    wait_for_live_update(pay_status(page), "Payment processing (bank debit, expected by")
+    expect(page.locator("#invoice-status-badge")).to_have_text("Processing")
+    expect(page.locator("#pay-action").get_by_role("button")).to_have_count(0)
+    wait_for_live_update(
+        panel,
+        re.compile(r"Payment processing \(bank debit, STRIPE TEST BANK •••• 6789, expected by"),
+    )
+    assert invoice_state(invoice)["status"] == "open"
+
+    simulator.advance(DAYS)
+
+    wait_for_live_update(pay_status(page), "Paid")
+    expect(page.locator("#receipt")).to_contain_text("STRIPE TEST BANK •••• 6789")
+    wait_for_live_update(panel, "Paid")
+    expect(panel).not_to_contain_text("Payment processing")
+    assert_not_reloaded(page)
+    assert_not_reloaded(staff)
+    receipt = last_email(to=invoice.customer_email, subject="Receipt")
+    assert "STRIPE TEST BANK •••• 6789" in receipt.text
+
+
+@pytest.mark.usefixtures("debits_offered")
+def test_a_debit_that_fails_after_processing_reopens_the_invoice_and_emails_the_customer(
+    page: Page, simulator: SimulatorProcess
+) -> None:
+    invoice = make_open_invoice()
+    page.goto(invoice.pay_path)
+    frame = open_bank_tab(page, "US bank account")
+    frame.get_by_label("Full name").fill("Jenny Rosen")
+    frame.get_by_role("radio", name=re.compile("Test Institution")).check()
+    frame.get_by_label("Test Institution account").select_option(label="Insufficient funds")
+    submit(page)
+    mark_page(page)
+    wait_for_live_update(pay_status(page), "Payment processing (bank debit, expected by")
+
+    simulator.advance(DAYS)
+
+    wait_for_live_update(pay_status(page), "Your last payment attempt failed")
+    pay_again = page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay "))
+    expect(pay_again).to_be_visible()
+    assert_not_reloaded(page)
+    state = invoice_state(invoice)
+    assert state["status"] == "open"
+    assert state["amount_paid"] == 0
+
+    mail = last_email(to=invoice.customer_email, subject="did not go through")
+    assert "There was not enough money in the account." in mail.text
+    follow_email_link(page, mail)
+    expect(
+        page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay "))
+    ).to_be_visible()
