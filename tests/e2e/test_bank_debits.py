@@ -53,9 +53,29 @@ def open_bank_tab(page: Page, tab: str) -> FrameLocator:
     return frame
 
 
-def submit(page: Page) -> None:
+def frame_settled(page: Page, frame: FrameLocator) -> None:
+    """Wait until the Payment Element's frame has grown to its form: a bank form changes
+    height as it is filled in (the mandate, an error cleared), and the frame follows a
+    message later, moving the Pay button under a pointer that aimed at it before."""
+    outer = page.locator("[data-payment-element] iframe")
+
+    def heights() -> tuple[int, int]:
+        inner = frame.locator("html").evaluate("e => Math.ceil(e.getBoundingClientRect().height)")
+        return inner, round(outer.evaluate("e => e.getBoundingClientRect().height"))
+
+    for _ in range(50):
+        inner, framed = heights()
+        if inner == framed:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the payment frame never settled: content {inner}px, frame {framed}px")
+
+
+def submit(page: Page, frame: FrameLocator) -> None:
     button = page.locator("[data-payment-form]").get_by_role("button", name=re.compile(r"^Pay "))
     expect(button).to_be_enabled()
+    button.scroll_into_view_if_needed()  # a SEPA form is taller than a laptop's window
+    frame_settled(page, frame)
     button.click()
     wait_for_return(page)
 
@@ -78,7 +98,7 @@ def test_an_ach_debit_processes_for_days_then_settles_live_for_customer_and_staf
     frame.get_by_label("Full name").fill("Jenny Rosen")
     frame.get_by_role("radio", name=re.compile("Test Institution")).check()
     frame.get_by_label("Test Institution account").select_option(label="Success")
-    submit(page)
+    submit(page, frame)
     mark_page(page)
 
     wait_for_live_update(pay_status(page), "Payment processing (bank debit, expected by")
@@ -112,7 +132,7 @@ def test_a_debit_that_fails_after_processing_reopens_the_invoice_and_emails_the_
     frame.get_by_label("Full name").fill("Jenny Rosen")
     frame.get_by_role("radio", name=re.compile("Test Institution")).check()
     frame.get_by_label("Test Institution account").select_option(label="Insufficient funds")
-    submit(page)
+    submit(page, frame)
     mark_page(page)
     wait_for_live_update(pay_status(page), "Payment processing (bank debit, expected by")
 
@@ -128,6 +148,36 @@ def test_a_debit_that_fails_after_processing_reopens_the_invoice_and_emails_the_
 
     mail = last_email(to=invoice.customer_email, subject="did not go through")
     assert "There was not enough money in the account." in mail.text
+    follow_email_link(page, mail)
+    expect(
+        page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay "))
+    ).to_be_visible()
+
+
+@pytest.mark.usefixtures("debits_offered")
+def test_a_sepa_debit_that_fails_after_processing_reopens_the_invoice_and_emails_the_customer(
+    page: Page, simulator: SimulatorProcess
+) -> None:
+    invoice = make_open_invoice(currency="EUR")
+    page.goto(invoice.pay_path)
+    expect(page.locator("#accepted-methods")).to_contain_text("SEPA Direct Debit")
+    frame = open_bank_tab(page, "SEPA Direct Debit")
+    frame.get_by_label("Full name").fill("Jenny Rosen")
+    frame.get_by_label("Email").fill("jenny@example.com")
+    frame.get_by_label("IBAN").fill("AT86 1904 3002 3547 3202")  # processing, then fails
+    submit(page, frame)
+    mark_page(page)
+    wait_for_live_update(pay_status(page), "Payment processing (bank debit, expected by")
+    expect(page.locator("#pay-action").get_by_role("button")).to_have_count(0)
+
+    simulator.advance(DAYS)
+
+    wait_for_live_update(pay_status(page), "Your last payment attempt failed")
+    assert_not_reloaded(page)
+    state = invoice_state(invoice)
+    assert (state["status"], state["amount_paid"]) == ("open", 0)
+    mail = last_email(to=invoice.customer_email, subject="did not go through")
+    assert "Your bank could not process the debit." in mail.text
     follow_email_link(page, mail)
     expect(
         page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay "))
