@@ -1,4 +1,4 @@
-"""An invoice's lines: what was sold, at what price and tax (`Invoice.recalculate` sums them)."""
+"""Line items: what was sold, at what price and tax (`Invoice.recalculate` sums them)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from django.db import models
 from portal.money import MAX_AMOUNT
 
 
-class InvoiceLine(models.Model):
-    invoice = models.ForeignKey("invoices.Invoice", on_delete=models.CASCADE, related_name="lines")
+class LineItem(models.Model):
+    """What one line sells: an invoice's lines and a recurring template's are the same."""
+
     position = models.PositiveIntegerField(default=0)
     description = models.CharField(max_length=500)
     quantity = models.DecimalField(
@@ -29,10 +30,18 @@ class InvoiceLine(models.Model):
         default=Decimal(0),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
-    amount = models.BigIntegerField(default=0)
 
     class Meta:
+        abstract = True
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
         return self.description
+
+
+class InvoiceLine(LineItem):
+    invoice = models.ForeignKey("invoices.Invoice", on_delete=models.CASCADE, related_name="lines")
+    amount = models.BigIntegerField(default=0)
+
+    class Meta(LineItem.Meta):
+        pass

@@ -1,20 +1,20 @@
 """Recurring templates: what to invoice, to whom, and when; one run row per period.
 
 Models of the `invoices` app, registered through `invoices.models`; they name
-the invoice and the customer by string, so this module imports no other model module.
+the invoice and the customer by string; the only model module imported is the
+abstract line item that invoice lines share.
 """
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from invoices.line_records import LineItem
 from invoices.states import Terms
-from portal.money import CURRENCY_CHOICES, MAX_AMOUNT
+from portal.money import CURRENCY_CHOICES
 
 
 class Frequency(models.TextChoices):
@@ -94,31 +94,11 @@ class RecurringTemplate(models.Model):
         return sum(1 for run in self.runs.all() if not run.skipped)
 
 
-class RecurringLine(models.Model):
+class RecurringLine(LineItem):
     template = models.ForeignKey(RecurringTemplate, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveIntegerField(default=0)
-    description = models.CharField(max_length=500)
-    quantity = models.DecimalField(
-        max_digits=12,
-        decimal_places=3,
-        default=Decimal(1),
-        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(Decimal("1000000"))],
-    )
-    unit_amount = models.BigIntegerField(
-        default=0, validators=[MinValueValidator(0), MaxValueValidator(MAX_AMOUNT)]
-    )
-    tax_rate = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal(0),
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
-    )
 
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return self.description
+    class Meta(LineItem.Meta):
+        pass
 
 
 class RecurringRun(models.Model):
