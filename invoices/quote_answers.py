@@ -57,7 +57,9 @@ def accept_quote(
     with transaction.atomic():
         quote = lock(quote)
         _refuse_unless_answerable(quote)
-        if version != quote.version or content_digest != quote.content_digest:
+        stale = version != quote.version or content_digest != quote.content_digest
+        if stale:
+            # Kept in the trail: staff see that an old form was refused.
             record(
                 quote,
                 QuoteActivity.Kind.REFUSED,
@@ -65,7 +67,13 @@ def accept_quote(
                 source="customer",
                 ip=ip,
             )
-            raise QuoteStateError(gettext(CHANGED))
+    if stale:
+        raise QuoteStateError(gettext(CHANGED))
+    with transaction.atomic():
+        quote = lock(quote)
+        _refuse_unless_answerable(quote)
+        if version != quote.version or content_digest != quote.content_digest:
+            raise QuoteStateError(gettext(CHANGED))  # changed in between: refused as well
         content = snapshot(quote)
         if digest(content) != quote.content_digest:
             raise QuoteStateError(gettext(CHANGED))  # pragma: no cover - saved together

@@ -60,9 +60,10 @@ def snapshot(quote: Quote, lines: list[QuoteLine] | None = None) -> dict[str, An
         "lines": [
             {
                 "description": line.description,
-                "quantity": str(line.quantity),
+                # As stored (3 and 2 places), so a fresh read gives the same digest.
+                "quantity": str(Decimal(line.quantity).quantize(Decimal("0.001"))),
                 "unit_amount": line.unit_amount,
-                "tax_rate": str(line.tax_rate),
+                "tax_rate": str(Decimal(line.tax_rate).quantize(Decimal("0.01"))),
                 "amount": line.amount,
             }
             for line in lines
