@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from invoices.documents.quotes import quote_pdf, send_quote_email
 from invoices.models import Invoice, Quote
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, StaffFactory
 from tests.quote_helpers import accept_post, make_quote
 
 pytestmark = pytest.mark.django_db
@@ -248,3 +248,17 @@ def test_converted_quote_and_invoice_link_to_each_other(client, staff_client):
     invoice_page = staff_client.get(invoice.get_absolute_url()).content.decode()
     assert f'href="{quote.get_absolute_url()}"' in invoice_page
     assert "From quote" in invoice_page
+
+
+def test_the_admin_shows_quotes_read_only_without_their_secret(client):
+    admin_client = client
+    admin_client.force_login(StaffFactory(is_superuser=True))
+    quote = make_quote()
+    change = reverse("admin:invoices_quote_change", args=[quote.pk])
+    page = admin_client.get(change)
+    assert page.status_code == 200
+    assert quote.token not in page.content.decode()
+    before = Quote.objects.filter(pk=quote.pk).values().get()
+    assert admin_client.post(change, {"total": "1"}).status_code == 403
+    assert admin_client.get(reverse("admin:invoices_quote_add")).status_code == 403
+    assert Quote.objects.filter(pk=quote.pk).values().get() == before
