@@ -262,3 +262,21 @@ def test_the_admin_shows_quotes_read_only_without_their_secret(client):
     assert admin_client.post(change, {"total": "1"}).status_code == 403
     assert admin_client.get(reverse("admin:invoices_quote_add")).status_code == 403
     assert Quote.objects.filter(pk=quote.pk).values().get() == before
+
+
+@pytest.mark.parametrize("size", [1, 25])
+def test_the_quote_pages_take_the_same_queries_for_one_line_or_many(
+    client, staff_client, django_assert_num_queries, size
+):
+    lines = [
+        {"description": f"L{n}", "quantity": Decimal(1), "unit_amount": 100, "tax_rate": 0}
+        for n in range(size)
+    ]
+    quote = make_quote(lines=lines)
+    client.get(reverse("quote_pay:quote", args=[quote.token]))  # the first view is recorded
+    # The business profile, the quote (with customer and deposit invoice), its lines.
+    with django_assert_num_queries(3):
+        assert client.get(reverse("quote_pay:quote", args=[quote.token])).status_code == 200
+    # The session and user, the quote with its invoices, lines, trail.
+    with django_assert_num_queries(5):
+        assert staff_client.get(reverse("quotes:detail", args=[quote.pk])).status_code == 200
