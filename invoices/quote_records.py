@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import pgettext_lazy
@@ -252,3 +253,9 @@ def deposit_deduction(invoice_pk: int) -> tuple[str, int] | None:
         .first()
     )
     return (row[0], row[1]) if row else None
+
+
+def invoiced_amount() -> models.Expression:
+    """What an invoice charges the customer's account: its total, less a quote's deposit
+    it deducts (that deposit was charged once already, by the deposit invoice)."""
+    return models.F("total") - Coalesce(models.F("source_quote__deposit_deducted"), 0)

@@ -162,3 +162,23 @@ def test_an_amount_deposit_is_taken_as_is_or_refused(total, amount, currency):
         return
     assert taken == amount
     assert minimum_charge(currency) <= taken <= total
+
+
+def test_the_statement_charges_the_job_once_deposit_included(client):
+    from invoices.statements import statement
+
+    quote = accept(client, make_quote(deposit_kind="amount", deposit_value=Decimal(5000)))
+    pay_deposit(quote)
+    invoice = finalize_invoice(invoice=convert_quote(quote=quote))
+    record_offline_payment(
+        invoice=invoice,
+        amount=invoice.amount_due,
+        method=Payment.Method.BANK_TRANSFER,
+        received_on=date.today(),
+    )
+    today = date.today()
+    (account,) = statement(quote.customer, today.replace(day=1), today).accounts
+    # The deposit invoice (50.00) and the final invoice's remainder (160.00), paid in full.
+    assert account.charges == 21000
+    assert account.credits == 21000
+    assert account.closing == 0
