@@ -331,3 +331,20 @@ def test_only_an_accepted_quote_converts(staff_client):
     response = staff_client.post(reverse("quotes:convert", args=[quote.pk]), follow=True)
     assert "Only an accepted quote" in response.content.decode()
     assert not Invoice.objects.exists()
+
+
+def test_the_customer_downloads_the_quote_as_a_pdf_in_their_language(client):
+    import io
+
+    from pypdf import PdfReader
+
+    quote = make_quote(customer=CustomerFactory(language="fr"))
+    response = client.get(reverse("quote_pay:pdf", args=[quote.token]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert f"{quote.number}.pdf" in response["Content-Disposition"]
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    assert "DEVIS" in text
+    assert "Design" in text
+    draft = make_quote(send=False)
+    assert client.get(reverse("quote_pay:pdf", args=[draft.token])).status_code == 404
