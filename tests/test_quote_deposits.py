@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ import pytest
 from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pypdf import PdfReader
 
 from invoices.models import EmailLog, Invoice, Payment, Quote
 from invoices.quote_answers import convert_quote
@@ -80,6 +82,10 @@ def test_a_paid_deposit_is_deducted_from_the_final_invoice(client, staff_client)
     staff = staff_client.get(invoice.get_absolute_url()).content.decode()
     assert f"of which deposit paid {deposit.number}" in staff
     assert "of which account credit" not in staff
+    pdf = PdfReader(io.BytesIO(client.get(reverse("pay:pdf", args=[invoice.pay_token])).content))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert f"Deposit paid {deposit.number}" in text
+    assert "-$50.00" in text
 
 
 def test_a_refunded_part_of_the_deposit_is_not_deducted(client):

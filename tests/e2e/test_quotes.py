@@ -76,7 +76,9 @@ def test_a_customer_accepts_a_quote_on_a_phone_and_pays_the_deposit(
     follow_email_link(page, invitation, contains="/pay/quote/")
     expect(page.get_by_role("heading", name=f"Quote {quote['number']}")).to_be_visible()
     expect(page.locator("#quote-deposit")).to_contain_text("$300.00")
-    assert_no_sideways_scroll(page, "quote page")
+    for width in (320, 414, 375):
+        page.set_viewport_size({"width": width, "height": 740})
+        assert_no_sideways_scroll(page, f"quote page at {width}px")
 
     page.get_by_label("Type your full name to accept").fill("Grace Hopper")
     page.get_by_role("button", name="Accept and pay the deposit").click()
