@@ -38,6 +38,8 @@ def _send_refusal(invoice: Invoice) -> str | None:
         return "A voided invoice cannot be sent."
     if invoice.status == Invoice.Status.PAID:
         return "It is paid: there is nothing to ask for."
+    if invoice.status == Invoice.Status.UNCOLLECTIBLE:
+        return "It is marked uncollectible: it asks for nothing."
     return None
 
 
