@@ -91,7 +91,7 @@ ACTIONS: dict[str, BulkAction] = {
     "void": BulkAction(
         label="Void",
         done="voided",
-        effect="The customer can no longer pay it and is told so. This cannot be undone.",
+        effect="Each customer can no longer pay it and is emailed so. This cannot be undone.",
         refusal=_void_refusal,
         run=services.void_invoice,
         danger=True,
