@@ -9,9 +9,12 @@ import re
 
 import pytest
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from invoices.models import EmailLog, Invoice, InvoiceActivity
 from invoices.services import mark_uncollectible
+from portal.params import MAX_ID, parse_int
 from tests.factories import make_draft, make_open, pay
 
 REVIEW = reverse("invoices:bulk_review")
@@ -290,3 +293,47 @@ def test_strangers_cannot_send_reminders(stranger_client, db):
     response = stranger_client.post(reverse("invoices:remind", args=[invoice.pk]))
     assert response.status_code in (302, 403)
     assert queued("reminder", invoice) == 0
+
+
+HOSTILE = st.one_of(
+    st.sampled_from(
+        ["", "0", "-1", "²", "\u0663", "9" * 40, "1e9", "NaN", "1,2", "<b>x</b>", "' OR 1=1 --"]
+    ),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.text(max_size=20).filter(lambda s: "\x00" not in s),
+)
+FIELDS = st.fixed_dictionaries(
+    {
+        "action": st.one_of(st.sampled_from(["send", "remind", "export", "void"]), HOSTILE),
+        "ids": st.lists(HOSTILE, max_size=5),
+        "page_ids": st.lists(HOSTILE, max_size=5),
+        "scope": st.one_of(st.sampled_from(["page", "picked"]), HOSTILE),
+        "back": HOSTILE,
+    }
+)
+
+
+def picked_values(fields: dict) -> list[str]:
+    return [*fields["ids"], *fields["page_ids"]]
+
+
+@given(fields=FIELDS)
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_hostile_picks_never_fail_and_change_nothing(staff_client, db, fields):
+    invoice = Invoice.objects.first() or make_open()
+    before = Invoice.objects.values_list("pk", "status", "sent_at").order_by("pk")
+    snapshot = list(before)
+    response = staff_client.get(REVIEW, fields)
+    assert response.status_code in (200, 302)
+    if response.status_code == 302:
+        assert response["Location"].startswith("/")
+        assert "\n" not in response["Location"]
+    assert list(before) == snapshot
+    # A POST of hostile values never fails, and changes nothing unless it names the invoice.
+    posted = staff_client.post(RUN, fields)
+    assert posted.status_code == 302
+    named = invoice.pk in {parse_int(v, minimum=1, maximum=MAX_ID) for v in picked_values(fields)}
+    if not named:
+        assert list(before) == snapshot
