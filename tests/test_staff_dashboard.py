@@ -392,3 +392,15 @@ def test_void_and_uncollectible_rows_show_nothing_due(staff_client, db):
     export = staff_client.get(reverse("invoices:export"))
     owed = {r["number"]: r["amount_due"] for r in csv.DictReader(io.StringIO(csv_text(export)))}
     assert owed == {written_off.number: "0.00", voided.number: "0.00"}
+
+
+def test_a_live_row_keeps_its_pick_box(db):
+    from invoices.staff.live import staff_messages
+
+    invoice = make_open()
+    row = dict(staff_messages(invoice))[f"invoice-{invoice.pk}-row"]
+    # The same box (by id, kept by htmx across the swap), so a pick survives a payment landing.
+    box = re.search(r"<input [^>]*>", row).group(0)
+    assert f'id="pick-{invoice.pk}"' in box
+    assert "hx-preserve" in box
+    assert 'form="bulk-form"' in box
