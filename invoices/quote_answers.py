@@ -127,8 +127,14 @@ def _deposit_invoice(quote: Quote) -> Invoice:
         quote_id=quote.pk,
         source="customer",
     )
-    invoice = services.finalize_invoice(invoice=invoice)
-    services.send_invoice(invoice=invoice)
+    try:
+        invoice = services.finalize_invoice(invoice=invoice)
+        services.send_invoice(invoice=invoice)
+    except InvoiceStateError as error:
+        # Rolls the whole acceptance back: nothing accepted without its deposit invoice.
+        raise QuoteStateError(
+            gettext("The deposit invoice could not be created. Nothing was accepted.")
+        ) from error
     return invoice
 
 

@@ -188,3 +188,22 @@ def test_the_statement_charges_the_job_once_deposit_included(client):
     assert account.charges == 21000
     assert account.credits == 21000
     assert account.closing == 0
+
+
+def test_an_acceptance_whose_deposit_invoice_fails_accepts_nothing(client, monkeypatch):
+    from invoices import services
+    from invoices.activity import InvoiceStateError
+
+    def refuse(**kwargs):
+        raise InvoiceStateError("refused")
+
+    quote = make_quote(deposit_kind="percent", deposit_value=Decimal(30))
+    # The one thing stubbed: a finalize that fails (it cannot, with a valid deposit line).
+    monkeypatch.setattr(services, "finalize_invoice", refuse)
+    response = client.post(reverse("quote_pay:accept", args=[quote.token]), accept_post(quote))
+    assert response.status_code == 409
+    assert "Nothing was accepted" in response.content.decode()
+    quote.refresh_from_db()
+    assert quote.status == Quote.Status.SENT
+    assert quote.accepted_at is None
+    assert not Invoice.objects.exists()
