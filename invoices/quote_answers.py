@@ -27,7 +27,7 @@ from invoices import services
 from invoices.activity import InvoiceStateError, record_activity
 from invoices.language import in_customer_language
 from invoices.models import Invoice, InvoiceActivity, InvoiceLine, Quote, QuoteActivity
-from invoices.quotes import QuoteStateError, digest, lock, record, snapshot
+from invoices.quotes import QuoteStateError, lock, record, snapshot
 from invoices.states import Terms
 
 MAX_NAME = 200
@@ -57,26 +57,9 @@ def accept_quote(
     with transaction.atomic():
         quote = lock(quote)
         _refuse_unless_answerable(quote)
-        stale = version != quote.version or content_digest != quote.content_digest
-        if stale:
-            # Kept in the trail: staff see that an old form was refused.
-            record(
-                quote,
-                QuoteActivity.Kind.REFUSED,
-                message=f"Acceptance of an earlier version refused (now version {quote.version})",
-                source="customer",
-                ip=ip,
-            )
-    if stale:
-        raise QuoteStateError(gettext(CHANGED))
-    with transaction.atomic():
-        quote = lock(quote)
-        _refuse_unless_answerable(quote)
         if version != quote.version or content_digest != quote.content_digest:
-            raise QuoteStateError(gettext(CHANGED))  # changed in between: refused as well
+            raise QuoteStateError(gettext(CHANGED))
         content = snapshot(quote)
-        if digest(content) != quote.content_digest:
-            raise QuoteStateError(gettext(CHANGED))  # pragma: no cover - saved together
         quote.status = Quote.Status.ACCEPTED
         quote.accepted_name = name
         quote.accepted_at = timezone.now()

@@ -208,7 +208,6 @@ class QuoteActivity(models.Model):
         EXPIRED = "expired", "Expired"
         DEPOSIT_INVOICED = "deposit_invoiced", "Deposit invoiced"
         CONVERTED = "converted", "Converted to an invoice"
-        REFUSED = "refused", "Answer refused"
 
     quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=24, choices=Kind.choices)

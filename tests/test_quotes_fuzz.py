@@ -1,5 +1,5 @@
 """Hostile values in every quote form and query parameter: never a 5xx, and a refusal
-changes nothing (an accept of a stale version only adds its "refused" line to the trail)."""
+changes nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from invoices.models import Invoice, InvoiceLine, Quote, QuoteLine
+from invoices.models import Invoice, InvoiceLine, Quote, QuoteActivity, QuoteLine
 from tests.factories import StaffFactory
 from tests.quote_helpers import accept_post, make_quote
 from tests.test_fuzz_inputs import hostile_values
@@ -31,6 +31,7 @@ def rows() -> dict[str, Any]:
     return {
         "quotes": list(Quote.objects.order_by("pk").values()),
         "quote_lines": list(QuoteLine.objects.order_by("pk").values()),
+        "quote_trail": list(QuoteActivity.objects.order_by("pk").values()),
         "invoices": list(Invoice.objects.order_by("pk").values()),
         "invoice_lines": list(InvoiceLine.objects.order_by("pk").values()),
     }
