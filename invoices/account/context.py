@@ -1,0 +1,68 @@
+"""What the customer's account page shows: built here, rendered by `account/page.html`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from customers.models import Customer
+from invoices.models import CreditNote, CustomerCredit, Invoice, Payment, PaymentGroup
+from invoices.payments import groups
+from invoices.statements import statement
+
+RECENT = 50  # paid invoices and receipts listed (the statement covers the rest)
+STATEMENT_DAYS = 365
+
+
+def payable_by_currency(invoices: list[Invoice]) -> dict[str, list[Invoice]]:
+    """Open invoices that can be paid together, per currency, oldest first."""
+    found: dict[str, list[Invoice]] = {}
+    for invoice in groups.oldest_first(invoices):
+        if groups.refusal(invoice) is None:
+            found.setdefault(invoice.currency, []).append(invoice)
+    return found
+
+
+def account_context(customer: Customer, *, payment_intent: str = "") -> dict[str, Any]:
+    issued = Invoice.objects.filter(customer=customer).exclude(status=Invoice.Status.DRAFT)
+    open_invoices = list(issued.filter(status=Invoice.Status.OPEN))
+    paid = list(issued.filter(status=Invoice.Status.PAID).order_by("-paid_at", "-id")[:RECENT])
+    receipts = list(
+        Payment.objects.filter(invoice__customer=customer, status=Payment.Status.SUCCEEDED)
+        .select_related("invoice")
+        .order_by("-created_at", "-id")[:RECENT]
+    )
+    credit_notes = list(
+        CreditNote.objects.filter(invoice__customer=customer)
+        .select_related("invoice")
+        .order_by("-created_at", "-id")
+    )
+    today = timezone.localdate()
+    return {
+        "customer": customer,
+        "open_invoices": groups.oldest_first(open_invoices),
+        "payable": payable_by_currency(open_invoices),
+        "paid_invoices": paid,
+        "receipts": receipts,
+        "credit_notes": credit_notes,
+        "credits": _credit_balances(customer),
+        "statement": statement(customer, today - timedelta(days=STATEMENT_DAYS), today),
+        "recording": _recording(customer, payment_intent),
+    }
+
+
+def _credit_balances(customer: Customer) -> list[tuple[str, int]]:
+    totals: dict[str, int] = {}
+    for row in CustomerCredit.objects.filter(customer=customer).values("currency", "amount"):
+        totals[row["currency"]] = totals.get(row["currency"], 0) + row["amount"]
+    return [(currency, amount) for currency, amount in sorted(totals.items()) if amount > 0]
+
+
+def _recording(customer: Customer, payment_intent: str) -> PaymentGroup | None:
+    """Back from Stripe: the combined payment the page waits for (None once booked)."""
+    group = groups.group_for_intent(customer, payment_intent)
+    if group is None or group.status == PaymentGroup.Status.SUCCEEDED:
+        return None
+    return group
