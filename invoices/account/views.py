@@ -10,7 +10,6 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -94,7 +93,7 @@ def _payment_partial(
     try:
         session = groups.start_group_payment(customer=customer, invoice_ids=ids)
     except InvoiceStateError as refused:
-        context["refusal"] = _(str(refused))
+        context["refusal"] = str(refused)  # worded in the customer's language already
     except stripe_api.StripeError as error:
         logger.error("account: could not create a combined PaymentIntent: %s", error)
         context["stripe_error"] = True
@@ -115,15 +114,15 @@ def check_payment(request: HttpRequest, token: str) -> HttpResponse:
     customer = customer_for_token(token)
     raw = request.POST.get("amount", "")
     shown = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else -1
-    try:
-        groups.check_before_confirm(
-            customer=customer,
-            payment_intent_id=request.POST.get("payment_intent", "")[:255],
-            shown_amount=shown,
-        )
-    except InvoiceStateError as refused:
-        with _in_language(customer, business):
-            context = {"token": token, "refusal": _(str(refused))}
+    with _in_language(customer, business):
+        try:
+            groups.check_before_confirm(
+                customer=customer,
+                payment_intent_id=request.POST.get("payment_intent", "")[:255],
+                shown_amount=shown,
+            )
+        except InvoiceStateError as refused:
+            context = {"token": token, "refusal": str(refused)}
             return localized(render(request, "account/_payment.html", context, status=409))
     return HttpResponse(status=204)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from invoices import stripe_api
@@ -74,9 +75,11 @@ def oldest_first(invoices: Iterable[Invoice]) -> list[Invoice]:
 def refusal(invoice: Invoice) -> str | None:
     """Why one invoice cannot be part of a combined card payment now (None: it can)."""
     if invoice.status != Invoice.Status.OPEN or invoice.amount_due <= 0:
-        return f"Invoice {invoice.number} has nothing left to pay."
+        return _("Invoice %(number)s has nothing left to pay.") % {"number": invoice.number}
     if invoice.payment_state == Invoice.PaymentState.PROCESSING:
-        return f"A payment of invoice {invoice.number} is already processing."
+        return _("A payment of invoice %(number)s is already processing.") % {
+            "number": invoice.number
+        }
     return None
 
 
@@ -84,9 +87,11 @@ def _chosen(customer: Customer, invoice_ids: Sequence[int]) -> list[Invoice]:
     """The chosen invoices, locked (in id order, as every locker does), checked."""
     ids = sorted(set(invoice_ids))
     if not ids:
-        raise InvoiceStateError("Choose at least one invoice to pay.")
+        raise InvoiceStateError(_("Choose at least one invoice to pay."))
     if len(ids) > MAX_INVOICES:
-        raise InvoiceStateError(f"Choose at most {MAX_INVOICES} invoices at once.")
+        raise InvoiceStateError(
+            _("Choose at most %(count)s invoices at once.") % {"count": MAX_INVOICES}
+        )
     invoices = list(
         Invoice.objects.select_for_update()
         .select_related("customer")
@@ -96,12 +101,12 @@ def _chosen(customer: Customer, invoice_ids: Sequence[int]) -> list[Invoice]:
     )
     if len(invoices) != len(ids):
         # Another customer's id, a draft or a made-up number: the same answer for each.
-        raise InvoiceStateError("One of the chosen invoices cannot be paid here.")
+        raise InvoiceStateError(_("One of the chosen invoices cannot be paid here."))
     for invoice in invoices:
         if message := refusal(invoice):
             raise InvoiceStateError(message)
     if len({invoice.currency for invoice in invoices}) > 1:
-        raise InvoiceStateError("Invoices in different currencies are paid separately.")
+        raise InvoiceStateError(_("Invoices in different currencies are paid separately."))
     return oldest_first(invoices)
 
 
@@ -118,8 +123,10 @@ def start_group_payment(*, customer: Customer, invoice_ids: Sequence[int]) -> Gr
         total = sum(invoice.amount_due for invoice in invoices)
         if total > MAX_AMOUNT:
             raise InvoiceStateError(
-                "Together these invoices are more than one card payment can take; "
-                "please pay them in smaller groups."
+                _(
+                    "Together these invoices are more than one card payment can take; "
+                    "please pay them in smaller groups."
+                )
             )
         if message := below_minimum_message(total, currency):
             raise InvoiceStateError(message)
@@ -173,9 +180,9 @@ def _intent(group: PaymentGroup, invoices: list[Invoice]) -> tuple[PaymentGroup,
         if intent.status in stripe_api.CONFIRMABLE and intent.amount == group.amount:
             return group, intent
         if intent.status == stripe_api.SUCCEEDED:
-            raise InvoiceStateError("We have received your payment and are recording it.")
+            raise InvoiceStateError(_("We have received your payment and are recording it."))
         if intent.status == stripe_api.PROCESSING:
-            raise InvoiceStateError("Your payment is processing.")
+            raise InvoiceStateError(_("Your payment is processing."))
         group.status = PaymentGroup.Status.CANCELED
         group.save(update_fields=["status"])
         group = _new_group(group.customer, invoices, group.amount)
@@ -226,10 +233,10 @@ def check_before_confirm(*, customer: Customer, payment_intent_id: str, shown_am
             invoice = invoices[allocation.invoice_id]
             problem = refusal(invoice) or ""
             if not problem and invoice.amount_due != allocation.amount:
-                problem = (
-                    f"The amount due on invoice {invoice.number} is now "
-                    f"{invoice.money(invoice.amount_due)}."
-                )
+                problem = _("The amount due on invoice %(number)s is now %(amount)s.") % {
+                    "number": invoice.number,
+                    "amount": invoice.money(invoice.amount_due),
+                }
             if problem:
                 break
         if not problem and shown_amount != group.amount:
@@ -239,10 +246,11 @@ def check_before_confirm(*, customer: Customer, payment_intent_id: str, shown_am
         group.status = PaymentGroup.Status.CANCELED
         group.save(update_fields=["status"])
     _cancel_quietly(group.stripe_payment_intent_id)
+    if problem == STALE_FORM:
+        raise AmountChanged(_(STALE_FORM))
     raise AmountChanged(
-        f"{problem} Nothing was charged; please choose the invoices to pay again."
-        if problem != STALE_FORM
-        else problem
+        _("%(problem)s Nothing was charged; please choose the invoices to pay again.")
+        % {"problem": problem}
     )
 
 
