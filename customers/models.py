@@ -61,6 +61,8 @@ class Customer(models.Model):
     account_token_digest = models.CharField(
         max_length=64, unique=True, null=True, blank=True, editable=False
     )
+    # Staff may ask for more than the link: a one-time code emailed to the customer.
+    account_requires_code = models.BooleanField(default=False, editable=False)
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

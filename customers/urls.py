@@ -21,6 +21,7 @@ urlpatterns = [
     path("<int:pk>/archive/", views.customer_archive, name="archive"),
     path("<int:pk>/account-link/issue/", account_links.issue, name="account_link_issue"),
     path("<int:pk>/account-link/revoke/", account_links.revoke, name="account_link_revoke"),
+    path("<int:pk>/account-link/code/", account_links.require_code, name="account_link_code"),
     path("<int:pk>/restore/", views.customer_restore, name="restore"),
     path("<int:pk>/delete/", views.customer_delete, name="delete"),
 ]

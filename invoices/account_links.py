@@ -43,3 +43,24 @@ def revoke_account_link(*, customer: Customer, actor: Any = None) -> Customer:
             message="Account link revoked: emails carry no account link until a new one is issued",
         )
     return customer
+
+
+def require_code(*, customer: Customer, required: bool, actor: Any = None) -> Customer:
+    """Whether the account page asks for an emailed one-time code before it opens."""
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.account_requires_code == required:
+            return customer
+        customer.account_requires_code = required
+        customer.save(update_fields=["account_requires_code", "updated_at"])
+        AccountActivity.objects.create(
+            customer=customer,
+            kind=AccountActivity.Kind.CODE_REQUIRED
+            if required
+            else AccountActivity.Kind.CODE_NOT_REQUIRED,
+            actor=_actor(actor),
+            message="The account page now asks for an emailed code"
+            if required
+            else "The account page no longer asks for an emailed code",
+        )
+    return customer

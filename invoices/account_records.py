@@ -3,8 +3,13 @@ invoices at once (one PaymentIntent, its amount allocated to the invoices)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from portal.money import format_money
 
@@ -15,6 +20,8 @@ class AccountActivity(models.Model):
     class Kind(models.TextChoices):
         LINK_ISSUED = "link_issued", "Account link issued"
         LINK_REVOKED = "link_revoked", "Account link revoked"
+        CODE_REQUIRED = "code_required", "Emailed code required"
+        CODE_NOT_REQUIRED = "code_not_required", "Emailed code no longer required"
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="account_activities"
@@ -31,6 +38,43 @@ class AccountActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.customer_id})"
+
+
+def new_code_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+class AccountCode(models.Model):
+    """A one-time code emailed before the account page opens (when staff require one).
+
+    The code itself is never stored: it is an HMAC of this row's id and random nonce
+    under SECRET_KEY, worked out again to email it and to check an answer.
+    """
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="account_codes"
+    )
+    nonce = models.CharField(max_length=32, default=new_code_nonce, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Code {self.pk} for customer {self.customer_id}"
+
+    @property
+    def code(self) -> str:
+        key = settings.SECRET_KEY.encode()
+        mac = hmac.new(key, f"account-code:{self.pk}:{self.nonce}".encode(), hashlib.sha256)
+        return f"{int.from_bytes(mac.digest()[:8], 'big') % 1_000_000:06d}"
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
 
 
 class PaymentGroup(models.Model):

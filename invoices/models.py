@@ -344,6 +344,7 @@ class Payment(models.Model):
 # import them); imported here so Django registers them and `invoices.models` offers all.
 from invoices.account_records import (  # noqa: E402, F401
     AccountActivity,
+    AccountCode,
     GroupAllocation,
     PaymentGroup,
 )

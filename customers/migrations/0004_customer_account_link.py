@@ -33,5 +33,10 @@ class Migration(migrations.Migration):
                 blank=True, editable=False, max_length=64, null=True, unique=True
             ),
         ),
+        migrations.AddField(
+            model_name="customer",
+            name="account_requires_code",
+            field=models.BooleanField(default=False, editable=False),
+        ),
         migrations.RunPython(issue_tokens, migrations.RunPython.noop),
     ]

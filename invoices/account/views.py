@@ -8,14 +8,16 @@ from contextlib import AbstractContextManager
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from customers.models import Customer
 from invoices import stripe_api
-from invoices.account.access import customer_for_token
+from invoices.account import codes
+from invoices.account.access import account_view, customer_for_token
 from invoices.account.context import account_context
 from invoices.activity import InvoiceStateError
 from invoices.documents import credit_notes as credit_note_documents
@@ -28,6 +30,7 @@ from invoices.pay.views import localized, not_found, pay_sentences
 from invoices.payments import groups
 from invoices.statements import statement_filename, statement_pdf
 from portal.i18n import language
+from portal.network import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ def account_page(request: HttpRequest, token: str) -> HttpResponse:
         customer = customer_for_token(token)
     except Http404:
         return not_found(request, business)
+    if not codes.unlocked(request, customer):
+        return _code_page(request, customer, business, token)
     with _in_language(customer, business):
         context = account_context(customer, payment_intent=request.GET.get("payment_intent", ""))
         context.update(
@@ -55,12 +60,60 @@ def account_page(request: HttpRequest, token: str) -> HttpResponse:
         return localized(render(request, "account/page.html", context))
 
 
-@require_safe
-@never_cache
-def account_invoices(request: HttpRequest, token: str) -> HttpResponse:
-    """The invoice lists alone: polled while a combined payment is being recorded."""
+def _code_page(
+    request: HttpRequest,
+    customer: Customer,
+    business: BusinessProfile,
+    token: str,
+    *,
+    notice: str = "",
+    sent: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    with _in_language(customer, business):
+        context = {
+            "business": business,
+            "brand_version": brand_version(business.brand_color),
+            "customer": customer,
+            "token": token,
+            "notice": notice,
+            "sent": sent,
+        }
+        return localized(render(request, "account/code.html", context, status=status))
+
+
+@require_POST
+def send_code(request: HttpRequest, token: str) -> HttpResponse:
     business = BusinessProfile.load()
     customer = customer_for_token(token)
+    if not customer.account_requires_code:
+        return redirect("account:page", token)
+    with _in_language(customer, business):
+        if codes.send_code(customer, client_ip(request)):
+            return _code_page(request, customer, business, token, sent=True)
+        notice = _("You have asked for several codes just now. Please wait a few minutes.")
+    return _code_page(request, customer, business, token, notice=notice, status=429)
+
+
+@require_POST
+def check_code(request: HttpRequest, token: str) -> HttpResponse:
+    business = BusinessProfile.load()
+    customer = customer_for_token(token)
+    if not customer.account_requires_code:
+        return redirect("account:page", token)
+    with _in_language(customer, business):
+        problem = codes.check_code(request, customer, request.POST.get("code", "")[:20])
+    if problem is None:
+        return redirect("account:page", token)
+    return _code_page(request, customer, business, token, notice=problem, sent=True, status=400)
+
+
+@require_safe
+@never_cache
+@account_view
+def account_invoices(request: HttpRequest, customer: Customer, token: str) -> HttpResponse:
+    """The invoice lists alone: polled while a combined payment is being recorded."""
+    business = BusinessProfile.load()
     with _in_language(customer, business):
         context = account_context(customer, payment_intent=request.GET.get("payment_intent", ""))
         context["token"] = token
@@ -77,10 +130,10 @@ def read_invoice_ids(values: list[str]) -> list[int]:
 
 
 @require_POST
-def start_payment(request: HttpRequest, token: str) -> HttpResponse:
+@account_view
+def start_payment(request: HttpRequest, customer: Customer, token: str) -> HttpResponse:
     """The card form for the chosen invoices. The amount comes from them, never the request."""
     business = BusinessProfile.load()
-    customer = customer_for_token(token)
     ids = read_invoice_ids(request.POST.getlist("invoice"))
     with _in_language(customer, business):
         return _payment_partial(request, customer, token, ids)
@@ -107,11 +160,11 @@ def _payment_partial(
 
 
 @require_POST
-def check_payment(request: HttpRequest, token: str) -> HttpResponse:
+@account_view
+def check_payment(request: HttpRequest, customer: Customer, token: str) -> HttpResponse:
     """As the customer presses Pay: 204 if every chosen invoice still owes what the form
     shows, else 409 with the reason (the intent is canceled; nothing charged)."""
     business = BusinessProfile.load()
-    customer = customer_for_token(token)
     raw = request.POST.get("amount", "")
     shown = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else -1
     with _in_language(customer, business):
@@ -129,16 +182,16 @@ def check_payment(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_safe
 @never_cache
-def statement_download(request: HttpRequest, token: str) -> HttpResponse:
-    customer = customer_for_token(token)
+@account_view
+def statement_download(request: HttpRequest, customer: Customer, token: str) -> HttpResponse:
     found = account_context(customer)["statement"]
     return pdf_response(statement_pdf(found), statement_filename(found))
 
 
 @require_safe
 @never_cache
-def receipt_download(request: HttpRequest, token: str, pk: int) -> HttpResponse:
-    customer = customer_for_token(token)
+@account_view
+def receipt_download(request: HttpRequest, customer: Customer, token: str, pk: int) -> HttpResponse:
     payment = (
         Payment.objects.select_related("invoice__customer")
         .filter(pk=pk, invoice__customer=customer, status=Payment.Status.SUCCEEDED)
@@ -153,8 +206,10 @@ def receipt_download(request: HttpRequest, token: str, pk: int) -> HttpResponse:
 
 @require_safe
 @never_cache
-def credit_note_download(request: HttpRequest, token: str, pk: int) -> HttpResponse:
-    customer = customer_for_token(token)
+@account_view
+def credit_note_download(
+    request: HttpRequest, customer: Customer, token: str, pk: int
+) -> HttpResponse:
     note = (
         CreditNote.objects.select_related("invoice__customer")
         .filter(pk=pk, invoice__customer=customer)

@@ -28,3 +28,16 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     account_links.revoke_account_link(customer=customer, actor=request.user)
     messages.success(request, "The account link no longer works.")
     return redirect(customer)
+
+
+@require_POST
+@staff_required
+def require_code(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    required = request.POST.get("required") == "1"
+    account_links.require_code(customer=customer, required=required, actor=request.user)
+    if required:
+        messages.success(request, "The account page now asks for a code emailed to the customer.")
+    else:
+        messages.success(request, "The account page opens with the link alone.")
+    return redirect(customer)
