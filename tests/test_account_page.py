@@ -399,3 +399,20 @@ def test_the_code_setting_is_staff_only_and_leaves_a_trail(stranger_client, staf
         .values_list("kind", flat=True)
     )
     assert kinds == [AccountActivity.Kind.CODE_REQUIRED, AccountActivity.Kind.CODE_NOT_REQUIRED]
+
+
+@FUZZ
+@given(answer=st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30)))
+def test_the_code_form_survives_hostile_values(client, answer):
+    """Never a 5xx, never opened by a wrong answer (each counts as a try)."""
+    customer = Customer.objects.filter(account_requires_code=True).first()
+    if customer is None:
+        customer = CustomerFactory()
+        customer.account_requires_code = True
+        customer.save()
+    with transaction.atomic():
+        AccountCode.objects.create(customer=customer, expires_at=timezone.now() + timedelta(1))
+        response = check(client, customer, answer)
+        assert response.status_code < 500
+        assert "Open invoices" not in client.get(page_url(customer)).content.decode()
+        transaction.set_rollback(True)
