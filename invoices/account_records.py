@@ -102,6 +102,10 @@ class PaymentGroup(models.Model):
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     failure_message = models.CharField(max_length=500, blank=True)
+    # How it was paid (from the charge's events), copied onto each invoice's payment.
+    stripe_charge_id = models.CharField(max_length=255, blank=True)
+    method_type = models.CharField(max_length=24, blank=True)
+    method_details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 

@@ -316,7 +316,28 @@ def test_a_real_payment_through_the_simulator_pays_every_chosen_invoice(stripe_e
         params={"payment_method": "pm_card_visa", "return_url": "http://127.0.0.1/return"},
     )
     stripe_env.wait_for_delivery(type="payment_intent.succeeded", status="200")
+    stripe_env.wait_for_delivery(type="charge.succeeded", status="200")
     for invoice in invoices:
         invoice.refresh_from_db()
         assert invoice.status == Invoice.Status.PAID
-        assert invoice.payments.get().amount == invoice.total
+        payment = invoice.payments.get()
+        assert payment.amount == invoice.total
+        assert payment.method_label == "Visa •••• 4242"  # each invoice's receipt line
+
+
+@pytest.mark.parametrize("charge_first", [True, False])
+def test_each_receipt_names_the_card_whichever_event_comes_first(client, charge_first):
+    customer = CustomerFactory()
+    invoices = _invoices(customer, "USD", [5000, 7000])
+    group = _group(customer, invoices)
+    charge = se.charge(group.stripe_payment_intent_id, amount=group.amount)
+    events = [
+        se.event("charge.succeeded", charge),
+        se.event("payment_intent.succeeded", _intent(group)),
+    ]
+    for body in events if charge_first else events[::-1]:
+        assert se.deliver(client, body).status_code == 200
+    for invoice in invoices:
+        payment = invoice.payments.get()
+        assert payment.method_label == "Visa •••• 4242"
+        assert payment.stripe_charge_id == charge["id"]

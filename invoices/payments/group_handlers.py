@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from invoices import stripe_api
+from invoices import payment_methods, stripe_api
 from invoices.activity import announce, record_activity
 from invoices.models import CustomerCredit, Invoice, InvoiceActivity, Payment, PaymentGroup
 from invoices.outbox import queue_email, queue_staff_notice
@@ -111,7 +111,9 @@ def _book(group: PaymentGroup, invoices: list[Invoice], intent: dict[str, Any]) 
     total = format_money(received, currency)
     for invoice, share in zip(invoices, shares, strict=True):
         if share:
-            allocations[invoice.pk].payment = _book_share(invoice, share, intent["id"], total)
+            allocations[invoice.pk].payment = _book_share(
+                group, invoice, share, intent["id"], total
+            )
             allocations[invoice.pk].save(update_fields=["payment"])
     if excess:
         _keep_as_credit(group, invoices[0], excess, intent["id"])
@@ -122,17 +124,20 @@ def _book(group: PaymentGroup, invoices: list[Invoice], intent: dict[str, Any]) 
     group.save()
 
 
-def _book_share(invoice: Invoice, share: int, intent_id: str, total: str) -> Payment:
+def _book_share(
+    group: PaymentGroup, invoice: Invoice, share: int, intent_id: str, total: str
+) -> Payment:
     """The invoice's own payment (its receipt line), booked as a card payment is."""
-    payment = Payment.objects.create(
+    payment = Payment(
         invoice=invoice,
         method=Payment.Method.ONLINE,
         status=Payment.Status.SUCCEEDED,
         amount=share,
         currency=invoice.currency,
-        method_type="card",
         received_on=timezone.localdate(),
     )
+    _copy_method(group, payment)
+    payment.save()
     if invoice.status == Invoice.Status.UNCOLLECTIBLE:
         invoice.status = Invoice.Status.OPEN
     invoice.add_payment(share)
@@ -166,3 +171,37 @@ def _keep_as_credit(group: PaymentGroup, invoice: Invoice, excess: int, intent_i
     )
     record_activity(invoice, InvoiceActivity.Kind.UPDATED, message=message, source="stripe")
     queue_staff_notice(invoice, "flag", message, ref=f"group-credit-{group.pk}")
+
+
+def _copy_method(group: PaymentGroup, payment: Payment) -> None:
+    payment.stripe_charge_id = group.stripe_charge_id
+    payment.method_type = group.method_type or payment_methods.MethodType.CARD
+    payment.method_details = group.method_details
+    if payment.method_type == payment_methods.MethodType.CARD:
+        payment.card_brand = str(group.method_details.get("brand", ""))[:32]
+        payment.card_last4 = str(group.method_details.get("last4", ""))[:4]
+
+
+def note_charge(charge: dict[str, Any]) -> Invoice | None:
+    """A combined payment's charge: how it was paid, for each invoice's receipt (the
+    charge's events may come before or after the intent's success)."""
+    intent_id = charge.get("payment_intent")
+    group = (
+        PaymentGroup.objects.select_for_update().filter(stripe_payment_intent_id=intent_id).first()
+        if isinstance(intent_id, str) and intent_id
+        else None
+    )
+    if group is None:
+        return None
+    kind, details = payment_methods.from_charge(charge)
+    group.stripe_charge_id = str(charge.get("id") or "")[:255]
+    if kind:
+        group.method_type, group.method_details = kind, details
+    group.save(update_fields=["stripe_charge_id", "method_type", "method_details"])
+    allocations = list(group.allocations.select_related("invoice", "payment").order_by("position"))
+    for allocation in allocations:
+        if allocation.payment is not None:
+            _copy_method(group, allocation.payment)
+            allocation.payment.save()
+            announce(allocation.invoice)
+    return allocations[0].invoice if allocations else None

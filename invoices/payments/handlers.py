@@ -336,7 +336,7 @@ def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoic
     fee = balance.charge_fee(charge)  # a Stripe call: made before any row is locked
     payment = payment_for_charge(charge)
     if payment is None:
-        return None
+        return group_handlers.note_charge(charge)  # a combined payment's, or not ours
     balance.record_fee(payment, fee)
     return _note_charge(payment, charge)
 
@@ -347,7 +347,7 @@ def apply_charge_pending(charge: dict[str, Any], event_id: str = "") -> Invoice 
     failed charge has no fee to book."""
     payment = payment_for_charge(charge)
     if payment is None:
-        return None
+        return group_handlers.note_charge(charge)
     return _note_charge(payment, charge)
 
 
