@@ -340,4 +340,26 @@ def test_each_receipt_names_the_card_whichever_event_comes_first(client, charge_
     for invoice in invoices:
         payment = invoice.payments.get()
         assert payment.method_label == "Visa •••• 4242"
-        assert payment.stripe_charge_id == charge["id"]
+    assert PaymentGroup.objects.get().stripe_charge_id == charge["id"]
+
+
+def test_a_refund_or_dispute_of_a_combined_payment_is_flagged_on_each_invoice_once(client):
+    customer = CustomerFactory()
+    invoices = _invoices(customer, "USD", [5000, 7000])
+    group = _group(customer, invoices)
+    se.deliver(client, se.event("payment_intent.succeeded", _intent(group)))
+    intent_id = group.stripe_payment_intent_id
+    refund = se.refund(intent_id, amount=1000)
+    for body in (
+        se.event("refund.created", refund),
+        se.event("refund.updated", {**refund, "status": "succeeded"}),
+        se.event("charge.dispute.created", se.dispute(intent_id, amount=2000)),
+    ):
+        assert se.deliver(client, body).status_code == 200
+    for invoice in invoices:
+        messages = sorted(invoice.flags.values_list("message", flat=True))
+        assert len(messages) == 2  # the refund once, the dispute once
+        assert "refund of $10.00" in messages[1]
+        assert "dispute of $20.00" in messages[0]
+        invoice.refresh_from_db()
+        assert (invoice.status, invoice.amount_refunded) == (Invoice.Status.PAID, 0)

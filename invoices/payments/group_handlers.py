@@ -13,7 +13,14 @@ from django.utils import timezone
 
 from invoices import payment_methods, stripe_api
 from invoices.activity import announce, record_activity
-from invoices.models import CustomerCredit, Invoice, InvoiceActivity, Payment, PaymentGroup
+from invoices.models import (
+    CustomerCredit,
+    Invoice,
+    InvoiceActivity,
+    InvoiceFlag,
+    Payment,
+    PaymentGroup,
+)
 from invoices.outbox import queue_email, queue_staff_notice
 from invoices.payments.groups import METADATA_KEY, allocate
 from portal.money import format_money
@@ -174,7 +181,7 @@ def _keep_as_credit(group: PaymentGroup, invoice: Invoice, excess: int, intent_i
 
 
 def _copy_method(group: PaymentGroup, payment: Payment) -> None:
-    payment.stripe_charge_id = group.stripe_charge_id
+    # Not the charge id: refunds and disputes found by it would land on one share.
     payment.method_type = group.method_type or payment_methods.MethodType.CARD
     payment.method_details = group.method_details
     if payment.method_type == payment_methods.MethodType.CARD:
@@ -205,3 +212,36 @@ def note_charge(charge: dict[str, Any]) -> Invoice | None:
             allocation.payment.save()
             announce(allocation.invoice)
     return allocations[0].invoice if allocations else None
+
+
+def flag_unapplied(obj: dict[str, Any], what: str, event_id: str) -> Invoice | None:
+    """A refund or dispute of a combined payment is not split over its invoices by itself:
+    each invoice is flagged (once per refund or dispute) for staff to record by hand."""
+    intent_id = obj.get("payment_intent")
+    group = (
+        PaymentGroup.objects.select_for_update().filter(stripe_payment_intent_id=intent_id).first()
+        if isinstance(intent_id, str) and intent_id
+        else None
+    )
+    if group is None:
+        return None
+    amount = format_money(int(obj.get("amount") or 0), group.currency)
+    message = (
+        f"Stripe reports a {what} of {amount} ({obj.get('id')}) on combined payment "
+        f"{intent_id}: record each invoice's part by hand."
+    )[:500]
+    invoices = [a.invoice for a in group.allocations.select_related("invoice").order_by("position")]
+    kind = InvoiceFlag.Kind.DISPUTE if what == "dispute" else InvoiceFlag.Kind.AMOUNT_MISMATCH
+    for invoice in invoices:
+        if invoice.flags.filter(message=message).exists():
+            continue
+        InvoiceFlag.objects.create(
+            invoice=invoice,
+            kind=kind,
+            message=message,
+            stripe_event_id=event_id,
+        )
+        record_activity(invoice, InvoiceActivity.Kind.FLAGGED, message=message, source="stripe")
+        queue_staff_notice(invoice, "flag", message, ref=f"group-{what}-{obj.get('id')}")
+        announce(invoice)
+    return invoices[0] if invoices else None
