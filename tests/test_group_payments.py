@@ -363,3 +363,22 @@ def test_a_refund_or_dispute_of_a_combined_payment_is_flagged_on_each_invoice_on
         assert "dispute of $20.00" in messages[0]
         invoice.refresh_from_db()
         assert (invoice.status, invoice.amount_refunded) == (Invoice.Status.PAID, 0)
+
+
+def test_reconcile_books_a_combined_payment_whose_webhook_was_missed(stripe_env):
+    from invoices.payments.reconcile import reconcile_all
+
+    customer = CustomerFactory()
+    invoices = _invoices(customer, "GBP", [5000, 7000])
+    session = groups.start_group_payment(customer=customer, invoice_ids=[i.pk for i in invoices])
+    stripe_env.client().v1.payment_intents.confirm(
+        session.payment_intent_id,
+        params={"payment_method": "pm_card_visa", "return_url": "http://127.0.0.1/return"},
+    )
+    assert reconcile_all().errors == []
+    reconcile_all()  # twice: still booked once
+    for invoice in invoices:
+        invoice.refresh_from_db()
+        assert invoice.status == Invoice.Status.PAID
+        assert invoice.payments.get().method_label == "Visa •••• 4242"
+    assert PaymentGroup.objects.get().status == PaymentGroup.Status.SUCCEEDED
