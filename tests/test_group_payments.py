@@ -236,6 +236,7 @@ def test_it_books_each_invoice_once_when_webhooks_repeat(client: Client):
         assert invoice.amount_paid == invoice.total
         payment = invoice.payments.get()  # its own receipt line
         assert (payment.amount, payment.status) == (invoice.total, Payment.Status.SUCCEEDED)
+        assert payment.reference == group.stripe_payment_intent_id
         received = invoice.activities.filter(kind=InvoiceActivity.Kind.PAYMENT_SUCCEEDED)
         assert received.count() == 1
         assert EmailLog.objects.filter(kind="receipt", invoice=invoice).count() == 1

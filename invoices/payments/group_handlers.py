@@ -142,6 +142,8 @@ def _book_share(
         amount=share,
         currency=invoice.currency,
         received_on=timezone.localdate(),
+        # What receipts show as the payment's id (the intent is the group's, not the row's).
+        reference=intent_id,
     )
     _copy_method(group, payment)
     payment.save()

@@ -63,9 +63,12 @@ def test_a_customer_pays_two_invoices_at_once_and_staff_see_both_paid_live(
         expect(row).to_contain_text(re.compile("Open|Overdue"))
     mark_page(staff)
 
-    page.set_viewport_size({"width": 375, "height": 800})
+    page.set_viewport_size({"width": 320, "height": 800})
     page.goto(f"/account/{made['token']}/")
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    narrowest = page.evaluate("document.documentElement.scrollWidth")
+    assert narrowest <= 320, f"the page scrolls sideways at 320px ({narrowest}px)"
+    page.set_viewport_size({"width": 375, "height": 800})
     # The older (overdue) invoice is listed first, both chosen by default.
     boxes = page.locator("input[name=invoice]")
     expect(boxes).to_have_count(2)
