@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection, connections
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -383,3 +385,35 @@ def test_reconcile_books_a_combined_payment_whose_webhook_was_missed(stripe_env)
         assert invoice.status == Invoice.Status.PAID
         assert invoice.payments.get().method_label == "Visa •••• 4242"
     assert PaymentGroup.objects.get().status == PaymentGroup.Status.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_under_different_event_ids_book_once():
+    """Stripe may send the same news as several events at once: the group's row lock
+    makes the first book it and the others find it booked."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent row locks need PostgreSQL (CI runs this on PostgreSQL)")
+    customer = CustomerFactory()
+    invoices = _invoices(customer, "USD", [5000, 7000])
+    group = _group(customer, invoices)
+    bodies = [se.event("payment_intent.succeeded", _intent(group)) for _ in range(4)]
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def deliver(body) -> None:
+        try:
+            barrier.wait()
+            statuses.append(se.deliver(Client(), body).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200, 200, 200, 200]
+    for invoice in invoices:
+        invoice.refresh_from_db()
+        assert invoice.amount_paid == invoice.total
+        assert invoice.payments.count() == 1
