@@ -416,3 +416,23 @@ def test_the_code_form_survives_hostile_values(client, answer):
         assert response.status_code < 500
         assert "Open invoices" not in client.get(page_url(customer)).content.decode()
         transaction.set_rollback(True)
+
+
+def test_other_features_add_their_sections_to_the_page(client, monkeypatch, settings, tmp_path):
+    """The hook quotes and saved payment methods use: a template and its context."""
+    from invoices.account import context
+
+    (tmp_path / "account").mkdir()
+    (tmp_path / "account" / "_test_section.html").write_text(
+        '<section id="test-section">{{ section.who }}</section>'
+    )
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], tmp_path]}
+    ]
+    monkeypatch.setattr(context, "SECTIONS", {})
+    context.register_section(
+        "notes", "account/_test_section.html", lambda customer: {"who": customer.name}
+    )
+    customer = CustomerFactory(name="Grace <b>Hopper</b>")
+    html = client.get(page_url(customer)).content.decode()
+    assert '<section id="test-section">Grace &lt;b&gt;Hopper&lt;/b&gt;</section>' in html

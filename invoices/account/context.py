@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,15 @@ from invoices.statements import statement
 
 RECENT = 50  # paid invoices and receipts listed (the statement covers the rest)
 STATEMENT_DAYS = 365
+
+# What other features show on the page (the customer's quotes, saved payment methods):
+# by name, a template and what it is rendered with, in the order registered.
+Section = tuple[str, Callable[[Customer], dict[str, Any]]]
+SECTIONS: dict[str, Section] = {}
+
+
+def register_section(name: str, template: str, build: Callable[[Customer], dict[str, Any]]) -> None:
+    SECTIONS[name] = (template, build)
 
 
 def payable_by_currency(invoices: list[Invoice]) -> dict[str, list[Invoice]]:
@@ -50,6 +60,7 @@ def account_context(customer: Customer, *, payment_intent: str = "") -> dict[str
         "credits": _credit_balances(customer),
         "statement": statement(customer, today - timedelta(days=STATEMENT_DAYS), today),
         "recording": _recording(customer, payment_intent),
+        "sections": [(template, build(customer)) for template, build in SECTIONS.values()],
     }
 
 
