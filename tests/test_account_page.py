@@ -436,3 +436,28 @@ def test_other_features_add_their_sections_to_the_page(client, monkeypatch, sett
     customer = CustomerFactory(name="Grace <b>Hopper</b>")
     html = client.get(page_url(customer)).content.decode()
     assert '<section id="test-section">Grace &lt;b&gt;Hopper&lt;/b&gt;</section>' in html
+
+
+def test_back_from_stripe_it_waits_for_the_webhook_then_stops_asking(client):
+    customer = CustomerFactory()
+    invoice = make_open(customer=customer)
+    group = PaymentGroup.objects.create(
+        customer=customer,
+        currency="USD",
+        amount=invoice.amount_due,
+        stripe_payment_intent_id="pi_g",
+    )
+    url = page_url(customer) + "?payment_intent=pi_g"
+    html = client.get(url).content.decode()
+    assert "Payment being recorded" in html
+    assert 'hx-trigger="every 2s"' in html
+    for ended in (PaymentGroup.Status.SUCCEEDED, PaymentGroup.Status.CANCELED):
+        PaymentGroup.objects.filter(pk=group.pk).update(status=ended)
+        html = client.get(url).content.decode()
+        assert "Payment being recorded" not in html
+        assert "every 2s" not in html
+    # Another customer's intent id never shows as theirs.
+    other = CustomerFactory()
+    PaymentGroup.objects.filter(pk=group.pk).update(status=PaymentGroup.Status.PENDING)
+    theirs = client.get(page_url(other) + "?payment_intent=pi_g").content.decode()
+    assert "being recorded" not in theirs

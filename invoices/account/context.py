@@ -72,8 +72,12 @@ def _credit_balances(customer: Customer) -> list[tuple[str, int]]:
 
 
 def _recording(customer: Customer, payment_intent: str) -> PaymentGroup | None:
-    """Back from Stripe: the combined payment the page waits for (None once booked)."""
+    """Back from Stripe: the combined payment the page waits for (None once it ended:
+    booked, failed or canceled, which the lists and the payment box then say)."""
     group = groups.group_for_intent(customer, payment_intent)
-    if group is None or group.status == PaymentGroup.Status.SUCCEEDED:
+    if group is None or group.status not in (
+        PaymentGroup.Status.PENDING,
+        PaymentGroup.Status.PROCESSING,
+    ):
         return None
     return group
