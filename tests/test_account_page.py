@@ -450,14 +450,39 @@ def test_back_from_stripe_it_waits_for_the_webhook_then_stops_asking(client):
     url = page_url(customer) + "?payment_intent=pi_g"
     html = client.get(url).content.decode()
     assert "Payment being recorded" in html
-    assert 'hx-trigger="every 2s"' in html
+    assert 'hx-trigger="load delay:2s"' in html
     for ended in (PaymentGroup.Status.SUCCEEDED, PaymentGroup.Status.CANCELED):
         PaymentGroup.objects.filter(pk=group.pk).update(status=ended)
         html = client.get(url).content.decode()
         assert "Payment being recorded" not in html
-        assert "every 2s" not in html
+        assert "delay:2s" not in html
     # Another customer's intent id never shows as theirs.
     other = CustomerFactory()
     PaymentGroup.objects.filter(pk=group.pk).update(status=PaymentGroup.Status.PENDING)
     theirs = client.get(page_url(other) + "?payment_intent=pi_g").content.decode()
     assert "being recorded" not in theirs
+
+
+def test_after_a_few_polls_it_asks_stripe_itself(client, stripe_env):
+    """The webhook is late: the page's own poll books the payment through the reconciler."""
+    customer = CustomerFactory()
+    invoices = [make_open(customer=customer), make_open(customer=customer)]
+    client.post(
+        reverse("account:start", args=[customer.account_token]),
+        {"invoice": [i.pk for i in invoices]},
+    )
+    group = PaymentGroup.objects.get()
+    stripe_env.client().v1.payment_intents.confirm(
+        group.stripe_payment_intent_id,
+        params={"payment_method": "pm_card_visa", "return_url": "http://127.0.0.1/return"},
+    )
+    url = reverse("account:invoices", args=[customer.account_token])
+    query = f"?payment_intent={group.stripe_payment_intent_id}"
+    early = client.get(url + query + "&poll=1").content.decode()
+    assert "Payment being recorded" in early
+    assert "poll=2" in early
+    late = client.get(url + query + "&poll=4").content.decode()
+    assert "Payment being recorded" not in late
+    assert 'id="nothing-open"' in late
+    group.refresh_from_db()
+    assert group.status == PaymentGroup.Status.SUCCEEDED

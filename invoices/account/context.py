@@ -15,6 +15,10 @@ from invoices.statements import statement
 
 RECENT = 50  # paid invoices and receipts listed (the statement covers the rest)
 STATEMENT_DAYS = 365
+# Back from Stripe, the page asks every 2 s for its webhook, then (from poll 4) asks Stripe
+# itself through the reconciler; after MAX_POLLS (a minute) it stops asking.
+POLLS_BEFORE_CHECK = 4
+MAX_POLLS = 30
 
 # What other features show on the page (the customer's quotes, saved payment methods):
 # by name, a template and what it is rendered with, in the order registered.
@@ -35,7 +39,9 @@ def payable_by_currency(invoices: list[Invoice]) -> dict[str, list[Invoice]]:
     return found
 
 
-def account_context(customer: Customer, *, payment_intent: str = "") -> dict[str, Any]:
+def account_context(
+    customer: Customer, *, payment_intent: str = "", poll: int = 0
+) -> dict[str, Any]:
     issued = Invoice.objects.filter(customer=customer).exclude(status=Invoice.Status.DRAFT)
     open_invoices = list(issued.filter(status=Invoice.Status.OPEN))
     paid = list(issued.filter(status=Invoice.Status.PAID).order_by("-paid_at", "-id")[:RECENT])
@@ -60,6 +66,7 @@ def account_context(customer: Customer, *, payment_intent: str = "") -> dict[str
         "credits": _credit_balances(customer),
         "statement": statement(customer, today - timedelta(days=STATEMENT_DAYS), today),
         "recording": _recording(customer, payment_intent),
+        "next_poll": poll + 1 if poll < MAX_POLLS else 0,
         "sections": [(template, build(customer)) for template, build in SECTIONS.values()],
     }
 

@@ -18,7 +18,7 @@ from customers.models import Customer
 from invoices import stripe_api
 from invoices.account import codes
 from invoices.account.access import account_view, customer_for_token
-from invoices.account.context import account_context
+from invoices.account.context import MAX_POLLS, POLLS_BEFORE_CHECK, account_context
 from invoices.activity import InvoiceStateError
 from invoices.documents import credit_notes as credit_note_documents
 from invoices.documents import pdf as documents
@@ -27,10 +27,11 @@ from invoices.language import customer_language
 from invoices.models import BusinessProfile, CreditNote, Payment
 from invoices.pay.context import brand_version
 from invoices.pay.views import localized, not_found, pay_sentences
-from invoices.payments import groups
+from invoices.payments import groups, reconcile
 from invoices.statements import statement_filename, statement_pdf
 from portal.i18n import language
 from portal.network import client_ip
+from portal.params import parse_int
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +113,19 @@ def check_code(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @account_view
 def account_invoices(request: HttpRequest, customer: Customer, token: str) -> HttpResponse:
-    """The invoice lists alone: polled while a combined payment is being recorded."""
+    """The invoice lists alone: polled while a combined payment is being recorded; after a
+    few polls the server asks Stripe itself (the reconciler) instead of waiting longer."""
     business = BusinessProfile.load()
+    intent_id = request.GET.get("payment_intent", "")
+    poll = parse_int(request.GET.get("poll", ""), minimum=0, maximum=MAX_POLLS) or 0
+    group = groups.group_for_intent(customer, intent_id)
+    if group is not None and poll >= POLLS_BEFORE_CHECK and group.status == group.Status.PENDING:
+        try:
+            reconcile.reconcile_group(group)
+        except stripe_api.StripeError as error:
+            logger.warning("account: could not check combined payment %s: %s", group.pk, error)
     with _in_language(customer, business):
-        context = account_context(customer, payment_intent=request.GET.get("payment_intent", ""))
+        context = account_context(customer, payment_intent=intent_id, poll=poll)
         context["token"] = token
         return localized(render(request, "account/page.html#invoices", context))
 
