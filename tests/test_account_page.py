@@ -486,3 +486,34 @@ def test_after_a_few_polls_it_asks_stripe_itself(client, stripe_env):
     assert 'id="nothing-open"' in late
     group.refresh_from_db()
     assert group.status == PaymentGroup.Status.SUCCEEDED
+
+
+def test_it_downloads_the_customers_own_documents(client):
+    customer = CustomerFactory()
+    paid = make_open(customer=customer)
+    payment = pay(paid)
+    note = CreditNote.objects.create(
+        invoice=paid, number="CN-7", amount=100, currency="USD", reason="x", outcome="reduced"
+    )
+    token = customer.account_token
+    for url in (
+        reverse("account:statement_pdf", args=[token]),
+        reverse("account:receipt_pdf", args=[token, payment.pk]),
+        reverse("account:credit_note_pdf", args=[token, note.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Content-Type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF")
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_the_code_email_is_in_the_customers_language(django_capture_on_commit_callbacks):
+    from invoices.account import codes
+
+    customer = CustomerFactory(language="fr", email="fr@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert codes.send_code(customer, "192.0.2.1")
+    (email,) = mail.outbox
+    assert "Votre code" in email.subject
+    assert AccountCode.objects.get().code in email.body
