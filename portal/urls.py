@@ -15,6 +15,7 @@ urlpatterns = [
     path("pay/quote/", include("invoices.pay.quote_urls")),
     path("pay/", include("invoices.pay.urls")),
     path("quotes/", include("invoices.staff.quote_urls")),
+    path("account/", include("invoices.account.urls")),
     path("customers/", include("customers.urls")),
     path("accounts/", include("portal.auth_urls")),
     path("admin/", admin.site.urls),

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0003_keyset_indexes'),
-        ('invoices', '0016_bank_debits'),
+        ('invoices', '0017_account_and_payment_groups'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
