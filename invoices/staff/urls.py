@@ -5,9 +5,11 @@ from django.urls import path
 from invoices.documents import views as document_views
 from invoices.staff import (
     actions,
+    catalog,
     corrections,
     credit_notes,
     editor,
+    editor_actions,
     exports,
     ledger_views,
     receivables_views,
@@ -25,6 +27,19 @@ urlpatterns = [
     path("invoices/<int:pk>/edit/", editor.edit_invoice, name="edit"),
     path("invoices/<int:pk>/lines/add/", editor.add_line, name="add_line"),
     path("invoices/<int:pk>/lines/<int:index>/remove/", editor.remove_line, name="remove_line"),
+    # Before the move pattern, whose <direction> would take these words too.
+    path("invoices/<int:pk>/lines/<int:index>/pick/", editor_actions.pick_item, name="pick_item"),
+    path(
+        "invoices/<int:pk>/lines/<int:index>/restore/",
+        editor_actions.restore_line,
+        name="restore_line",
+    ),
+    path(
+        "invoices/<int:pk>/lines/<int:index>/suggestions/",
+        catalog.suggestions,
+        name="catalog_suggestions",
+    ),
+    path("invoices/<int:pk>/customer/", editor_actions.change_customer, name="change_customer"),
     path(
         "invoices/<int:pk>/lines/<int:index>/<str:direction>/",
         editor.move_line,
@@ -87,6 +102,13 @@ urlpatterns = [
     path("recurring/<int:pk>/pause/", recurring.recurring_pause, name="recurring_pause"),
     path("recurring/<int:pk>/resume/", recurring.recurring_resume, name="recurring_resume"),
     path("settings/business/", views.business_profile, name="profile"),
+    path("catalog/", catalog.catalog, name="catalog"),
+    path("catalog/items/new/", catalog.item_form, name="catalog_item_new"),
+    path("catalog/items/<int:pk>/", catalog.item_form, name="catalog_item"),
+    path("catalog/items/<int:pk>/archive/", catalog.item_archive, name="catalog_item_archive"),
+    path("catalog/tax-rates/new/", catalog.rate_form, name="tax_rate_new"),
+    path("catalog/tax-rates/<int:pk>/", catalog.rate_form, name="tax_rate"),
+    path("catalog/tax-rates/<int:pk>/archive/", catalog.rate_archive, name="tax_rate_archive"),
     path("payments/", ledger_views.ledger, name="ledger"),
     path("payments/export.csv", ledger_views.ledger_csv, name="ledger_csv"),
     path("receivables/", receivables_views.receivables, name="receivables"),
