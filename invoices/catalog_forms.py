@@ -28,8 +28,8 @@ class TaxRateForm(BoundedTextMixin, forms.Form):
         max_digits=PERCENT_DIGITS,
         decimal_places=PERCENT_PLACES,
         validators=[
-            MinValueValidator(Decimal(0), "A rate is between 0 and 100 %."),
-            MaxValueValidator(Decimal(100), "A rate is between 0 and 100 %."),
+            MinValueValidator(Decimal(0), "A rate is between 0 and 100."),
+            MaxValueValidator(Decimal(100), "A rate is between 0 and 100."),
         ],
         widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}),
     )

@@ -52,12 +52,21 @@ MIN_DATE = date(1990, 1, 1)
 MAX_DATE = date(2099, 12, 31)
 
 
+# Control, surrogate, private-use and unassigned code points; the bidirectional
+# overrides too, which can make a name read backwards on an invoice.
+UNPRINTABLE = frozenset({"Cc", "Cs", "Co", "Cn"})
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def plain_text(value: str, *, multiline: bool) -> str:
     """Text as typed, with Windows line ends made plain; refuses control characters
     (a line break, and a tab in multi-line text, are the only ones a person types)."""
     text = value.replace("\r\n", "\n").replace("\r", "\n")
     allowed = "\n\t" if multiline else ""
-    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in text):
+    if any(
+        (unicodedata.category(c) in UNPRINTABLE or c in BIDI_CONTROLS) and c not in allowed
+        for c in text
+    ):
         raise forms.ValidationError(
             "Remove the control characters (they do not print)."
             if multiline
