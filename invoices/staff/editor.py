@@ -18,7 +18,6 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.db import transaction
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,8 +25,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.models import Customer
 from invoices.activity import InvoiceStateError, announce, record_activity
+from invoices.catalog import offered_tax_rates
 from invoices.forms import DraftCreateForm, InvoiceHeaderForm, LineForm
-from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine, TaxRate
+from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine
 from invoices.staff.access import invoice_for_staff
 from portal import once
 from portal.access import staff_required
@@ -109,12 +109,6 @@ def blank_row() -> dict[str, str]:
     }
 
 
-def tax_rates_for(invoice: Invoice) -> list[TaxRate]:
-    """The named rates a line may pick: the active ones and any this draft already uses."""
-    used = invoice.lines.exclude(named_tax=None).values("named_tax")
-    return list(TaxRate.objects.filter(Q(archived_at__isnull=True) | Q(pk__in=used)))
-
-
 @dataclass
 class Editor:
     invoice: Invoice
@@ -145,7 +139,7 @@ def bind(invoice: Invoice, header: dict[str, str], rows: list[dict[str, str]]) -
     header_form = InvoiceHeaderForm(data)
     header_ok = header_form.is_valid()
     currency = header_form.cleaned_data.get("currency") or invoice.currency
-    rates = tax_rates_for(invoice)
+    rates = offered_tax_rates(invoice)
     forms = [
         LineForm(data, prefix=f"line-{i}", currency=currency, tax_rates=rates)
         for i in range(len(rows))
@@ -286,10 +280,8 @@ def apply_posted(
     *,
     extra: dict | None = None,
 ) -> HttpResponse:
-    """Bind the posted editor, apply a structural change, validate, save if valid, respond.
-
-    `extra` is more context for the answer (filled in by `rows_change`, e.g. the undo).
-    """
+    """Bind the posted editor, apply a structural change, validate, save if valid, respond
+    (`extra`: more context for the answer, such as the undo `rows_change` filled in)."""
     try:
         header, rows = rows_from_post(request.POST)
     except BadRequest as error:
