@@ -4,11 +4,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from invoices.models import Invoice, InvoiceLine
 from tests.factories import CustomerFactory, make_draft, make_open
 from tests.test_documents import pdf_text
+from tests.test_fuzz_inputs import HOSTILE
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -481,3 +485,43 @@ def test_it_ignores_an_empty_undo(staff_client, draft):
     before = snapshot(draft)
     staff_client.post(reverse("invoices:restore_line", args=[draft.pk, 0]), form_data(draft))
     assert snapshot(draft) == before
+
+
+# -- hostile values in the new editor requests ----------------------------------------
+
+
+HOSTILE_EDITS = settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@HOSTILE_EDITS
+@given(data=st.data())
+def test_the_line_helpers_survive_hostile_values(staff_client, draft, data):
+    """Undo, pick and the suggestions: never a 5xx, and a refused post changes nothing."""
+    from invoices.models import CatalogItem
+
+    item = CatalogItem.objects.get_or_create(name="Item", unit_amount=100, currency="USD")[0]
+    value = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30))
+    index = data.draw(st.integers(0, 3), label="index")
+    posted = form_data(draft)
+    for name in ("description", "quantity", "unit_price", "tax_rate", "named_tax"):
+        posted[f"undo-{name}"] = data.draw(value, label=f"undo-{name}")
+    posted["item"] = data.draw(st.one_of(st.just(str(item.pk)), value), label="item")
+    posted["currency"] = data.draw(st.sampled_from(["USD", "EUR", "", "\x00usd"]), label="cur")
+    url = reverse(
+        data.draw(st.sampled_from(["invoices:restore_line", "invoices:pick_item"])),
+        args=[draft.pk, index],
+    )
+    with transaction.atomic():
+        before = snapshot(draft)
+        response = staff_client.post(url, posted, **HTMX)
+        assert response.status_code < 500
+        if b"All changes saved." not in response.content:
+            assert snapshot(draft) == before
+        suggestions = reverse("invoices:catalog_suggestions", args=[draft.pk, index])
+        query = {f"line-{index}-description": data.draw(value), "currency": data.draw(value)}
+        assert staff_client.get(suggestions, query).status_code < 500
+        transaction.set_rollback(True)
