@@ -369,3 +369,27 @@ def test_an_item_form_never_breaks(db, name, description, unit_price, currency):
         assert 0 <= item.unit_amount <= MAX_AMOUNT
         assert len(item.line_description) <= 500
         item.delete()
+
+
+def test_a_three_decimal_rate_rounds_half_up_per_line(staff_client):
+    nyc = TaxRate.objects.create(name="Sales tax NYC 8.875%", percent=Decimal("8.875"))
+    draft = make_draft(lines=0)
+    rows = [
+        {"description": "A", "quantity": 1, "unit_price": "10.00", "named_tax": nyc.pk},
+        {"description": "B", "quantity": 1, "unit_price": "10.00", "tax_rate": "8.875"},
+    ]
+    staff_client.post(reverse("invoices:edit", args=[draft.pk]), form_data(draft, rows), **HTMX)
+    draft.refresh_from_db()
+    # Each line: 10.00 x 8.875% = 0.8875, rounded half up to 0.89; the invoice sums them.
+    assert (draft.subtotal, draft.tax, draft.total) == (2000, 178, 2178)
+    assert list(draft.lines.values_list("tax_name", flat=True)) == ["Sales tax NYC 8.875%", ""]
+
+
+def test_a_typed_rate_has_at_most_three_decimals(staff_client):
+    draft = make_draft(lines=0)
+    rows = [{"description": "A", "quantity": 1, "unit_price": "10.00", "tax_rate": "8.8755"}]
+    response = staff_client.post(
+        reverse("invoices:edit", args=[draft.pk]), form_data(draft, rows), **HTMX
+    )
+    assert "no more than 3 decimal places" in response.content.decode()
+    assert not draft.lines.exists()
