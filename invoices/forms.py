@@ -240,6 +240,8 @@ class LineForm(BoundedTextMixin, forms.Form):
             (CUSTOM_TAX, "Rate in %"),
             *((key, rate.name) for key, rate in self.tax_rates.items()),
         ]
+        if not self.tax_rates:
+            self.fields["named_tax"].widget = forms.HiddenInput()  # nothing to choose from
 
     def clean_description(self) -> str:
         text = plain_text(self.cleaned_data["description"], multiline=True).strip("\n ")

@@ -393,3 +393,24 @@ def test_a_typed_rate_has_at_most_three_decimals(staff_client):
     )
     assert "no more than 3 decimal places" in response.content.decode()
     assert not draft.lines.exists()
+
+
+def test_it_escapes_what_staff_typed_into_the_catalog(staff_client):
+    hostile = '<img src=x onerror="alert(1)">'
+    rate = TaxRate.objects.create(name=f"VAT {hostile}", percent=Decimal(20))
+    CatalogItem.objects.create(
+        name=f"Item {hostile}", description=hostile, unit_amount=100, currency="USD", tax_rate=rate
+    )
+    draft = make_draft(lines=1)
+    pages = [
+        staff_client.get(reverse("invoices:catalog")),
+        staff_client.get(
+            reverse("invoices:catalog_suggestions", args=[draft.pk, 0]),
+            {"line-0-description": "Item", "currency": "USD"},
+        ),
+        staff_client.get(reverse("invoices:edit", args=[draft.pk])),
+    ]
+    for response in pages:
+        body = response.content.decode()
+        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in body
+        assert "<img src=x" not in body
