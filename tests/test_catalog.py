@@ -414,3 +414,29 @@ def test_it_escapes_what_staff_typed_into_the_catalog(staff_client):
         body = response.content.decode()
         assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in body
         assert "<img src=x" not in body
+
+
+@pytest.mark.parametrize("count", [1, 8])
+def test_the_suggestions_cost_the_same_however_many_match(
+    staff_client, django_assert_num_queries, vat, count
+):
+    for n in range(count):
+        CatalogItem.objects.create(
+            name=f"Widget {n}", unit_amount=100, currency="USD", tax_rate=vat
+        )
+    draft = make_draft(lines=1)
+    url = reverse("invoices:catalog_suggestions", args=[draft.pk, 0])
+    with django_assert_num_queries(4):  # session, user, invoice, items with their rates
+        body = staff_client.get(url, {"line-0-description": "Widget", "currency": "USD"}).content
+    assert body.count(b"data-suggestion") == count
+
+
+@pytest.mark.parametrize("lines", [1, 30])
+def test_the_editor_costs_the_same_however_many_lines(
+    staff_client, django_assert_num_queries, vat, lines
+):
+    draft = make_draft(lines=lines)
+    draft.lines.update(named_tax=vat, tax_name=vat.name, tax_rate=vat.percent)
+    with django_assert_num_queries(7):
+        body = staff_client.get(reverse("invoices:edit", args=[draft.pk])).content.decode()
+    assert body.count(f'<option value="{vat.pk}" data-percent="20" selected>') == lines
