@@ -147,3 +147,17 @@ def test_the_not_saved_banner_moves_nothing_below_it(staff_page: Page, width: in
     page.get_by_label("Unit price of line 1").press("Tab")
     expect(page.locator("#editor-status")).to_have_text("All changes saved.")
     assert [page_top(element) for element in below] == before
+
+
+def test_the_undo_goes_after_a_few_seconds(staff_page: Page) -> None:
+    page = staff_page
+    page.clock.install()
+    draft = make_draft_invoice([("One", 1, "10.00"), ("Two", 1, "20.00")])
+    page.goto(f"/invoices/{draft.id}/edit/")
+    page.get_by_role("button", name="Remove line 2").click()
+    expect(page.get_by_role("button", name="Undo")).to_be_visible()
+    page.clock.run_for(5000)
+    expect(page.get_by_role("button", name="Undo")).to_be_visible()
+    page.clock.run_for(4000)
+    expect(page.get_by_role("button", name="Undo")).to_have_count(0)
+    assert saved_lines(draft.id) == [["One", 1000, "0.000", ""]]
