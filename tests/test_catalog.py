@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import unicodedata
 from decimal import Decimal
 
@@ -440,3 +441,13 @@ def test_the_editor_costs_the_same_however_many_lines(
     with django_assert_num_queries(7):
         body = staff_client.get(reverse("invoices:edit", args=[draft.pk])).content.decode()
     assert body.count(f'<option value="{vat.pk}" data-percent="20" selected>') == lines
+
+
+def test_the_demo_data_has_a_catalog_once():
+    from django.core.management import call_command
+
+    for _ in range(2):
+        call_command("demo_data", stdout=io.StringIO())
+    assert TaxRate.objects.count() == 3
+    assert CatalogItem.objects.count() == 3
+    assert CatalogItem.objects.get(name="Design hour").tax_rate.name == "Sales tax CA 7.25%"
