@@ -161,3 +161,15 @@ def test_the_undo_goes_after_a_few_seconds(staff_page: Page) -> None:
     page.clock.run_for(4000)
     expect(page.get_by_role("button", name="Undo")).to_have_count(0)
     assert saved_lines(draft.id) == [["One", 1000, "0.000", ""]]
+
+
+def test_the_editor_never_scrolls_the_page_sideways_on_a_phone(staff_page: Page) -> None:
+    page = staff_page
+    page.set_viewport_size({"width": 360, "height": 800})
+    draft = make_draft_invoice([("A long first line\nwith a second row", 1, "10.00")])
+    page.goto(f"/invoices/{draft.id}/edit/")
+    expect(page.get_by_label("Description of line 1")).to_be_visible()
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
