@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.helpers import make_draft_invoice, stack
+from tests.e2e.helpers import make_draft_invoice, make_open_invoice, stack
 
 pytestmark = pytest.mark.e2e
 
@@ -169,6 +169,36 @@ def test_the_editor_never_scrolls_the_page_sideways_on_a_phone(staff_page: Page)
     draft = make_draft_invoice([("A long first line\nwith a second row", 1, "10.00")])
     page.goto(f"/invoices/{draft.id}/edit/")
     expect(page.get_by_label("Description of line 1")).to_be_visible()
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+
+
+@pytest.mark.parametrize("width", [320, 414])
+def test_the_customer_reads_the_new_details_on_a_phone(page: Page, width: int) -> None:
+    invoice = make_open_invoice([("Workshop day", 1, "950.00")])
+    stack().shell.run(f"""
+from invoices.models import Invoice
+invoice = Invoice.objects.get(pk={invoice.id})
+invoice.po_number = "PO-2026-000118-LONG-REFERENCE"
+invoice.save(update_fields=["po_number"])
+invoice.lines.update(
+    description="Workshop day\\nOn site in Lyon, travel included, materials for twelve people",
+    tax_name="Sales tax CA 7.25%",
+)
+result = None
+""")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(invoice.pay_path)
+    expect(page.locator(".po-number")).to_have_text("PO-2026-000118-LONG-REFERENCE")
+    description = page.locator(".line-description")
+    expect(description).to_contain_text("Workshop day")
+    assert description.inner_text().splitlines()[:2] == [
+        "Workshop day",
+        "On site in Lyon, travel included, materials for twelve people",
+    ]
+    expect(page.get_by_text("Sales tax CA 7.25%")).to_be_visible()
     overflow = page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
