@@ -189,6 +189,18 @@ class Invoice(models.Model):
         return self.payments.filter(status=Payment.Status.PROCESSING).order_by("-id").first()
 
     @property
+    def amount_owed(self) -> int:
+        """What the invoice asks for now: nothing once void or uncollectible.
+
+        `amount_due` keeps an uncollectible invoice's unpaid balance (a payment
+        recorded later reopens it, a credit note lowers it); no page, document or
+        total shows it as due.
+        """
+        if self.status in (self.Status.VOID, self.Status.UNCOLLECTIBLE):
+            return 0
+        return self.amount_due
+
+    @property
     def is_payable(self) -> bool:
         return self.payment_refusal is None
 
@@ -345,6 +357,12 @@ class Payment(models.Model):
 
 # The other models live in modules of their own (they name these by string, never
 # import them); imported here so Django registers them and `invoices.models` offers all.
+from invoices.account_records import (  # noqa: E402, F401
+    AccountActivity,
+    AccountCode,
+    GroupAllocation,
+    PaymentGroup,
+)
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
 from invoices.business import BusinessProfile  # noqa: E402, F401
 from invoices.catalog_records import CatalogItem, TaxRate  # noqa: E402, F401

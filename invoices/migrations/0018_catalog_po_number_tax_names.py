@@ -27,7 +27,7 @@ def run(statements: list[str]):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("invoices", "0016_bank_debits"),
+        ("invoices", "0017_account_and_payment_groups"),
     ]
 
     operations = [
