@@ -63,7 +63,8 @@ def snapshot(quote: Quote, lines: list[QuoteLine] | None = None) -> dict[str, An
                 # As stored (3 and 2 places), so a fresh read gives the same digest.
                 "quantity": str(Decimal(line.quantity).quantize(Decimal("0.001"))),
                 "unit_amount": line.unit_amount,
-                "tax_rate": str(Decimal(line.tax_rate).quantize(Decimal("0.01"))),
+                "tax_rate": str(Decimal(line.tax_rate).quantize(Decimal("0.001"))),
+                "tax_name": line.tax_name,
                 "amount": line.amount,
             }
             for line in lines

@@ -33,12 +33,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from invoices.models import (
+    CatalogItem,
     CreditNote,
     EmailLog,
     InvoiceFlag,
     Payment,
     RecurringTemplate,
     StripeEvent,
+    TaxRate,
 )
 from tests import stripe_events as se
 from tests.factories import StaffFactory, make_draft, make_open
@@ -302,6 +304,9 @@ def site(db, stripe_env) -> tuple[Client, Site]:
     fixtures.append({"pk": str(event.pk)})  # webhook events
     recurring = RecurringTemplate.objects.create(customer=opened.customer, start_date=date.today())
     fixtures.append({"pk": str(recurring.pk)})  # recurring templates
+    rate = TaxRate.objects.create(name="VAT 20%", percent=20)
+    item = CatalogItem.objects.create(name="Item", unit_amount=100, currency="USD", tax_rate=rate)
+    fixtures += [{"pk": str(item.pk)}, {"pk": str(rate.pk)}]  # the catalog
     fixtures.append({"uidb64": "MQ", "token": "set-password"})  # password reset confirm
     fixtures.append({"token": opened.pay_token})  # the customer's pages
     draft_quote, sent_quote = make_quote(send=False), make_quote()
@@ -413,6 +418,10 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
         r"/quotes/\d+/send/",
         r"/pay/quote/[^/]+/accept/",
         r"/pay/quote/[^/]+/decline/",
+        r"/invoices/\d+/customer/",
+        r"/catalog/items/(new|\d+)/",
+        r"/catalog/tax-rates/(new|\d+)/",
+        r"/catalog/(items|tax-rates)/\d+/archive/",
     ):
         assert any(re.fullmatch(pattern, u) for u in urls), pattern
     for name in (

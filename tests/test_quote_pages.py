@@ -280,3 +280,28 @@ def test_the_quote_pages_take_the_same_queries_for_one_line_or_many(
     # The session and user, the quote with its invoices, lines, trail.
     with django_assert_num_queries(5):
         assert staff_client.get(reverse("quotes:detail", args=[quote.pk])).status_code == 200
+
+
+def test_a_named_tax_rate_carries_from_the_quote_editor_to_the_invoice(client, staff_client):
+    from invoices.models import TaxRate
+
+    rate = TaxRate.objects.create(name="Sales tax CA 7.25%", percent=Decimal("7.25"))
+    quote = make_quote(send=False)
+    post = editor_post(**{"line-0-named_tax": str(rate.pk), "line-0-tax_rate": "99"})
+    assert staff_client.post(reverse("quotes:edit", args=[quote.pk]), post).status_code == 302
+    line = quote.lines.get(description="Design")
+    assert (line.tax_name, line.named_tax_id, line.tax_rate) == (
+        rate.name,
+        rate.pk,
+        Decimal("7.25"),
+    )
+    assert line.amount == 10000
+    quote.refresh_from_db()
+    assert quote.tax == 725  # 7.25% of 100.00, the typed 99 ignored for the named rate
+    staff_client.post(reverse("quotes:send", args=[quote.pk]))
+    quote.refresh_from_db()
+    client.post(reverse("quote_pay:accept", args=[quote.token]), accept_post(quote))
+    staff_client.post(reverse("quotes:convert", args=[quote.pk]))
+    quote.refresh_from_db()
+    invoice_line = quote.invoice.lines.get(description="Design")
+    assert (invoice_line.tax_name, invoice_line.named_tax_id) == (rate.name, rate.pk)

@@ -43,6 +43,7 @@ def rows_from_quote(quote: Quote) -> tuple[dict[str, str], list[dict[str, str]]]
         "discount_value": _plain(discount) if quote.discount_kind else "",
         "memo": quote.memo,
         "footer": quote.footer,
+        "po_number": "",  # the invoice's own: set on it after converting
     }
     rows = [
         {
@@ -51,6 +52,7 @@ def rows_from_quote(quote: Quote) -> tuple[dict[str, str], list[dict[str, str]]]
             "quantity": _plain(line.quantity),
             "unit_price": str(to_major(line.unit_amount, quote.currency)),
             "tax_rate": _plain(line.tax_rate),
+            "named_tax": str(line.named_tax_id or ""),
         }
         for line in quote.lines.all()
     ]
@@ -86,6 +88,8 @@ def _content(editor: Editor, extras: QuoteExtrasForm) -> QuoteContent:
             "quantity": form.cleaned_data["quantity"],
             "unit_amount": form.cleaned_data["unit_price"],
             "tax_rate": form.cleaned_data["tax_rate"],
+            "tax_name": form.cleaned_data["tax_name"],
+            "named_tax": form.cleaned_data["tax_rate_obj"],
         }
         for form in editor.lines
         if not form.is_blank
