@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.tasks import task
 
 from invoices import outbox
+from invoices.payments import autopay
 
 
 @task
@@ -20,3 +21,11 @@ def deliver_email(email_id: int) -> str:
 
 
 outbox.use_delivery_task(deliver_email)
+
+
+@task
+def charge_autopay(charge_id: int) -> str:
+    return autopay.attempt(charge_id)
+
+
+autopay.use_task(charge_autopay)
