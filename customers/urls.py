@@ -5,6 +5,7 @@ from django.urls import path
 from customers import views
 from invoices.staff import statements
 from invoices.staff.customer_accounts import export_customers
+from invoices.staff.saved_methods import set_autopay
 
 app_name = "customers"
 
@@ -21,4 +22,5 @@ urlpatterns = [
     path("<int:pk>/archive/", views.customer_archive, name="archive"),
     path("<int:pk>/restore/", views.customer_restore, name="restore"),
     path("<int:pk>/delete/", views.customer_delete, name="delete"),
+    path("<int:pk>/saved-methods/<int:method_pk>/autopay/", set_autopay, name="autopay"),
 ]
