@@ -38,8 +38,10 @@ from invoices.models import (
     InvoiceFlag,
     Payment,
     RecurringTemplate,
+    SavedPaymentMethod,
     StripeEvent,
 )
+from invoices.saved_methods import removal_token
 from tests import stripe_events as se
 from tests.factories import StaffFactory, make_draft, make_open
 
@@ -302,6 +304,16 @@ def site(db, stripe_env) -> tuple[Client, Site]:
     fixtures.append({"pk": str(recurring.pk)})  # recurring templates
     fixtures.append({"uidb64": "MQ", "token": "set-password"})  # password reset confirm
     fixtures.append({"token": opened.pay_token})  # the customer's pages
+    saved = SavedPaymentMethod.objects.create(
+        customer=opened.customer,
+        stripe_payment_method_id="pm_fuzz_unknown_to_stripe",
+        stripe_customer_id="cus_fuzz",
+        method_type="card",
+        brand="visa",
+        last4="4242",
+    )
+    fixtures.append({"pk": str(opened.customer_id), "method_pk": str(saved.pk)})  # autopay
+    fixtures.append({"token": removal_token(opened.customer)})  # saved methods page
     return client, discover(client, fixtures)
 
 

@@ -4,7 +4,7 @@ every email (no account): shows what is saved and removes it on request."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -26,29 +26,37 @@ def saved_methods_page(request: HttpRequest, token: str) -> HttpResponse:
     customer = saved_methods.customer_for_removal_token(token)
     if customer is None:
         return not_found(request, business)
+    if request.method == "POST":
+        # Post, redirect, get: a reload never posts the removal again.
+        return redirect(f"{request.path}?done={_remove(request, customer)}")
     with language(customer_language(customer, business.default_language)):
-        notice = _remove(request, customer) if request.method == "POST" else None
         context = {
             "business": business,
             "brand_version": brand_version(business.brand_color),
             "customer": customer,
             "methods": list(customer.saved_methods.all()),
-            "notice": notice,
+            "notice": _notice(request.GET.get("done", "")),
         }
         return localized(render(request, "pay/saved_methods.html", context))
 
 
-def _remove(request: HttpRequest, customer: Customer) -> dict[str, str]:
+def _remove(request: HttpRequest, customer: Customer) -> str:
     method_id = parse_int(request.POST.get("method"), minimum=1, maximum=MAX_ID)
     method = customer.saved_methods.filter(pk=method_id).first() if method_id else None
     if method is None:
+        return "gone"
+    return "removed" if saved_methods.remove(method=method, source="customer") else "stopped"
+
+
+def _notice(done: str) -> dict[str, str] | None:
+    if done == "removed":
+        return {"tone": "good", "text": _("Removed. We will not charge it again.")}
+    if done == "stopped":
+        text = _(
+            "We have stopped automatic payments with it, but could not remove it just now. "
+            "Please try again in a few minutes."
+        )
+        return {"tone": "warn", "text": text}
+    if done == "gone":
         return {"tone": "warn", "text": _("That payment method is no longer saved.")}
-    label = method.label
-    if saved_methods.remove(method=method, source="customer"):
-        text = _("%(method)s was removed. We will not charge it again.") % {"method": label}
-        return {"tone": "good", "text": text}
-    text = _(
-        "We have stopped automatic payments with %(method)s, but could not remove it just "
-        "now. Please try again in a few minutes."
-    ) % {"method": label}
-    return {"tone": "warn", "text": text}
+    return None
