@@ -78,7 +78,10 @@ def check_before_confirm(
                 f"The amount due is now {invoice.money(invoice.amount_due)}. "
                 "Nothing was charged; check the new amount and press Pay again."
             )
-        if save_method is not None and bool(intent.get("setup_future_usage")) != save_method:
+        if (
+            save_method is not None
+            and bool(getattr(intent, "setup_future_usage", None)) != save_method
+        ):
             stripe_api.set_future_usage(intent.id, save=save_method)
 
 
