@@ -118,3 +118,17 @@ def test_a_card_saved_on_the_first_invoice_pays_the_next_month_without_the_custo
     assert_not_reloaded(staff)
     receipt = last_email(to=spec["email"], subject=f"invoice {second['number']}")
     assert re.search(r"/pay/saved-methods/\S+/remove/", receipt.text)
+
+    # On a phone, the customer removes the card from the receipt's link: autopay stops.
+    page.set_viewport_size({"width": 320, "height": 640})
+    follow_email_link(page, receipt, contains="/pay/saved-methods/")
+    expect(page.get_by_text("Visa •••• 4242")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.get_by_role("button", name="Remove this payment method").click()
+    expect(page.locator("[data-saved-notice]")).to_contain_text("Removed")
+    expect(page.locator("[data-no-saved-methods]")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    wait_until(lambda: not saved_methods(seeded["customer"]), what="the card forgotten")
+    staff.goto(f"/customers/{seeded['customer']}/")
+    expect(staff.locator("#saved-methods")).to_contain_text("No saved payment method")
+    expect(staff.locator("#saved-methods")).to_contain_text("Removed by customer")
