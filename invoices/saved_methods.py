@@ -55,8 +55,11 @@ def _details(pm: dict[str, Any]) -> dict[str, Any]:
         month, year = found.get("exp_month"), found.get("exp_year")
         if _whole(month, 1, 12) and _whole(year, 1970, 9999):
             details.update(exp_month=month, exp_year=year)
+    elif kind == "sepa_debit":
+        # As receipts name it: "SEPA DE •••• 3000".
+        details["bank_name"] = f"SEPA {found.get('country') or ''}".strip()[:100]
     else:
-        details["bank_name"] = str(found.get("bank_name") or found.get("bank_code") or "")[:100]
+        details["bank_name"] = str(found.get("bank_name") or "")[:100]
     return details
 
 

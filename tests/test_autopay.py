@@ -14,6 +14,7 @@ from django.urls import reverse
 from invoices.activity import InvoiceStateError
 from invoices.models import (
     AutopayCharge,
+    BusinessProfile,
     Invoice,
     InvoiceFlag,
     SavedMethodActivity,
@@ -25,6 +26,7 @@ from invoices.payments.intents import check_before_confirm, start_payment
 from invoices.services import finalize_invoice
 from tests.factories import make_draft, make_open
 from tests.servers import free_port
+from tests.sim.test_sim_bank_debits import ACCEPTANCE, sepa_data
 from tests.sim.test_sim_flows import answer_challenge
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,7 +69,8 @@ def pay_and_save(sim, invoice: Invoice, payment_method: str) -> SavedPaymentMeth
 
 def next_invoice(first: Invoice) -> Invoice:
     """The customer's next invoice, finalized (as a recurring run or staff would)."""
-    return finalize_invoice(invoice=make_draft(customer=first.customer, unit_amount=7500))
+    draft = make_draft(customer=first.customer, unit_amount=7500, currency=first.currency)
+    return finalize_invoice(invoice=draft)
 
 
 def stripe_charges(sim, invoice: Invoice) -> list:
@@ -247,3 +250,32 @@ def test_the_staff_page_shows_the_failed_autopay(wired, staff_client):
     second = next_invoice(first)
     body = staff_client.get(reverse("invoices:detail", args=[second.pk])).content.decode()
     assert "Automatic payment with Visa •••• 3184 failed (authentication_required)" in body
+
+
+def test_a_saved_sepa_account_is_debited_off_session_under_its_mandate(wired):
+    BusinessProfile.objects.update_or_create(pk=1, defaults={"accept_sepa_debit": True})
+    first = make_open(currency="EUR")
+    session = start_payment(invoice=first)
+    check_before_confirm(
+        invoice=first,
+        payment_intent_id=session.payment_intent_id,
+        shown_amount=first.amount_due,
+        save_method=True,
+    )
+    wired.client().v1.payment_intents.confirm(
+        session.payment_intent_id,
+        params={
+            "payment_method_data": sepa_data("DE89370400440532013000"),
+            "mandate_data": ACCEPTANCE,
+        },
+    )
+    wired.wait_for_delivery(type="payment_method.attached", status="200")
+    saved = SavedPaymentMethod.objects.get(customer=first.customer)
+    assert (saved.method_type, saved.label) == ("sepa_debit", "SEPA DE •••• 3000")
+    _wait_paid(wired, first)
+    second = next_invoice(first)
+    charge = AutopayCharge.objects.get(invoice=second)
+    assert charge.status == AutopayCharge.Status.SUBMITTED
+    intent = wired.client().v1.payment_intents.retrieve(charge.stripe_payment_intent_id)
+    assert intent.status in ("processing", "succeeded")  # debited under the saved mandate
+    _wait_paid(wired, second)
