@@ -11,6 +11,8 @@ import pytest
 from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from customers.models import Customer
 from invoices.models import (
@@ -26,6 +28,7 @@ from invoices.saved_method_expiry import notify_expiring
 from invoices.saved_methods import removal_token, removal_url
 from tests import stripe_events as se
 from tests.factories import CustomerFactory, make_open
+from tests.test_fuzz_inputs import HOSTILE
 
 pytestmark = pytest.mark.django_db
 
@@ -349,3 +352,44 @@ def test_a_client_sees_nothing_for_a_customer_without_methods(client: Client):
     assert removal_url(customer) == ""
     page = client.get(reverse("pay:saved_methods", args=[removal_token(customer)]))
     assert "data-no-saved-methods" in page.content.decode()
+
+
+# -- hostile input on the new parameters ------------------------------------------------------
+
+VALUES = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(save=VALUES)
+def test_it_never_fails_on_a_hostile_save_tick(stripe_env, save):
+    """Only "1" and "0" change the intent; anything else is a normal answer that leaves it."""
+    invoice = make_open()
+    client = Client()
+    client.post(reverse("pay:start", args=[invoice.pay_token]))
+    invoice.refresh_from_db()
+    data = {
+        "payment_intent": invoice.stripe_payment_intent_id,
+        "amount": str(invoice.amount_due),
+        "save_method": save,
+    }
+    response = client.post(reverse("pay:check", args=[invoice.pay_token]), data)
+    assert response.status_code in (204, 409)
+    intent = stripe_env.client().v1.payment_intents.retrieve(invoice.stripe_payment_intent_id)
+    expected = "off_session" if save == "1" else None
+    assert intent.setup_future_usage == expected
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(method=VALUES, done=VALUES)
+def test_it_never_fails_on_a_hostile_removal_request(method, done):
+    customer = CustomerFactory()
+    saved = saved_card(customer, stripe_payment_method_id=f"pm_{customer.pk}")
+    url = reverse("pay:saved_methods", args=[removal_token(customer)])
+    client = Client()
+    response = client.post(url, {"method": method})
+    assert response.status_code == 302
+    assert SavedPaymentMethod.objects.filter(pk=saved.pk).exists() or method.strip() == str(
+        saved.pk
+    )
+    page = client.get(url, {"done": done})
+    assert page.status_code == 200
