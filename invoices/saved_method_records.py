@@ -31,6 +31,9 @@ class SavedPaymentMethod(models.Model):
     exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
     # The customer agreed to future charges when saving it; staff may switch it off.
     autopay = models.BooleanField(default=True)
+    # Who asked to remove it ("customer"), set before Stripe is asked to detach it, so
+    # whichever records the removal first (us or Stripe's `payment_method.detached`) says so.
+    removal_asked_by = models.CharField(max_length=16, blank=True)
     # The expiry ("MM/YYYY") the customer was last asked to replace: one email per card.
     expiry_notice_for = models.CharField(max_length=7, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -90,11 +90,20 @@ def apply_attached(pm: dict[str, Any], event_id: str = "") -> bool | None:
 
 
 def apply_detached(pm: dict[str, Any], event_id: str = "") -> bool | None:
-    """`payment_method.detached`: forget it (None: we never had it)."""
-    method = SavedPaymentMethod.objects.filter(stripe_payment_method_id=pm.get("id")).first()
+    """`payment_method.detached`: forget it (None: we never had it, or already forgot it)."""
+    method = (
+        SavedPaymentMethod.objects.select_for_update()
+        .filter(stripe_payment_method_id=pm.get("id"))
+        .first()
+    )
     if method is None:
         return None
-    _forget(method, source="stripe", message="Detached in Stripe")
+    asked = method.removal_asked_by
+    _forget(
+        method,
+        source=asked or "stripe",
+        message=f"Removed by {asked}" if asked else "Detached in Stripe",
+    )
     return True
 
 
@@ -116,11 +125,18 @@ def set_autopay(*, method: SavedPaymentMethod, on: bool, actor: Any = None) -> N
 
 
 def remove(*, method: SavedPaymentMethod, source: str, actor: Any = None) -> bool:
-    """Detach it at Stripe and forget it (autopay stops with it).
+    """Stop autopay with it at once, detach it at Stripe, then forget it.
 
-    If Stripe cannot be reached, autopay is switched off at once (the customer's
-    wish is honoured here first) and False is returned so they can try again.
+    If Stripe cannot be reached it stays listed (autopay off) and False is returned,
+    so the customer can try again.
     """
+    with transaction.atomic():
+        locked = SavedPaymentMethod.objects.select_for_update().filter(pk=method.pk).first()
+        if locked is None:
+            return True
+        locked.autopay = False
+        locked.removal_asked_by = source
+        locked.save(update_fields=["autopay", "removal_asked_by", "updated_at"])
     try:
         stripe_api.detach_payment_method(method.stripe_payment_method_id)
     except stripe_api.StripeError as error:
@@ -129,19 +145,12 @@ def remove(*, method: SavedPaymentMethod, source: str, actor: Any = None) -> boo
         )
         if not gone:
             logger.warning("could not detach %s: %s", method.stripe_payment_method_id, error)
-            with transaction.atomic():
-                if SavedPaymentMethod.objects.filter(pk=method.pk, autopay=True).update(
-                    autopay=False
-                ):
-                    _trail(
-                        method,
-                        SavedMethodActivity.Kind.AUTOPAY_OFF,
-                        source=source,
-                        actor=actor,
-                        message="Removal asked; Stripe unreachable, autopay stopped meanwhile",
-                    )
+            message = "Removal asked; Stripe unreachable, autopay stopped meanwhile"
+            kind = SavedMethodActivity.Kind.AUTOPAY_OFF
+            _trail(locked, kind, source=source, actor=actor, message=message)
             return False
     with transaction.atomic():
+        # Stripe's `payment_method.detached` may have been recorded already.
         locked = SavedPaymentMethod.objects.select_for_update().filter(pk=method.pk).first()
         if locked is not None:
             _forget(locked, source=source, actor=actor, message=f"Removed by {source}")

@@ -392,4 +392,4 @@ def test_it_never_fails_on_a_hostile_removal_request(method, done):
         saved.pk
     )
     page = client.get(url, {"done": done})
-    assert page.status_code == 200
+    assert page.status_code in (200, 400)  # 400: a NUL in the query, refused up front

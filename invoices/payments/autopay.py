@@ -118,20 +118,29 @@ def attempt(charge_id: int) -> str:
         _finish(charge, AutopayCharge.Status.SKIPPED, message=reason)
         return "skipped"
     try:
+        if _went_through(charge.stripe_payment_intent_id):
+            # An earlier attempt reached Stripe and its answer was lost (a crash, a timeout).
+            _finish(charge, AutopayCharge.Status.SUBMITTED)
+            return "submitted"
         intent_id = intents.intent_for_autopay(invoice=invoice)
         charge.stripe_payment_intent_id = intent_id
         charge.save(update_fields=["stripe_payment_intent_id", "updated_at"])
         stripe_api.confirm_off_session(
             intent_id,
             payment_method_id=charge.stripe_payment_method_id,
+            # Per attempt: Stripe replays a key's first answer, even a 500. The intent
+            # itself is what cannot be paid twice.
             idempotency_key=stripe_api.idempotency_key(
-                "autopay", invoice.pk, intent_id, charge.stripe_payment_method_id
+                "autopay", invoice.pk, intent_id, charge.stripe_payment_method_id, charge.attempts
             ),
         )
     except InvoiceStateError as refused:
         _finish(charge, AutopayCharge.Status.SKIPPED, message=str(refused))
         return "skipped"
     except (stripe_api.CardError, stripe_api.InvalidRequestError) as declined:
+        if _went_through(charge.stripe_payment_intent_id):
+            _finish(charge, AutopayCharge.Status.SUBMITTED)
+            return "submitted"
         code = str(getattr(declined, "code", "") or "declined")
         _failed(charge, code, declined.user_message or str(declined))
         return "failed"
@@ -139,6 +148,14 @@ def attempt(charge_id: int) -> str:
         return _retry_later(charge, error)
     _finish(charge, AutopayCharge.Status.SUBMITTED)
     return "submitted"
+
+
+def _went_through(intent_id: str) -> bool:
+    """The intent already took (or is taking) the money."""
+    if not intent_id:
+        return False
+    status = stripe_api.retrieve_payment_intent(intent_id).status
+    return status in (stripe_api.SUCCEEDED, stripe_api.PROCESSING)
 
 
 def _why_not(charge: AutopayCharge, invoice: Invoice) -> str:
