@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from customers.models import Customer
 from invoices import stripe_api
-from invoices.models import SavedMethodActivity, SavedPaymentMethod
+from invoices.models import AutopayCharge, Invoice, SavedMethodActivity, SavedPaymentMethod
 from portal.params import MAX_ID, parse_int
 
 logger = logging.getLogger(__name__)
@@ -160,6 +160,25 @@ def remove(*, method: SavedPaymentMethod, source: str, actor: Any = None) -> boo
 def autopay_method(customer_id: int) -> SavedPaymentMethod | None:
     """The method finalized invoices are charged to: the newest one with autopay on."""
     return SavedPaymentMethod.objects.filter(customer_id=customer_id, autopay=True).first()
+
+
+def autopay_label(invoice: Invoice) -> str:
+    """The saved method an automatic payment of this invoice is under way with ("": none)."""
+    under_way = (
+        AutopayCharge.objects.filter(
+            invoice_id=invoice.pk,
+            status__in=[
+                AutopayCharge.Status.PENDING,
+                AutopayCharge.Status.CHARGING,
+                AutopayCharge.Status.SUBMITTED,
+            ],
+        )
+        .select_related("saved_method")
+        .first()
+    )
+    if under_way is None or under_way.saved_method is None or invoice.status != "open":
+        return ""
+    return under_way.saved_method.label
 
 
 # -- the removal link in every customer email ---------------------------------------

@@ -23,7 +23,7 @@ from invoices.models import (
 )
 from invoices.payments import autopay
 from invoices.payments.intents import check_before_confirm, start_payment
-from invoices.services import finalize_invoice
+from invoices.services import finalize_invoice, send_invoice
 from tests.factories import make_draft, make_open
 from tests.servers import free_port
 from tests.sim.test_sim_bank_debits import ACCEPTANCE, sepa_data
@@ -292,3 +292,22 @@ def test_a_saved_sepa_account_is_debited_off_session_under_its_mandate(wired):
     intent = wired.client().v1.payment_intents.retrieve(charge.stripe_payment_intent_id)
     assert intent.status in ("processing", "succeeded")  # debited under the saved mandate
     _wait_paid(wired, second)
+
+
+def test_the_invoice_email_says_it_will_be_paid_automatically(wired, mailoutbox):
+    first = make_open()
+    pay_and_save(wired, first, "pm_card_visa")
+    wired.configure(hold=True)  # the invoice is still open when its email is written
+    draft = make_draft(customer=first.customer)
+    second = finalize_invoice(invoice=draft)
+    send_invoice(invoice=second)
+    [email] = [m for m in mailoutbox if m.subject.startswith(f"Invoice {second.number}")]
+    sentence = "It will be paid automatically with your saved Visa •••• 4242"
+    assert sentence in email.body
+    assert sentence in email.alternatives[0][0]
+    # Without autopay the same email asks to pay, with no such sentence.
+    third = finalize_invoice(invoice=make_draft())
+    send_invoice(invoice=third)
+    [plain] = [m for m in mailoutbox if m.subject.startswith(f"Invoice {third.number}")]
+    assert "paid automatically" not in plain.body
+    wired.release()
