@@ -1,4 +1,5 @@
-"""Background tasks (Django's tasks framework): email delivery from the outbox.
+"""Background tasks (Django's tasks framework): email delivery from the outbox, and
+autopay's off-session charges (`invoices.payments.autopay`).
 
 The immediate backend runs them in-process by default; with
 `TASKS_BACKEND=database` they wait in the database for `manage.py run_worker`.
