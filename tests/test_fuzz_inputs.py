@@ -39,9 +39,11 @@ from invoices.models import (
     InvoiceFlag,
     Payment,
     RecurringTemplate,
+    SavedPaymentMethod,
     StripeEvent,
     TaxRate,
 )
+from invoices.saved_methods import removal_token
 from tests import stripe_events as se
 from tests.factories import StaffFactory, make_draft, make_open
 from tests.quote_helpers import make_quote
@@ -312,6 +314,16 @@ def site(db, stripe_env) -> tuple[Client, Site]:
     draft_quote, sent_quote = make_quote(send=False), make_quote()
     fixtures.append({"pk": str(draft_quote.pk)})  # quotes: the editor, send
     fixtures.append({"pk": str(sent_quote.pk), "token": sent_quote.token})  # accept, decline
+    saved = SavedPaymentMethod.objects.create(
+        customer=opened.customer,
+        stripe_payment_method_id="pm_fuzz_unknown_to_stripe",
+        stripe_customer_id="cus_fuzz",
+        method_type="card",
+        brand="visa",
+        last4="4242",
+    )
+    fixtures.append({"pk": str(opened.customer_id), "method_pk": str(saved.pk)})  # autopay
+    fixtures.append({"token": removal_token(opened.customer)})  # saved methods page
     # The account page of a customer with a receipt and a credit note (its combined-payment
     # form has its own fuzz test: a valid choice there rightly creates a payment).
     fixtures.append({"token": paid.customer.account_token, "pk": str(payment.pk)})

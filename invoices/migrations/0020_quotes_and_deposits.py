@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0004_customer_account_link'),
-        ('invoices', '0018_catalog_po_number_tax_names'),
+        ('invoices', '0019_saved_methods_autopay'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
