@@ -370,6 +370,7 @@ from invoices.credit_records import CreditNote, CustomerCredit  # noqa: E402, F4
 from invoices.email_log import EmailLog  # noqa: E402, F401
 from invoices.line_records import InvoiceLine  # noqa: E402
 from invoices.numbering import InvoiceSequence  # noqa: E402, F401
+from invoices.quote_records import Quote, QuoteActivity, QuoteLine  # noqa: E402, F401
 from invoices.records import InvoiceActivity, InvoiceFlag, InvoiceReminder  # noqa: E402, F401
 from invoices.recurring_models import (  # noqa: E402, F401
     RecurringLine,

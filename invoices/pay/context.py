@@ -16,6 +16,7 @@ from typing import Any
 from django.urls import reverse
 
 from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.quote_records import deposit_deduction
 from invoices.states import DEFAULT_BRAND_COLOR
 
 # How the page waits for our webhook after Stripe's success redirect: polls this many
@@ -57,6 +58,8 @@ def pay_status_context(
     refused = invoice.payment_refusal
     return {
         "invoice": invoice,
+        # A final invoice from a quote deducts its paid deposit (only credited ones ask).
+        "deposit_paid": deposit_deduction(invoice.pk) if invoice.amount_credited else None,
         "state": state,
         "receipt": receipt,
         "can_pay": refused is None and state == "open",
@@ -111,14 +114,16 @@ def pay_page_context(
     color = business.brand_color or DEFAULT_BRAND_COLOR
     # Only a credited invoice has credit notes: the others spend no query on them.
     credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
+    status = pay_status_context(invoice, **state)
+    deposit = status["deposit_paid"][1] if status["deposit_paid"] else 0
     return {
-        **pay_status_context(invoice, **state),
+        **status,
         "business": business,
         "brand_version": brand_version(color),
         "lines": list(invoice.lines.all()),
         "credit_notes": credit_notes,
         # What is credited beyond its own credit notes came from the customer's account.
-        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes),
+        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes) - deposit,
         # The bank debits offered besides cards (the PaymentIntent asks for the same).
         "debits": business.payment_method_types(invoice.currency)[1:],
     }
