@@ -344,7 +344,7 @@ class Payment(models.Model):
 # import them); imported here so Django registers them and `invoices.models` offers all.
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
 from invoices.business import BusinessProfile  # noqa: E402, F401
-from invoices.credit_records import CreditNote, CustomerCredit  # noqa: E402, F401
+from invoices.credit_records import CreditNote, CreditNoteLine, CustomerCredit  # noqa: E402, F401
 from invoices.email_log import EmailLog  # noqa: E402, F401
 from invoices.line_records import InvoiceLine  # noqa: E402
 from invoices.numbering import InvoiceSequence  # noqa: E402, F401
