@@ -55,9 +55,14 @@ def pay_status_context(
             .first()
         )
     refused = invoice.payment_refusal
+    credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
     return {
         "invoice": invoice,
         "state": state,
+        # Only a credited invoice has credit notes: the others spend no query on them.
+        "credit_notes": credit_notes,
+        # What is credited beyond its own credit notes came from the customer's account.
+        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes),
         "receipt": receipt,
         "can_pay": refused is None and state == "open",
         # Shown on the page only when it is the reason (not a status that says more).
@@ -109,16 +114,11 @@ def pay_page_context(
 ) -> dict[str, Any]:
     business = business or BusinessProfile.load()
     color = business.brand_color or DEFAULT_BRAND_COLOR
-    # Only a credited invoice has credit notes: the others spend no query on them.
-    credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
     return {
         **pay_status_context(invoice, **state),
         "business": business,
         "brand_version": brand_version(color),
         "lines": list(invoice.lines.all()),
-        "credit_notes": credit_notes,
-        # What is credited beyond its own credit notes came from the customer's account.
-        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes),
         # The bank debits offered besides cards (the PaymentIntent asks for the same).
         "debits": business.payment_method_types(invoice.currency)[1:],
     }
