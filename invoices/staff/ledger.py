@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 from django.db.models import (
-    BigIntegerField,
     CharField,
     F,
     Q,
@@ -139,7 +138,6 @@ class LedgerFilter:
 
     def entries(self) -> QuerySet[Any]:
         """Every matching row as a dict of COLUMNS, newest first (one query)."""
-        none_int = Value(None, output_field=BigIntegerField())
         payments = (
             self.payments()
             .order_by()
@@ -180,9 +178,10 @@ class LedgerFilter:
                 entry_status=F("status"),
                 entry_amount=-F("amount"),
                 entry_currency=F("currency"),
-                fee=none_int,
-                net=none_int,
-                fee_currency=Value("", output_field=CharField()),
+                # As Stripe reports them (the refund's balance transaction): net is negative.
+                fee=F("stripe_fee"),
+                net=F("stripe_net"),
+                fee_currency=F("balance_currency"),
                 brand=F("payment__card_brand"),
                 last4=F("payment__card_last4"),
                 ref=F("stripe_refund_id"),
@@ -220,11 +219,16 @@ class LedgerFilter:
                 .filter(status=Refund.Status.SUCCEEDED)
                 .order_by()
                 .values("currency")
-                .annotate(refunded=Sum("amount", default=0))
+                .annotate(
+                    refunded=Sum("amount", default=0),
+                    # A refund's own fee (Stripe may charge one, or give part of the
+                    # payment's back as a negative fee), again only in its own currency.
+                    fees=Sum("stripe_fee", filter=Q(balance_currency=F("currency")), default=0),
+                )
             ):
                 totals = found.get(row["currency"]) or Totals(row["currency"], 0, 0, 0)
                 found[row["currency"]] = Totals(
-                    totals.currency, totals.received, row["refunded"], totals.fees
+                    totals.currency, totals.received, row["refunded"], totals.fees + row["fees"]
                 )
         return [found[c] for c in sorted(found) if found[c].any]
 
