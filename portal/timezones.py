@@ -38,6 +38,12 @@ def zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+# The business profile's choice, Area/City names in order (UTC first).
+ZONE_CHOICES = [("UTC", "UTC")] + [
+    (name, name.replace("_", " ")) for name in sorted(zone_names()) if "/" in name
+]
+
+
 def default_zone() -> str:
     return settings.TIME_ZONE
 
@@ -89,6 +95,10 @@ class BusinessZone(tzinfo):
     def fromutc(self, dt: datetime) -> datetime:
         zone = self.zone()
         return zone.fromutc(dt.replace(tzinfo=zone)).replace(tzinfo=self)
+
+    def __str__(self) -> str:
+        # What SQL date functions are given (`TruncDate` in a template): the zone's name.
+        return self.zone().key
 
     def __repr__(self) -> str:
         return f"BusinessZone({self._name or '?'})"

@@ -8,8 +8,8 @@ to what was kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
 from typing import Any
 
 from django.db.models import (
@@ -25,6 +25,7 @@ from django.http import QueryDict
 
 from invoices.models import Payment, Refund
 from portal.params import MAX_PAGE, query_date, query_int, query_text
+from portal.timezones import current_name, zone_named
 
 PAGE_SIZE = 50
 
@@ -64,6 +65,8 @@ class LedgerFilter:
     customer_id: int | None = None
     q: str = ""
     page: int = 1
+    # The day a payment is booked on is the business's day (`portal.timezones`).
+    zone: tzinfo = field(default_factory=lambda: zone_named(current_name()), compare=False)
 
     @classmethod
     def from_query(cls, query: QueryDict) -> LedgerFilter:
@@ -129,11 +132,12 @@ class LedgerFilter:
     def payments(self) -> QuerySet[Payment]:
         # An offline payment is booked on the day it was received, a card one on
         # the day Stripe said so; one not (yet) received on the day it began.
-        rows = Payment.objects.annotate(day=Coalesce("received_on", TruncDate("created_at")))
+        day = TruncDate("created_at", tzinfo=self.zone)
+        rows = Payment.objects.annotate(day=Coalesce("received_on", day))
         return self._dated(rows.filter(self._common("")))
 
     def refunds(self) -> QuerySet[Refund]:
-        rows = Refund.objects.annotate(day=TruncDate("created_at"))
+        rows = Refund.objects.annotate(day=TruncDate("created_at", tzinfo=self.zone))
         return self._dated(rows.filter(self._common("payment__")))
 
     def entries(self) -> QuerySet[Any]:
