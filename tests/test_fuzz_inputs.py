@@ -91,7 +91,7 @@ hostile_values = st.one_of(
 # each), hold no form and read no query parameter.
 NO_QUERY_FUZZ = {
     *("invoices:pdf", "invoices:receipt_pdf", "pay:pdf"),
-    *("customers:statement_pdf", "invoices:credit_note_pdf"),
+    *("customers:statement_pdf", "invoices:credit_note_pdf", "pay:credit_note_pdf"),
 }
 # Posting here ends the session the rest of the test needs.
 NOT_POSTED = {"/accounts/logout/"}
@@ -302,6 +302,7 @@ def site(db, stripe_env) -> tuple[Client, Site]:
     fixtures.append({"pk": str(recurring.pk)})  # recurring templates
     fixtures.append({"uidb64": "MQ", "token": "set-password"})  # password reset confirm
     fixtures.append({"token": opened.pay_token})  # the customer's pages
+    fixtures.append({"token": paid.pay_token, "number": note.number})  # their credit notes
     return client, discover(client, fixtures)
 
 
