@@ -102,6 +102,9 @@ def issue_credit_note(
                 refund = refunds.request_refund(
                     payment=payment, amount=amount, actor=actor, tell_customer=False
                 )
+                # It booked what Stripe said on its own copy of the row: saving ours
+                # below must not write the old refunded amount back over it.
+                invoice.refresh_from_db(fields=["amount_refunded"])
         note = CreditNote.objects.create(
             invoice=invoice,
             number=take_next_number(PREFIX),

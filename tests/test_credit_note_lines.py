@@ -238,6 +238,8 @@ def test_a_refund_by_credit_note_sends_one_email(
     assert note.outcome == CreditNote.Outcome.REFUNDED
     refund.refresh_from_db()
     assert (refund.status, refund.amount) == (Refund.Status.SUCCEEDED, 5000)
+    invoice.refresh_from_db()
+    assert (invoice.amount_refunded, invoice.amount_credited) == (5000, 5000)
     assert list(EmailLog.objects.values_list("kind", flat=True)) == ["credit_note"]
     (mail,) = [m for m in mailoutbox if "CN-0001" in m.subject or "Refund" in m.subject]
     assert mail.subject.startswith("Credit note CN-0001")

@@ -39,7 +39,8 @@ QUANTITY = forms.DecimalField(
 
 class CreditNoteForm(BoundedTextMixin, forms.Form):
     credit_by = forms.ChoiceField(
-        choices=[("amount", "An amount"), ("lines", "Some lines")],
+        label="Credit by",
+        choices=[("amount", "Total"), ("lines", "Lines")],
         required=False,
         widget=forms.RadioSelect,
         initial="amount",
@@ -68,7 +69,7 @@ class CreditNoteForm(BoundedTextMixin, forms.Form):
             self.fields[f"line_{found.line.pk}_amount"] = forms.CharField(
                 required=False,
                 max_length=40,
-                label=f"Amount before tax of “{label}”",
+                label=f"Before tax, of “{label}”",
                 widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 9}),
             )
 
