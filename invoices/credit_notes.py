@@ -73,9 +73,7 @@ def issue_credit_note(
         if invoice.status not in CREDITABLE:
             raise InvoiceStateError("Only a finalized invoice that is not void can be credited.")
         priced = credit_lines.price(invoice, lines) if lines else []
-        if priced:
-            amount = sum(line.total for line in priced)
-        assert amount is not None
+        amount = sum(line.total for line in priced) if priced else int(amount or 0)
         if not 0 < amount <= creditable(invoice):
             limit = invoice.money(creditable(invoice))
             raise InvoiceStateError(f"The amount must be more than zero and at most {limit}.")
