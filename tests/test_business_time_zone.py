@@ -177,3 +177,14 @@ def test_activity_entries_are_labelled_even_in_utc(staff_client):
     entry = invoice.activities.filter(kind=InvoiceActivity.Kind.FINALIZED).get()
     local = entry.created_at.astimezone(UTC)
     assert f"{local:%H:%M} UTC" in staff_client.get(invoice.get_absolute_url()).content.decode()
+
+
+def test_a_live_reload_of_the_invoice_page_keeps_the_zone(staff_client):
+    invoice = paid_near_midnight()
+    set_zone("Europe/Berlin")
+    fragment = staff_client.get(
+        invoice.get_absolute_url(),
+        headers={"HX-Request": "true", "HX-Target": "invoice-live-sections"},
+    ).content.decode()
+    assert "<html" not in fragment  # the fragment alone, without the base template
+    assert "Mar 2, 2026 00:30 CET" in fragment
