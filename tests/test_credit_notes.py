@@ -13,6 +13,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from invoices.credit_notes import issue_credit_note
+from invoices.documents.credit_notes import send_credit_note_email
 from invoices.models import CreditNote, Invoice, InvoiceActivity, Refund
 from invoices.pay import live
 from invoices.payments.handlers import apply_intent_succeeded
@@ -368,3 +369,18 @@ def test_a_live_update_keeps_the_account_credit_line(stripe_env):
     pushed = live.render_customer_state(later)
     assert "Account credit applied" in pushed
     assert "-$60.00" in pushed
+
+
+def test_credit_kept_on_the_account_says_so_in_the_email_and_pdf(mailoutbox, staff):
+    invoice = make_open()
+    record_offline_payment(
+        invoice=invoice, amount=invoice.total, method="cash", received_on=date(2026, 3, 1)
+    )
+    invoice.refresh_from_db()
+    note = issue_credit_note(invoice=invoice, amount=1000, reason="x", keep_as_credit=True)
+    mail = send_credit_note_email(invoice, note.number)
+    assert "kept on your account: your next invoice uses it" in mail.body
+    assert "now asks for" not in mail.body
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(mail.attachments[0][1])).pages)
+    assert "kept on your account" in text
+    assert "lowers the amount due" not in text
