@@ -74,9 +74,10 @@ class BusinessProfile(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
-        transaction.on_commit(timezones.forget)
-        # Now for this process, again at commit for the others (they may read it meanwhile).
-        timezones.forget()
+        # Now for this process, again at commit (another process may have cached the old
+        # zone meanwhile).
+        timezones.remember(self.time_zone)
+        transaction.on_commit(lambda: timezones.remember(self.time_zone))
 
     @classmethod
     def load(cls) -> BusinessProfile:

@@ -6,12 +6,13 @@ base templates), never while the domain computes: money booked from a webhook
 and money booked from a staff page land on the same day either way.
 
 Pages that show no time never read the zone: `BusinessZone` looks it up the first
-time a datetime is converted, from the cache (the profile's save clears it) or
-the business profile when the cache is cold.
+time a datetime is converted, from this process's memory, the shared cache (the
+profile's save updates both) or, when both are cold, the business profile.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from functools import cache
@@ -24,6 +25,9 @@ from django.core.exceptions import ValidationError
 from portal.safecache import cache as shared_cache
 
 CACHE_KEY = "business:time-zone"
+CACHE_SECONDS = 300  # bounded: a write the cache missed (Redis down) heals
+MEMO_SECONDS = 30
+_memo: dict[str, tuple[str, float]] = {}
 # Where the stored zone is read: the business profile registers it (`invoices.business`),
 # so this module imports no app.
 _loader: list[Callable[[], str]] = []
@@ -58,16 +62,30 @@ def zone_named(name: str) -> ZoneInfo:
     return ZoneInfo(name if name in zone_names() else default_zone())
 
 
-def forget() -> None:
-    """The profile changed: every process reads the zone again."""
-    shared_cache.delete(CACHE_KEY)
+def remember(name: str) -> None:
+    """The profile was saved with `name`: this process uses it at once, the others within
+    `MEMO_SECONDS` (they read the shared cache) or the cache's timeout."""
+    _memo["name"] = (name, time.monotonic())
+    shared_cache.set(CACHE_KEY, name, CACHE_SECONDS)
+
+
+def assume_default() -> None:
+    """A fresh database has no profile yet: its zone is the settings' (test isolation)."""
+    _memo["name"] = (default_zone(), time.monotonic())
 
 
 def current_name() -> str:
+    """From this process's memory (checked against the shared cache every `MEMO_SECONDS`),
+    the database only when both are cold: one query per process, not per page."""
+    found = _memo.get("name")
+    now = time.monotonic()
+    if found is not None and now - found[1] < MEMO_SECONDS:
+        return found[0]
     name = shared_cache.get(CACHE_KEY)
     if name is None:
         name = _loader[0]() if _loader else default_zone()
-        shared_cache.set(CACHE_KEY, name, 300)  # bounded: a missed forget() heals
+        shared_cache.set(CACHE_KEY, name, CACHE_SECONDS)
+    _memo["name"] = (str(name), now)
     return str(name)
 
 

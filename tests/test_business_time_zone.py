@@ -188,3 +188,26 @@ def test_a_live_reload_of_the_invoice_page_keeps_the_zone(staff_client):
     ).content.decode()
     assert "<html" not in fragment  # the fragment alone, without the base template
     assert "Mar 2, 2026 00:30 CET" in fragment
+
+
+def test_another_process_follows_a_change_through_the_shared_cache(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(timezones.time, "monotonic", lambda: clock[0])
+    timezones.assume_default()
+    assert timezones.current_name() == "UTC"
+    # Another worker saved the profile: it wrote the shared cache (and the database).
+    BusinessProfile.objects.update_or_create(pk=1, defaults={"time_zone": "Asia/Tokyo"})
+    timezones.shared_cache.set(timezones.CACHE_KEY, "Asia/Tokyo", 300)
+    timezones._memo["name"] = ("UTC", clock[0])  # this worker still remembers the old one
+    assert timezones.current_name() == "UTC"
+    clock[0] += timezones.MEMO_SECONDS
+    assert timezones.current_name() == "Asia/Tokyo"
+
+
+def test_a_cold_process_reads_the_profile_once(django_assert_num_queries):
+    BusinessProfile.objects.update_or_create(pk=1, defaults={"time_zone": "Europe/Paris"})
+    timezones._memo.clear()
+    timezones.shared_cache.clear()
+    with django_assert_num_queries(1):
+        assert timezones.current_name() == "Europe/Paris"
+        assert timezones.current_name() == "Europe/Paris"
