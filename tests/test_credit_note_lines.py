@@ -275,3 +275,11 @@ def test_concurrent_credit_notes_for_one_line_credit_it_once():
         thread.join()
     assert sorted(outcomes) == ["issued", "refused", "refused", "refused"]
     assert CreditNote.objects.get().lines.get().quantity == 2
+
+
+def test_the_invoice_page_shows_what_each_credit_note_took_back(staff_client):
+    invoice = invoice_with(("Hours <b>", "3", 1001, "19"), ("Licence", "1", 5000, "0"))
+    hours = line(invoice, "Hours <b>")
+    issue_credit_note(invoice=invoice, reason="One hour", lines=[LineCredit(hours.pk, 1)])
+    body = staff_client.get(invoice.get_absolute_url()).content.decode()
+    assert "Hours &lt;b&gt; \u00d7 1: $11.91" in body
