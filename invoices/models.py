@@ -354,6 +354,12 @@ class Payment(models.Model):
 
 # The other models live in modules of their own (they name these by string, never
 # import them); imported here so Django registers them and `invoices.models` offers all.
+from invoices.account_records import (  # noqa: E402, F401
+    AccountActivity,
+    AccountCode,
+    GroupAllocation,
+    PaymentGroup,
+)
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
 from invoices.business import BusinessProfile  # noqa: E402, F401
 from invoices.credit_records import CreditNote, CreditNoteLine, CustomerCredit  # noqa: E402, F401
