@@ -59,10 +59,13 @@ def record_fee(payment: Payment, fee: Fee | None) -> bool:
 def refund_fee(refund: dict[str, Any]) -> Fee | None:
     """The fee and net of a refund (its balance transaction: net is negative), read from
     Stripe only when the refund is not yet known with one (call before locking)."""
-    txn = refund.get("balance_transaction")
-    if not txn:
+    txn, intent_id = refund.get("balance_transaction"), refund.get("payment_intent")
+    if not txn or not intent_id:
         return None
     if isinstance(txn, str):
+        # Asked of Stripe only for a refund of a payment of ours that has no fee yet.
+        if not Payment.objects.filter(stripe_payment_intent_id=intent_id).exists():
+            return None
         known = Refund.objects.filter(stripe_refund_id=refund.get("id") or "")
         if known.filter(stripe_fee__isnull=False).exists():
             return None
