@@ -53,6 +53,9 @@ class Invoice(models.Model):
     terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
     due_date = models.DateField(null=True, blank=True)
     memo = models.TextField(blank=True)
+    po_number = models.CharField(
+        "PO number", max_length=64, blank=True, help_text="The customer's purchase order."
+    )
     footer = models.TextField(blank=True)
     discount_kind = models.CharField(
         max_length=8, choices=DiscountKind.choices, default="", blank=True
@@ -362,6 +365,7 @@ from invoices.account_records import (  # noqa: E402, F401
 )
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
 from invoices.business import BusinessProfile  # noqa: E402, F401
+from invoices.catalog_records import CatalogItem, TaxRate  # noqa: E402, F401
 from invoices.credit_records import CreditNote, CreditNoteLine, CustomerCredit  # noqa: E402, F401
 from invoices.email_log import EmailLog  # noqa: E402, F401
 from invoices.line_records import InvoiceLine  # noqa: E402
@@ -371,6 +375,11 @@ from invoices.recurring_models import (  # noqa: E402, F401
     RecurringLine,
     RecurringRun,
     RecurringTemplate,
+)
+from invoices.saved_method_records import (  # noqa: E402, F401
+    AutopayCharge,
+    SavedMethodActivity,
+    SavedPaymentMethod,
 )
 from invoices.stripe_records import (  # noqa: E402, F401
     Installation,

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0017_account_and_payment_groups'),
+        ('invoices', '0019_saved_methods_autopay'),
     ]
 
     operations = [
