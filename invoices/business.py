@@ -3,11 +3,14 @@ methods it offers (one row, edited by superusers)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 
 from invoices import payment_methods
 from invoices.states import DEFAULT_BRAND_COLOR, Terms
+from portal import timezones
 from portal.i18n import LANGUAGE_CHOICES
 from portal.money import CURRENCY_CHOICES
 
@@ -37,6 +40,13 @@ class BusinessProfile(models.Model):
         default="en",
         help_text="What customers without a language of their own read.",
     )
+    time_zone = models.CharField(
+        max_length=64,
+        default=timezones.default_zone,
+        validators=[timezones.validate_zone],
+        help_text="Where the business is (e.g. Europe/Berlin): every time staff and customers "
+        "see is shown in it.",
+    )
     number_prefix = models.CharField(max_length=12, default="INV-")
     reminder_schedule = models.CharField(
         max_length=100,
@@ -61,6 +71,13 @@ class BusinessProfile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        # Now for this process, again at commit (another process may have cached the old
+        # zone meanwhile).
+        timezones.remember(self.time_zone)
+        transaction.on_commit(lambda: timezones.remember(self.time_zone))
 
     @classmethod
     def load(cls) -> BusinessProfile:
@@ -88,3 +105,6 @@ class BusinessProfile(models.Model):
             except ValueError:
                 continue
         return sorted(set(offsets))
+
+
+timezones.register_loader(lambda: BusinessProfile.load().time_zone)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from customers.models import Customer
 from invoices.models import BusinessProfile, Invoice, Payment, TaxRate
 from invoices.states import DEFAULT_BRAND_COLOR, Terms
+from portal import timezones
 from portal.forms import BoundedTextMixin
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
 
@@ -337,6 +338,7 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
             "default_currency",
             "default_terms",
             "default_language",
+            "time_zone",
             "number_prefix",
             "reminder_schedule",
             "default_footer",
@@ -346,12 +348,18 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "default_footer": forms.Textarea(attrs={"rows": 2}),
+            "time_zone": forms.Select(choices=timezones.ZONE_CHOICES),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Left empty, the pay page keeps the portal's own colour.
         self.fields["brand_color"].required = False
+        # Left out, the zone stays what it was.
+        self.fields["time_zone"].required = False
+
+    def clean_time_zone(self) -> str:
+        return self.cleaned_data.get("time_zone") or self.instance.time_zone
 
     def clean_brand_color(self) -> str:
         return self.cleaned_data.get("brand_color") or DEFAULT_BRAND_COLOR

@@ -56,11 +56,18 @@ def pay_status_context(
             .first()
         )
     refused = invoice.payment_refusal
+    credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
+    # A final invoice from a quote deducts its paid deposit (only credited ones ask).
+    deposit_paid = deposit_deduction(invoice.pk) if invoice.amount_credited else None
+    deposit = deposit_paid[1] if deposit_paid else 0
     return {
         "invoice": invoice,
-        # A final invoice from a quote deducts its paid deposit (only credited ones ask).
-        "deposit_paid": deposit_deduction(invoice.pk) if invoice.amount_credited else None,
+        "deposit_paid": deposit_paid,
         "state": state,
+        # Only a credited invoice has credit notes: the others spend no query on them.
+        "credit_notes": credit_notes,
+        # What is credited beyond its own credit notes came from the customer's account.
+        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes) - deposit,
         "receipt": receipt,
         "can_pay": refused is None and state == "open",
         # Shown on the page only when it is the reason (not a status that says more).
@@ -112,18 +119,12 @@ def pay_page_context(
 ) -> dict[str, Any]:
     business = business or BusinessProfile.load()
     color = business.brand_color or DEFAULT_BRAND_COLOR
-    # Only a credited invoice has credit notes: the others spend no query on them.
-    credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
     status = pay_status_context(invoice, **state)
-    deposit = status["deposit_paid"][1] if status["deposit_paid"] else 0
     return {
         **status,
         "business": business,
         "brand_version": brand_version(color),
         "lines": list(invoice.lines.all()),
-        "credit_notes": credit_notes,
-        # What is credited beyond its own credit notes came from the customer's account.
-        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes) - deposit,
         # The bank debits offered besides cards (the PaymentIntent asks for the same).
         "debits": business.payment_method_types(invoice.currency)[1:],
     }

@@ -102,7 +102,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(invoice: Invoice) -> dict:
-    credit_notes = list(invoice.credit_notes.all())
+    credit_notes = list(invoice.credit_notes.prefetch_related("lines"))
     activities = invoice.activities.select_related("actor").order_by("-created_at", "-id")
     quote = quote_of(invoice.pk)
     deposit = quote.deposit_deducted if quote and quote.invoice_id == invoice.pk else 0
