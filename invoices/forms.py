@@ -294,9 +294,12 @@ class OfflinePaymentForm(BoundedTextMixin, forms.Form):
     def clean_amount(self) -> int:
         amount = minor_amount(self.cleaned_data["amount"], self.invoice.currency, allow_zero=False)
         if amount > self.invoice.amount_due:
-            raise forms.ValidationError(
-                f"That is more than the amount due ({self.invoice.money(self.invoice.amount_due)})."
-            )
+            limit = self.invoice.money(self.invoice.amount_due)
+            if self.invoice.status == Invoice.Status.UNCOLLECTIBLE:
+                raise forms.ValidationError(
+                    f"That is more than was outstanding before the write-off ({limit})."
+                )
+            raise forms.ValidationError(f"That is more than the amount due ({limit}).")
         return amount
 
     def clean_received_on(self) -> date:
