@@ -57,8 +57,7 @@ result = customer.pk
 
 def page_width(page: Page) -> tuple[int, int, int]:
     return page.evaluate(
-        "() => [document.documentElement.scrollWidth, document.body.scrollWidth,"
-        " window.innerWidth]"
+        "() => [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]"
     )
 
 
