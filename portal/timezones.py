@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from portal.safecache import cache as shared_cache
 
@@ -141,3 +142,11 @@ def iso(value: datetime | None, zone: tzinfo | None = None) -> str:
     if value is None:
         return ""
     return value.astimezone(zone or BusinessZone()).isoformat(timespec="seconds")
+
+
+def business_today(business: Any = None) -> date:
+    """Today in the business's calendar: what "due today" and "overdue" are judged by.
+
+    A due date is a day of the business's calendar, so an invoice due today there is
+    not overdue yet, even where `settings.TIME_ZONE` has already reached tomorrow."""
+    return timezone.now().astimezone(business_zone(business)).date()
