@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils import timezone
 
 from customers.models import Customer
 from invoices.models import BusinessProfile, Invoice, Payment, TaxRate
@@ -18,6 +17,7 @@ from invoices.states import DEFAULT_BRAND_COLOR, Terms
 from portal import timezones
 from portal.forms import BoundedTextMixin
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
+from portal.timezones import business_today
 
 
 def minor_amount(raw: str, currency: str, *, allow_zero: bool = True) -> int:
@@ -304,7 +304,8 @@ class OfflinePaymentForm(BoundedTextMixin, forms.Form):
 
     def clean_received_on(self) -> date:
         received = self.cleaned_data["received_on"]
-        if received > timezone.localdate():
+        # Staff write the day in the business's calendar (ahead of UTC in Auckland).
+        if received > business_today():
             raise forms.ValidationError("The date cannot be in the future.")
         return received
 

@@ -125,3 +125,33 @@ def test_no_reminder_before_the_day_has_come_in_the_business_calendar():
     with time_machine.travel(LATE_EVENING_IN_LOS_ANGELES, tick=False):
         assert send_due_reminders().sent == []
     assert mail.outbox == []
+
+
+# 11:30 UTC on 9 March is already 10 March, 00:30, in Auckland.
+AFTER_MIDNIGHT_IN_AUCKLAND = datetime(2026, 3, 9, 11, 30, tzinfo=UTC)
+
+
+def test_staff_record_a_payment_received_today_in_the_business_calendar(staff_client):
+    set_zone("Pacific/Auckland")
+    invoice = due_on_the_ninth()
+    url = reverse("invoices:record_payment", args=[invoice.pk])
+    data = {"amount": "100.00", "method": "bank_transfer", "received_on": "2026-03-10"}
+    with time_machine.travel(AFTER_MIDNIGHT_IN_AUCKLAND, tick=False):
+        offered = staff_client.get(url).context["form"].initial["received_on"]
+        staff_client.post(url, data)
+    assert offered == date(2026, 3, 10)
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+    assert invoice.payments.get().received_on == date(2026, 3, 10)
+
+
+def test_a_day_after_the_business_today_is_still_refused(staff_client):
+    set_zone("Pacific/Auckland")
+    invoice = due_on_the_ninth()
+    url = reverse("invoices:record_payment", args=[invoice.pk])
+    data = {"amount": "100.00", "method": "bank_transfer", "received_on": "2026-03-11"}
+    with time_machine.travel(AFTER_MIDNIGHT_IN_AUCKLAND, tick=False):
+        response = staff_client.post(url, data)
+    assert "The date cannot be in the future." in response.text
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid) == ("open", 0)
