@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import make_open_invoice, stack
+from tests.e2e.test_accessibility import assert_no_serious_violations
 
 pytestmark = pytest.mark.e2e
 
@@ -118,3 +119,18 @@ def test_no_staff_page_scrolls_sideways_on_a_phone(staff_page: Page) -> None:
         if max(document, body) > window:
             wide.append(f"{what} ({path}) is {max(document, body)}px: {widest(page)}")
     assert not wide, "\n".join(wide)
+
+
+def test_the_scroll_boxes_stay_reachable_by_keyboard_on_a_phone(staff_page: Page) -> None:
+    """A box that scrolls must be focusable (axe: scrollable-region-focusable) when
+    nothing in it is, or a keyboard user cannot see its right-hand columns."""
+    invoice = make_open_invoice(customer_name=LONG_NAME)
+    customer_id = stack().shell.run(SEED.format(invoice_id=invoice.id, name=LONG_NAME))
+    page = staff_page
+    page.set_viewport_size({"width": WIDTH, "height": 780})
+    for what, path in (
+        ("the invoice page", invoice.staff_path),
+        ("the customer page", f"/customers/{customer_id}/"),
+    ):
+        page.goto(path)
+        assert_no_serious_violations(page, f"{what} at {WIDTH}px")
