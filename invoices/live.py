@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -49,6 +50,11 @@ class Message:
     id: str
 
     def encode(self) -> bytes:
+        return self.wire
+
+    @functools.cached_property
+    def wire(self) -> bytes:
+        """The SSE frame, built once however many listeners it goes to."""
         lines = [f"id: {self.id}", f"event: {self.event}"]
         lines += [f"data: {line}" for line in self.html.splitlines() or [""]]
         return ("\n".join(lines) + "\n\n").encode()
@@ -66,11 +72,24 @@ class Hub:
         self.redis_subscribed = False
 
     def dispatch(self, channel: str, message: Message) -> None:
+        """Hand `message` to every listener of `channel`: directly when called on their
+        event loop (the Redis reader), else one wake-up per loop for all its listeners."""
         with self._lock:
             targets = list(self._listeners.get(channel, ()))
+        message.encode()  # once, here, not once per listener
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Queue]] = defaultdict(list)
         for loop, queue in targets:
+            by_loop[loop].append(queue)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, queues in by_loop.items():
+            if loop is running:
+                _offer_all(queues, message)
+                continue
             with contextlib.suppress(RuntimeError):  # the loop has closed
-                loop.call_soon_threadsafe(_offer, queue, message)
+                loop.call_soon_threadsafe(_offer_all, queues, message)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[asyncio.Queue[Message]]:
@@ -131,10 +150,11 @@ class Hub:
                     await client.aclose()
 
 
-def _offer(queue: asyncio.Queue[Message], message: Message) -> None:
-    # A listener that has stopped reading must not hold messages forever.
-    with contextlib.suppress(asyncio.QueueFull):
-        queue.put_nowait(message)
+def _offer_all(queues: list[asyncio.Queue[Message]], message: Message) -> None:
+    for queue in queues:
+        # A listener that has stopped reading must not hold messages forever.
+        with contextlib.suppress(asyncio.QueueFull):
+            queue.put_nowait(message)
 
 
 hub = Hub()
@@ -163,7 +183,7 @@ def publish(channel: str, event: str, html: str) -> None:
     message = Message(event=event, html=html, id=new_message_id())
     if settings.REDIS_URL:
         try:
-            payload = json.dumps(message.__dict__)
+            payload = json.dumps({"event": event, "html": html, "id": message.id})
             _redis().publish(f"{CHANNEL_PREFIX}:{channel}", payload)
         except Exception as error:
             # A lost update is repaired by the state sent on every (re)connect.
