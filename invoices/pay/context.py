@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
 
-from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.models import BusinessProfile, Invoice, InvoiceLine, Payment
 from invoices.states import DEFAULT_BRAND_COLOR
 
 # How the page waits for our webhook after Stripe's success redirect: polls this many
@@ -115,10 +118,39 @@ def pay_page_context(
         **pay_status_context(invoice, **state),
         "business": business,
         "brand_version": brand_version(color),
-        "lines": list(invoice.lines.all()),
+        "lines": invoice_lines(invoice),
         "credit_notes": credit_notes,
         # What is credited beyond its own credit notes came from the customer's account.
         "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes),
         # The bank debits offered besides cards (the PaymentIntent asks for the same).
         "debits": business.payment_method_types(invoice.currency)[1:],
     }
+
+
+# -- the lines of finalized invoices, kept in memory --------------------------------
+#
+# A finalized invoice's lines never change (only drafts are edited), yet the pay page is
+# read many times per invoice: each process keeps the lines of the invoices it served
+# last, keyed by the invoice's version (`updated_at`), so any change at all to the
+# invoice is a fresh read.
+
+LINES_KEPT = 512
+_lines: OrderedDict[tuple[int, datetime], list[InvoiceLine]] = OrderedDict()
+_lines_lock = threading.Lock()
+
+
+def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
+    if invoice.status == Invoice.Status.DRAFT or invoice.updated_at is None:
+        return list(invoice.lines.all())
+    key = (invoice.pk, invoice.updated_at)
+    with _lines_lock:
+        kept = _lines.get(key)
+        if kept is not None:
+            _lines.move_to_end(key)
+            return kept
+    lines = list(invoice.lines.all())
+    with _lines_lock:
+        _lines[key] = lines
+        while len(_lines) > LINES_KEPT:
+            _lines.popitem(last=False)
+    return lines
