@@ -266,7 +266,31 @@ def grow(env: dict[str, str], base: str, session: str) -> dict[str, dict[str, fl
     )
 
 
+def scale_only() -> None:
+    """`bench/run.py --scale-only`: just the growth rows at 1,000,000 invoices (seeded by
+    COPY into a database of their own), printed as a markdown table; the full run with
+    `--scale` puts the same column in docs/benchmarks.md."""
+    started = time.monotonic()
+    ensure_wrk()
+    raise_fd_limit()
+    size = int(os.environ.get("BENCH_SCALE_INVOICES", "1000000"))
+    with SimulatorProcess(delivery_enabled=False, secret_key=SIM_KEY) as sim:
+        port = free_port()
+        env = environment("", port, sim)  # other_database gives it its own database
+        other = other_database(env, size, port)
+        log(f"growth: measuring at {size:,} invoices")
+        try:
+            grown = {size: grow(other["env"], f"http://127.0.0.1:{port}", other["seed"]["session"])}
+        finally:
+            serving.stop(other["portal"])
+    print(growth.table(grown))
+    log(f"done in {time.monotonic() - started:.0f} s")
+
+
 def main() -> None:
+    if "--scale-only" in sys.argv[1:]:
+        scale_only()
+        return
     started = time.monotonic()
     scale = "--scale" in sys.argv[1:]
     ensure_wrk()
