@@ -300,7 +300,8 @@ def scale_only() -> None:
     size = int(os.environ.get("BENCH_SCALE_INVOICES", "1000000"))
     with SimulatorProcess(delivery_enabled=False, secret_key=SIM_KEY) as sim:
         port = free_port()
-        env = environment("", port, sim)  # other_database gives it its own database
+        # Its own database (other_database creates it, or reuses it with BENCH_REUSE=1).
+        env = environment(PG_ADMIN.rsplit("/", 1)[0] + f"/{DB_NAME}_{size}", port, sim)
         manage(env, "collectstatic", "--no-input", "-v0")  # no database needed
         other = other_database(env, size, port)
         log(f"growth: measuring at {size:,} invoices")
