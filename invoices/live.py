@@ -27,6 +27,7 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import OperationalError, connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -249,6 +250,13 @@ async def on_stream_db(function: Callable[..., Any], *args: Any) -> Any:
 
     Other exceptions (Http404, PermissionDenied) pass through as raised.
     """
+    if getattr(settings, "LIVE_STREAMS_SHARE_REQUEST_CONNECTION", False):
+        # In-process tests: the request's own thread and connection, so the stream sees
+        # the test's uncommitted rows (the real servers' tests use the threads below).
+        try:
+            return await sync_to_async(function)(*args)
+        except OperationalError as error:
+            raise Busy(str(error)) from error
     loop = asyncio.get_running_loop()
     job = loop.run_in_executor(_executor(), _closing, function, args)
     try:
