@@ -53,6 +53,9 @@ class Invoice(models.Model):
     terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
     due_date = models.DateField(null=True, blank=True)
     memo = models.TextField(blank=True)
+    po_number = models.CharField(
+        "PO number", max_length=64, blank=True, help_text="The customer's purchase order."
+    )
     footer = models.TextField(blank=True)
     discount_kind = models.CharField(
         max_length=8, choices=DiscountKind.choices, default="", blank=True
@@ -184,6 +187,18 @@ class Invoice(models.Model):
         if self.payment_state != self.PaymentState.PROCESSING:
             return None
         return self.payments.filter(status=Payment.Status.PROCESSING).order_by("-id").first()
+
+    @property
+    def amount_owed(self) -> int:
+        """What the invoice asks for now: nothing once void or uncollectible.
+
+        `amount_due` keeps an uncollectible invoice's unpaid balance (a payment
+        recorded later reopens it, a credit note lowers it); no page, document or
+        total shows it as due.
+        """
+        if self.status in (self.Status.VOID, self.Status.UNCOLLECTIBLE):
+            return 0
+        return self.amount_due
 
     @property
     def is_payable(self) -> bool:
@@ -342,8 +357,15 @@ class Payment(models.Model):
 
 # The other models live in modules of their own (they name these by string, never
 # import them); imported here so Django registers them and `invoices.models` offers all.
+from invoices.account_records import (  # noqa: E402, F401
+    AccountActivity,
+    AccountCode,
+    GroupAllocation,
+    PaymentGroup,
+)
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
 from invoices.business import BusinessProfile  # noqa: E402, F401
+from invoices.catalog_records import CatalogItem, TaxRate  # noqa: E402, F401
 from invoices.credit_records import CreditNote, CustomerCredit  # noqa: E402, F401
 from invoices.email_log import EmailLog  # noqa: E402, F401
 from invoices.line_records import InvoiceLine  # noqa: E402
@@ -353,6 +375,11 @@ from invoices.recurring_models import (  # noqa: E402, F401
     RecurringLine,
     RecurringRun,
     RecurringTemplate,
+)
+from invoices.saved_method_records import (  # noqa: E402, F401
+    AutopayCharge,
+    SavedMethodActivity,
+    SavedPaymentMethod,
 )
 from invoices.stripe_records import (  # noqa: E402, F401
     Installation,

@@ -20,6 +20,7 @@ from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLi
 from invoices.numbering import take_next_number
 from invoices.outbox import queue_email
 from invoices.payment_methods import MethodType
+from invoices.payments.autopay import queue_autopay
 from invoices.payments.intents import follow_amount_due
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
         from invoices.credit_notes import apply_customer_credit
 
         apply_customer_credit(invoice, actor=actor)
+        queue_autopay(invoice)
         announce(invoice)
     return invoice
 
@@ -206,6 +208,8 @@ def duplicate_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
                 quantity=line.quantity,
                 unit_amount=line.unit_amount,
                 tax_rate=line.tax_rate,
+                tax_name=line.tax_name,
+                named_tax_id=line.named_tax_id,
             )
             for line in invoice.lines.all()
         ]
@@ -236,3 +240,33 @@ def record_view(*, invoice: Invoice, ip: str, user_agent: str) -> None:
             user_agent=user_agent[:300],
             source="customer",
         )
+
+
+def reminder_refusal(invoice: Invoice) -> str | None:
+    """Why a payment reminder cannot go out now (None: it can)."""
+    if invoice.status == Invoice.Status.DRAFT:
+        return "A draft has not been sent; finalize and send it first."
+    if invoice.status != Invoice.Status.OPEN:
+        return f"A {invoice.get_status_display().lower()} invoice asks for nothing."
+    if invoice.payment_state == Invoice.PaymentState.PROCESSING:
+        return "A payment is processing; it settles the invoice in a few days."
+    if invoice.amount_owed <= 0:
+        return "Nothing is left to pay."
+    return None
+
+
+def send_reminder_now(*, invoice: Invoice, actor: Any = None) -> None:
+    """A payment reminder on staff's word, outside the schedule (which it leaves as it is)."""
+    with transaction.atomic():
+        invoice = lock(invoice)
+        refusal = reminder_refusal(invoice)
+        if refusal:
+            raise InvoiceStateError(refusal)
+        sent = record_activity(
+            invoice,
+            InvoiceActivity.Kind.REMINDER_SENT,
+            actor=actor,
+            message=f"Reminder sent to {invoice.customer.email} (sent by hand)",
+            to=invoice.customer.email,
+        )
+        queue_email("reminder", invoice, ref=f"{sent.pk}")

@@ -23,6 +23,7 @@ from invoices import payment_methods
 from invoices.documents import pdf as documents
 from invoices.language import in_customer_language
 from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.saved_methods import autopay_label, removal_url
 from portal.emails import InlineImage, render_email, send_email
 from portal.i18n import language
 
@@ -67,6 +68,8 @@ def base_context(invoice: Invoice) -> dict[str, Any]:
         "customer": invoice.customer,
         "pay_url": invoice.get_absolute_pay_url(),
         "site_url": settings.SITE_URL,
+        # Every customer email carries the link that removes a saved payment method.
+        "saved_method_url": removal_url(invoice.customer),
     }
 
 
@@ -106,7 +109,8 @@ def invoice_attachment(invoice: Invoice) -> Attachment:
 
 
 def invoice_context(invoice: Invoice) -> dict[str, Any]:
-    return base_context(invoice)
+    # "It will be paid automatically with your saved Visa •••• 4242" while autopay is on it.
+    return {**base_context(invoice), "autopay_label": autopay_label(invoice)}
 
 
 @in_invoice_language
@@ -272,7 +276,7 @@ Params = dict[str, Any]
 class EmailKind:
     """How the outbox sends one kind of email, and (customer emails) how staff preview it."""
 
-    # None: not sent through the outbox (reminders are sent by `send_due_reminders`).
+    # None: not sent through the outbox.
     send: Callable[[Invoice, Payment | None, Params, Headers], EmailMultiAlternatives] | None
     # (invoice, payment, offset_days) -> the context `send` would render; None: no preview.
     preview: Callable[[Invoice, Payment, int], dict[str, Any]] | None = None
@@ -293,7 +297,12 @@ KINDS: dict[str, EmailKind] = {
         send=lambda inv, pay, params, h: send_receipt_email(inv, pay, headers=h),
         preview=lambda inv, pay, offset: receipt_context(inv, pay),
     ),
-    "reminder": EmailKind(send=None, preview=_reminder_preview),
+    # Scheduled reminders are sent by `send_due_reminders`; one staff send by hand
+    # goes through the outbox (its wording follows the calendar, not an offset).
+    "reminder": EmailKind(
+        send=lambda inv, pay, params, h: send_reminder_email(inv, 0, headers=h),
+        preview=_reminder_preview,
+    ),
     "refund": EmailKind(
         send=lambda inv, pay, params, h: send_refund_email(
             inv, pay, params.get("amount", 0), headers=h

@@ -21,15 +21,19 @@ from invoices.language import customer_language, in_customer_language
 from invoices.live import Busy, busy_response, on_stream_db
 from invoices.models import BusinessProfile, Invoice, digest_token
 from invoices.pay import live
-from invoices.pay.context import MAX_POLLS, brand_css, brand_version, pay_page_context
+from invoices.pay.context import MAX_POLLS, POLL_SECONDS, brand_css, brand_version, pay_page_context
 from invoices.payments import intents as payments
 from invoices.payments import reconcile
 from invoices.services import record_view
+from portal.counters import counters
 from portal.i18n import language
 from portal.network import client_ip
 from portal.params import parse_int
 
 logger = logging.getLogger(__name__)
+
+# The page polls every POLL_SECONDS; checks closer together than that are not the page's.
+CHECK_SECONDS = POLL_SECONDS
 
 
 def invoice_for_token(token: str) -> Invoice:
@@ -140,7 +144,8 @@ def state(request: HttpRequest, token: str) -> HttpResponse:
     check_failed = False
     if intent_id and intent_id != invoice.stripe_payment_intent_id:
         intent_id = ""  # only the invoice's own active intent can be "being recorded"
-    if intent_id and request.GET.get("check") == "1" and invoice.status == Invoice.Status.OPEN:
+    asked = request.GET.get("check") == "1" and invoice.status == Invoice.Status.OPEN
+    if intent_id and asked and may_ask_stripe(invoice):
         try:
             reconcile.reconcile_invoice(invoice)
         except stripe_api.StripeError as error:
@@ -152,6 +157,13 @@ def state(request: HttpRequest, token: str) -> HttpResponse:
         invoice, recording_intent=intent_id, poll=poll, check_failed=check_failed
     )
     return HttpResponse(html)
+
+
+def may_ask_stripe(invoice: Invoice) -> bool:
+    """One Stripe check per invoice per CHECK_SECONDS, however often the link is polled:
+    the pay link is public, and each check is a call against the business's Stripe rate limit.
+    A check turned away just renders the state; the page's next poll asks again."""
+    return counters().incr(f"pay-check:{invoice.pk}", CHECK_SECONDS) == 1
 
 
 @require_safe
@@ -230,11 +242,14 @@ def check_payment(request: HttpRequest, token: str) -> HttpResponse:
     request.log_invoice = invoice.pk
     raw_amount = request.POST.get("amount", "")
     shown = int(raw_amount) if raw_amount.isascii() and raw_amount.isdigit() else -1
+    # The "Save this card" tick: "1" or "0"; anything else leaves the intent as it is.
+    save_method = {"1": True, "0": False}.get(request.POST.get("save_method", ""))
     try:
         payments.check_before_confirm(
             invoice=invoice,
             payment_intent_id=request.POST.get("payment_intent", ""),
             shown_amount=shown,
+            save_method=save_method,
         )
     except InvoiceStateError as refused:
         invoice.refresh_from_db()
@@ -248,7 +263,11 @@ def check_payment(request: HttpRequest, token: str) -> HttpResponse:
 def _payment_partial(
     request: HttpRequest, invoice: Invoice, *, notice: str = "", status: int = 200
 ) -> HttpResponse:
-    context: dict[str, object] = {"invoice": invoice, "notice": notice}
+    context: dict[str, object] = {
+        "invoice": invoice,
+        "notice": notice,
+        "business_name": BusinessProfile.load().name,
+    }
     try:
         session = payments.start_payment(invoice=invoice)
     except InvoiceStateError as refusal:

@@ -51,11 +51,18 @@ def start_payment(*, invoice: Invoice) -> PaymentSession:
     return _session(intent)
 
 
-def check_before_confirm(*, invoice: Invoice, payment_intent_id: str, shown_amount: int) -> None:
+def check_before_confirm(
+    *,
+    invoice: Invoice,
+    payment_intent_id: str,
+    shown_amount: int,
+    save_method: bool | None = None,
+) -> None:
     """Called by the pay page as the customer presses Pay, before Stripe.js confirms.
 
     Refuses (AmountChanged / InvoiceStateError) when the form no longer shows
-    the amount due; otherwise makes sure the intent asks for exactly that.
+    the amount due; otherwise makes sure the intent asks for exactly that, and
+    (`save_method`, the "Save this card" tick) that Stripe saves the method or not.
     """
     with transaction.atomic():
         invoice = lock(invoice)
@@ -71,6 +78,22 @@ def check_before_confirm(*, invoice: Invoice, payment_intent_id: str, shown_amou
                 f"The amount due is now {invoice.money(invoice.amount_due)}. "
                 "Nothing was charged; check the new amount and press Pay again."
             )
+        if (
+            save_method is not None
+            and bool(getattr(intent, "setup_future_usage", None)) != save_method
+        ):
+            stripe_api.set_future_usage(intent.id, save=save_method)
+
+
+def intent_for_autopay(*, invoice: Invoice) -> str:
+    """The invoice's one PaymentIntent (reused while confirmable, else new) for an
+    off-session charge; its id. Raises InvoiceStateError or stripe_api.StripeError."""
+    with transaction.atomic():
+        invoice = lock(invoice)
+        if message := invoice.payment_refusal:
+            raise InvoiceStateError(message)
+        intent = _current_intent(invoice) or _new_intent(invoice, source="autopay")
+    return str(intent.id)
 
 
 def follow_amount_due(invoice: Invoice) -> None:
@@ -144,7 +167,7 @@ def _forget_intent(invoice: Invoice) -> None:
     invoice.save(update_fields=["stripe_payment_intent_id", "payment_state", "updated_at"])
 
 
-def _new_intent(invoice: Invoice) -> Any:
+def _new_intent(invoice: Invoice, *, source: str = "customer") -> Any:
     amount = invoice.amount_due
     intent = _create_intent(invoice, amount)
     Payment.objects.get_or_create(
@@ -163,7 +186,7 @@ def _new_intent(invoice: Invoice) -> Any:
         InvoiceActivity.Kind.PAYMENT_ATTEMPTED,
         message=f"Online payment of {invoice.money(amount)} started",
         payment_intent=intent.id,
-        source="customer",
+        source=source,
     )
     return intent
 
