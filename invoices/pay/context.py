@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
 
-from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.models import BusinessProfile, Invoice, InvoiceLine, Payment
 from invoices.quote_records import deposit_deduction
 from invoices.states import DEFAULT_BRAND_COLOR
 
@@ -124,7 +127,37 @@ def pay_page_context(
         **status,
         "business": business,
         "brand_version": brand_version(color),
-        "lines": list(invoice.lines.all()),
+        "lines": invoice_lines(invoice),
         # The bank debits offered besides cards (the PaymentIntent asks for the same).
         "debits": business.payment_method_types(invoice.currency)[1:],
     }
+
+
+# -- the lines of finalized invoices, kept in memory --------------------------------
+#
+# A finalized invoice's lines never change (only drafts are edited), yet the pay page is
+# read many times per invoice: each process keeps the lines of the invoices it served
+# last, keyed by the invoice's version (`updated_at`), so any change at all to the
+# invoice is a fresh read. The key holds the random pay token too: a row id alone can
+# name another invoice after a restore (or a rolled-back test).
+
+LINES_KEPT = 512
+_lines: OrderedDict[tuple[int, str, datetime], list[InvoiceLine]] = OrderedDict()
+_lines_lock = threading.Lock()
+
+
+def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
+    if invoice.status == Invoice.Status.DRAFT or invoice.updated_at is None:
+        return list(invoice.lines.all())
+    key = (invoice.pk, invoice.pay_token, invoice.updated_at)
+    with _lines_lock:
+        kept = _lines.get(key)
+        if kept is not None:
+            _lines.move_to_end(key)
+            return kept
+    lines = list(invoice.lines.all())
+    with _lines_lock:
+        _lines[key] = lines
+        while len(_lines) > LINES_KEPT:
+            _lines.popitem(last=False)
+    return lines

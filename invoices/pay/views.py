@@ -6,7 +6,6 @@ import hmac
 import logging
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,6 +18,7 @@ from invoices import stripe_api
 from invoices.activity import InvoiceStateError
 from invoices.documents.pdf import latest_payment, payment_date
 from invoices.language import customer_language, in_customer_language
+from invoices.live import Busy, busy_response, on_stream_db
 from invoices.models import BusinessProfile, Invoice, digest_token
 from invoices.pay import live
 from invoices.pay.context import MAX_POLLS, POLL_SECONDS, brand_css, brand_version, pay_page_context
@@ -302,7 +302,10 @@ def _payment_partial(
 
 @require_safe
 async def events(request: HttpRequest, token: str) -> HttpResponse:
-    invoice = await sync_to_async(invoice_for_token)(token)
+    try:
+        invoice = await on_stream_db(invoice_for_token, token)
+    except Busy:
+        return busy_response(request)
     # Only the page that Stripe sent back shows "being recorded" (see `state`).
     intent_id = request.GET.get("payment_intent", "")
     return await live.invoice_stream(request, invoice, recording_intent=intent_id)

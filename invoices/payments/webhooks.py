@@ -138,7 +138,8 @@ def process_event(event: dict[str, Any]) -> tuple[int, str]:
         stored.error = error
         invoice = invoice if isinstance(invoice, Invoice) else None
         stored.invoice = invoice
-        stored.save()
+        # Not the payload: it is unchanged, and large.
+        stored.save(update_fields=["attempts", "status", "processed_at", "error", "invoice"])
     outcome = stored.status
     logger.info(
         "webhook",
