@@ -251,6 +251,9 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
             "default_footer",
             "accept_us_bank_account",
             "accept_sepa_debit",
+            "allow_partial_payments",
+            "partial_minimum_percent",
+            "partial_minimum_amount",
         ]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from invoices import stripe_api
+from invoices import partial_payments, stripe_api
 from invoices.activity import InvoiceStateError
 from invoices.documents.pdf import latest_payment, payment_date
 from invoices.language import customer_language, in_customer_language
@@ -216,10 +216,15 @@ def pay_sentences() -> dict[str, str]:
 
 @require_POST
 def start_payment(request: HttpRequest, token: str) -> HttpResponse:
-    """Returns the payment partial. The amount comes from the invoice, never the request."""
+    """Returns the payment partial. The amount comes from the invoice; only where the
+    business allows partial payments may the customer ask for less (`amount`, as typed),
+    which is checked before Stripe is asked for anything."""
     invoice = invoice_for_token(token)
     request.log_invoice = invoice.pk
-    return _payment_partial(request, invoice)
+    raw = request.POST.get("amount")
+    if raw is None or not partial_payments.allowed():
+        return _payment_partial(request, invoice)
+    return _payment_partial(request, invoice, chosen=raw)
 
 
 @require_POST
@@ -246,11 +251,26 @@ def check_payment(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _payment_partial(
-    request: HttpRequest, invoice: Invoice, *, notice: str = "", status: int = 200
+    request: HttpRequest,
+    invoice: Invoice,
+    *,
+    notice: str = "",
+    status: int = 200,
+    chosen: str | None = None,
 ) -> HttpResponse:
     context: dict[str, object] = {"invoice": invoice, "notice": notice}
     try:
-        session = payments.start_payment(invoice=invoice)
+        with in_customer_language(invoice.customer):
+            amount = (
+                None if chosen is None else partial_payments.parse_amount(chosen, invoice.currency)
+            )
+            session = payments.start_payment(invoice=invoice, amount=amount)
+    except partial_payments.AmountRefused as refused:
+        with in_customer_language(invoice.customer):
+            context["partial"] = partial_payments.field_context(
+                invoice, invoice.amount_due, error=str(refused), typed=chosen or ""
+            )
+            return localized(render(request, "pay/_payment.html", context, status=status))
     except InvoiceStateError as refusal:
         context["refusal"] = str(refusal)
     except stripe_api.StripeError as error:
@@ -275,6 +295,8 @@ def _payment_partial(
             return_url=invoice.get_absolute_pay_url(),
         )
     with in_customer_language(invoice.customer):
+        if "session" in context and partial_payments.allowed():
+            context["partial"] = partial_payments.field_context(invoice, session.amount)
         if "refusal" in context:
             # The refusal was worded while the language was still English.
             context["refusal"] = _(context["refusal"])
