@@ -60,10 +60,11 @@ def parse_amount(raw: str, currency: str) -> int:
     try:
         return to_minor(text.replace(",", "."), currency)
     except ValueError:
-        raise AmountRefused(
-            _("Enter an amount with at most %(places)s decimals, like %(example)s.")
-            % {"places": exponent(currency), "example": example}
-        ) from None
+        if exponent(currency) == 0:
+            message = _("Enter a whole amount in %(currency)s, like %(example)s.")
+        else:
+            message = _("Enter an amount with at most two decimals, like %(example)s.")
+        raise AmountRefused(message % {"currency": currency.upper(), "example": example}) from None
 
 
 def check_amount(invoice: Invoice, amount: int, business: BusinessProfile | None = None) -> int:

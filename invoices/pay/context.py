@@ -46,6 +46,8 @@ def pay_status_context(
     poll: int = 0,
     check_failed: bool = False,
 ) -> dict[str, Any]:
+    if recording_intent and _on_the_books(invoice, recording_intent):
+        recording_intent = ""  # a part payment already recorded: the invoice is open again
     state = state_name(invoice, recording=bool(recording_intent))
     receipt = None
     if state == "paid":
@@ -68,6 +70,14 @@ def pay_status_context(
         "check_failed": check_failed,
         "poll_seconds": POLL_SECONDS,
     }
+
+
+def _on_the_books(invoice: Invoice, intent_id: str) -> bool:
+    if invoice.status != Invoice.Status.OPEN:
+        return False  # the status says it all; no query
+    return invoice.payments.filter(
+        stripe_payment_intent_id=intent_id, status=Payment.Status.SUCCEEDED
+    ).exists()
 
 
 def _next_poll(invoice: Invoice, state: str, poll: int) -> str:
