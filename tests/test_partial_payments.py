@@ -23,7 +23,7 @@ from invoices.documents.reminders import send_due_reminders
 from invoices.models import BusinessProfile, Invoice, Payment
 from invoices.payments.intents import AmountChanged, check_before_confirm, start_payment
 from tests.factories import make_open
-from tests.test_debit_refunds import DAYS, Forwarder, forward  # noqa: F401
+from tests.test_debit_refunds import Forwarder
 from tests.test_fuzz_inputs import HOSTILE
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +36,19 @@ def partial(db) -> BusinessProfile:
     profile.partial_minimum_percent = 10
     profile.save()
     return profile
+
+
+@pytest.fixture
+def forward(stripe_env, client, django_capture_on_commit_callbacks) -> Forwarder:
+    forwarder = Forwarder(stripe_env, client)
+    deliver = forwarder.deliver
+
+    def deliver_and_commit(event: dict) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(event)
+
+    forwarder.deliver = deliver_and_commit  # type: ignore[method-assign]
+    return forwarder
 
 
 def pay(client, invoice: Invoice, amount: str | None = None):
