@@ -35,6 +35,8 @@ def state_name(invoice: Invoice, *, recording: bool = False) -> str:
         return "recording"
     if invoice.payment_state == Invoice.PaymentState.PROCESSING:
         return "processing"
+    if invoice.payment_state == Invoice.PaymentState.VERIFYING:
+        return "verifying"
     return "open"
 
 
@@ -69,7 +71,17 @@ def pay_status_context(
         "next_poll": _next_poll(invoice, state, poll),
         "check_failed": check_failed,
         "poll_seconds": POLL_SECONDS,
+        "verification": _verification(invoice) if state == "verifying" else None,
     }
+
+
+def _verification(invoice: Invoice) -> Payment | None:
+    """The payment waiting for the customer to confirm microdeposits (its Stripe page)."""
+    return (
+        invoice.payments.filter(stripe_payment_intent_id=invoice.stripe_payment_intent_id)
+        .exclude(verification_url="")
+        .first()
+    )
 
 
 def _on_the_books(invoice: Invoice, intent_id: str) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
@@ -22,8 +23,8 @@ from invoices.language import customer_language, in_customer_language
 from invoices.models import BusinessProfile, Invoice, digest_token
 from invoices.pay import live
 from invoices.pay.context import MAX_POLLS, brand_css, brand_version, pay_page_context
+from invoices.payments import handlers, reconcile
 from invoices.payments import intents as payments
-from invoices.payments import reconcile
 from invoices.services import record_view
 from portal.i18n import language
 from portal.network import client_ip
@@ -92,6 +93,13 @@ def _returned(request: HttpRequest, invoice: Invoice) -> Return:
         return Return({"tone": "warn", "text": text})
     if intent.status == stripe_api.SUCCEEDED:
         return Return(recording_intent=intent_id)
+    if _awaiting_microdeposits(intent):
+        # Stripe.js says "succeeded" here, but nothing is paid until the customer verifies
+        # the account: record that now, so this very page says so (the webhook agrees).
+        with transaction.atomic():
+            handlers.apply_intent_requires_action(intent.to_dict())
+        invoice.refresh_from_db()
+        return Return()
     if intent.status == stripe_api.PROCESSING:
         text = _(
             "Your payment is processing. This page will update "
@@ -102,6 +110,15 @@ def _returned(request: HttpRequest, invoice: Invoice) -> Return:
     reason = (error.message if error else None) or _("The payment was not completed.")
     text = _("%(reason)s You can try again below.") % {"reason": reason}
     return Return({"tone": "bad", "text": text})
+
+
+def _awaiting_microdeposits(intent: stripe_api.PaymentIntent) -> bool:
+    action = intent.next_action
+    return (
+        intent.status == stripe_api.REQUIRES_ACTION
+        and bool(action)
+        and (action.type == "verify_with_microdeposits")
+    )
 
 
 @require_safe
