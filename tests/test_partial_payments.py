@@ -125,6 +125,17 @@ def test_it_reads_zero_decimal_currencies_in_whole_units(stripe_env, client, par
     assert (intent.amount, intent.currency) == (2500, "jpy")
 
 
+def test_it_explains_a_refused_amount_in_the_customers_language(stripe_env, client, partial):
+    invoice = make_open()
+    invoice.customer.language = "de"
+    invoice.customer.save()
+    html = pay(client, invoice, "zwanzig")
+    assert "Geben Sie einen Betrag in Ziffern ein, z. B. 120,50." in html
+    assert "Jetzt zu zahlender Betrag" in html
+    assert "Geben Sie mindestens" in pay(client, invoice, "1,00")
+    assert intents_at_stripe(stripe_env) == []
+
+
 def test_it_reads_a_decimal_comma(stripe_env, client, partial):
     invoice = make_open()
     pay(client, invoice, " 120,50 ")

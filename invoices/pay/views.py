@@ -267,6 +267,16 @@ def check_payment(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+def _start(invoice: Invoice, chosen: str | None) -> payments.PaymentSession:
+    """The PaymentIntent for the amount due, or for the part the customer typed (read in
+    their language, which its refusals are worded in)."""
+    with in_customer_language(invoice.customer):
+        amount = None
+        if chosen is not None:
+            amount = partial_payments.parse_amount(chosen, invoice.currency)
+        return payments.start_payment(invoice=invoice, amount=amount)
+
+
 def _payment_partial(
     request: HttpRequest,
     invoice: Invoice,
@@ -277,12 +287,9 @@ def _payment_partial(
 ) -> HttpResponse:
     context: dict[str, object] = {"invoice": invoice, "notice": notice}
     try:
-        with in_customer_language(invoice.customer):
-            amount = (
-                None if chosen is None else partial_payments.parse_amount(chosen, invoice.currency)
-            )
-            session = payments.start_payment(invoice=invoice, amount=amount)
+        session = _start(invoice, chosen)
     except partial_payments.AmountRefused as refused:
+        # Only the amount field, with the reason and what was typed: nothing at Stripe yet.
         with in_customer_language(invoice.customer):
             context["partial"] = partial_payments.field_context(
                 invoice, invoice.amount_due, error=str(refused), typed=chosen or ""
