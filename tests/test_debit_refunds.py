@@ -144,6 +144,7 @@ def test_it_shows_a_debit_refund_as_pending_until_the_bank_has_sent_it(
     assert "badge-pending" in ledger
     customer_page = client.get(invoice.get_pay_url()).content.decode()
     assert "Refunded:" not in customer_page
+    assert "A refund of $50.00 is on its way." in customer_page
 
     stripe_env.advance(DAYS + 1)
     forward()
@@ -152,7 +153,9 @@ def test_it_shows_a_debit_refund_as_pending_until_the_bank_has_sent_it(
     assert (payment.amount_refund_pending, payment.amount_refunded) == (0, 5000)
     assert invoice.amount_refunded == 5000
     assert refund_emails() == 1
-    assert "Refunded:" in client.get(invoice.get_pay_url()).content.decode()
+    customer_page = client.get(invoice.get_pay_url()).content.decode()
+    assert "Refunded: $50.00" in customer_page
+    assert "on its way" not in customer_page
 
 
 @pytest.mark.parametrize(

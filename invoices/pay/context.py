@@ -13,6 +13,7 @@ import hashlib
 import re
 from typing import Any
 
+from django.db.models import Sum
 from django.urls import reverse
 
 from invoices.models import BusinessProfile, Invoice, Payment
@@ -52,17 +53,24 @@ def pay_status_context(
         recording_intent = ""  # a part payment already recorded: the invoice is open again
     state = state_name(invoice, recording=bool(recording_intent))
     receipt = None
+    refund_pending = 0
     if state == "paid":
         receipt = (
             invoice.payments.filter(status=Payment.Status.SUCCEEDED)
             .order_by("-updated_at", "-id")
             .first()
         )
+        # Asked back but not yet sent (a bank refund takes days): on its way, not refunded.
+        if invoice.amount_paid > invoice.amount_refunded:
+            refund_pending = (
+                invoice.payments.aggregate(total=Sum("amount_refund_pending"))["total"] or 0
+            )
     refused = invoice.payment_refusal
     return {
         "invoice": invoice,
         "state": state,
         "receipt": receipt,
+        "refund_pending": refund_pending,
         "can_pay": refused is None and state == "open",
         # Shown on the page only when it is the reason (not a status that says more).
         "below_minimum": refused if refused and refused == invoice.below_minimum else "",
