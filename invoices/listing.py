@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Case, F, Q, QuerySet, Sum, Value, When
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -41,14 +41,61 @@ SORTS: dict[str, tuple[str, ...]] = {
     "issue_date": ("issue_date", "id"),
     "due_date": ("due_date", "id"),
     "total": ("total", "id"),
+    "status": ("status", "id"),
+    # What is asked for now (`Invoice.amount_owed`): a void or uncollectible one owes nothing.
+    "amount_due": ("owed", "id"),
 }
 SORT_LABELS = {
     "number": "Number",
     "customer": "Customer",
+    "status": "Status",
     "issue_date": "Issued",
     "due_date": "Due",
     "total": "Total",
+    "amount_due": "Amount due",
 }
+# Sort keys that are annotations, not fields, with their types (for page tokens).
+ANNOTATIONS = {"owed": BigIntegerField()}
+OWED = Case(
+    When(status__in=[Invoice.Status.VOID, Invoice.Status.UNCOLLECTIBLE], then=Value(0)),
+    default=F("amount_due"),
+    output_field=BigIntegerField(),
+)
+
+# Date-range filters: (parameter, label, lookup).
+DATE_FILTERS = (
+    ("issued_from", "Issued from", "issue_date__gte"),
+    ("issued_to", "Issued to", "issue_date__lte"),
+    ("due_from", "Due from", "due_date__gte"),
+    ("due_to", "Due to", "due_date__lte"),
+)
+DATE_RANGES = (("issued_from", "issued_to"), ("due_from", "due_to"))
+
+
+def read_dates(query: QueryDict) -> tuple[dict[str, date], tuple[str, ...]]:
+    """The date filters the URL gives, and a message for each one that cannot apply.
+
+    A value that is not a real YYYY-MM-DD date, or a range that ends before it
+    starts, is left out of the filter (the list stays as it was) and said why.
+    """
+    dates: dict[str, date] = {}
+    errors: list[str] = []
+    labels = {name: label for name, label, _ in DATE_FILTERS}
+    for name, label, _ in DATE_FILTERS:
+        raw = query.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            if len(raw) != 10 or not raw.isascii():
+                raise ValueError(raw)
+            dates[name] = date.fromisoformat(raw)
+        except ValueError:
+            errors.append(f"“{label}” must be a date written as YYYY-MM-DD; it was left out.")
+    for start, end in DATE_RANGES:
+        if start in dates and end in dates and dates[start] > dates[end]:
+            errors.append(f"“{labels[start]}” is after “{labels[end]}”; the range was left out.")
+            del dates[start], dates[end]
+    return dates, tuple(errors)
 
 
 @dataclass(frozen=True)
@@ -59,20 +106,35 @@ class InvoiceFilter:
     page: int = 1  # `?page=N` links from before keyset paging still work
     customer_id: int | None = None
     position: Position = FIRST_PAGE
+    dates: tuple[tuple[str, date], ...] = ()
+    errors: tuple[str, ...] = ()
 
     @classmethod
     def from_query(cls, query: QueryDict) -> InvoiceFilter:
         status = query.get("status", "all")
         sort = query.get("sort", "")
         sort = sort if sort.removeprefix("-") in SORTS else ""
+        dates, errors = read_dates(query)
         return cls(
             q=query_text(query, "q"),
             status=status if status in dict(TABS) else "all",
             sort=sort,
             page=query_int(query, "page", default=1, maximum=MAX_PAGE, lenient=True) or 1,
             customer_id=query_int(query, "customer"),
-            position=read_position(query, Invoice, order_keys(sort)),
+            position=read_position(query, Invoice, order_keys(sort), ANNOTATIONS),
+            dates=tuple(dates.items()),
+            errors=errors,
         )
+
+    def date_value(self, name: str) -> str:
+        """A date filter as its input shows it ("" when not applied)."""
+        value = dict(self.dates).get(name)
+        return value.isoformat() if value else ""
+
+    @property
+    def date_fields(self) -> list[tuple[str, str, str]]:
+        """(parameter, label, value) of each date input, for the filter form."""
+        return [(name, label, self.date_value(name)) for name, label, _ in DATE_FILTERS]
 
     def queryset(self, today: date | None = None) -> QuerySet[Invoice]:
         invoices = Invoice.objects.select_related("customer")
@@ -87,6 +149,11 @@ class InvoiceFilter:
         if self.customer_id:
             invoices = invoices.filter(customer_id=self.customer_id)
         invoices = invoices.search(self.q)
+        lookups = {name: lookup for name, _, lookup in DATE_FILTERS}
+        if self.dates:
+            invoices = invoices.filter(**{lookups[name]: value for name, value in self.dates})
+        if self.sort.removeprefix("-") == "amount_due":
+            invoices = invoices.annotate(owed=OWED)
         if self.sort:
             invoices = invoices.order_by(*order_keys(self.sort))
         return invoices
@@ -99,6 +166,7 @@ class InvoiceFilter:
             "status": self.status,
             "sort": self.sort,
             "customer": self.customer_id,
+            **{name: value.isoformat() for name, value in self.dates},
             **changes,
         }
         defaults = {"status": "all", "page": 1}
@@ -118,6 +186,14 @@ class InvoiceFilter:
         """The link of a column header: ascending first, then descending."""
         sort = f"-{key}" if self.sort == key else key
         return self.url_query(sort=sort, page=1)
+
+    def sort_state(self, key: str) -> str:
+        """The column's `aria-sort`: "ascending", "descending" or "" (not sorted by it)."""
+        if self.sort == key:
+            return "ascending"
+        if self.sort == f"-{key}":
+            return "descending"
+        return ""
 
 
 def order_keys(sort: str) -> tuple[str, ...]:

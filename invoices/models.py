@@ -189,6 +189,18 @@ class Invoice(models.Model):
         return self.payments.filter(status=Payment.Status.PROCESSING).order_by("-id").first()
 
     @property
+    def amount_owed(self) -> int:
+        """What the invoice asks for now: nothing once void or uncollectible.
+
+        `amount_due` keeps an uncollectible invoice's unpaid balance (a payment
+        recorded later reopens it, a credit note lowers it); no page, document or
+        total shows it as due.
+        """
+        if self.status in (self.Status.VOID, self.Status.UNCOLLECTIBLE):
+            return 0
+        return self.amount_due
+
+    @property
     def is_payable(self) -> bool:
         return self.payment_refusal is None
 

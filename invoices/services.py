@@ -236,3 +236,33 @@ def record_view(*, invoice: Invoice, ip: str, user_agent: str) -> None:
             user_agent=user_agent[:300],
             source="customer",
         )
+
+
+def reminder_refusal(invoice: Invoice) -> str | None:
+    """Why a payment reminder cannot go out now (None: it can)."""
+    if invoice.status == Invoice.Status.DRAFT:
+        return "A draft has not been sent; finalize and send it first."
+    if invoice.status != Invoice.Status.OPEN:
+        return f"A {invoice.get_status_display().lower()} invoice asks for nothing."
+    if invoice.payment_state == Invoice.PaymentState.PROCESSING:
+        return "A payment is processing; it settles the invoice in a few days."
+    if invoice.amount_owed <= 0:
+        return "Nothing is left to pay."
+    return None
+
+
+def send_reminder_now(*, invoice: Invoice, actor: Any = None) -> None:
+    """A payment reminder on staff's word, outside the schedule (which it leaves as it is)."""
+    with transaction.atomic():
+        invoice = lock(invoice)
+        refusal = reminder_refusal(invoice)
+        if refusal:
+            raise InvoiceStateError(refusal)
+        sent = record_activity(
+            invoice,
+            InvoiceActivity.Kind.REMINDER_SENT,
+            actor=actor,
+            message=f"Reminder sent to {invoice.customer.email} (sent by hand)",
+            to=invoice.customer.email,
+        )
+        queue_email("reminder", invoice, ref=f"{sent.pk}")

@@ -58,3 +58,19 @@ def done(claimed: SubmittedForm | None, result_url: str) -> None:
     claimed.result_url = result_url
     claimed.save(update_fields=["result_url"])
     SubmittedForm.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
+
+
+def claim_part(request: HttpRequest, part: str) -> SubmittedForm | None:
+    """`claim` for one part of a form that acts on several rows, each in its own
+    transaction: a resent POST skips the parts the first one did."""
+    token = request.POST.get(FIELD, "")
+    if not token:
+        return None
+    claimed = f"{token}:{part}"
+    if len(claimed) > 64:
+        raise BadRequest("The form token is malformed.")
+    try:
+        with transaction.atomic():
+            return SubmittedForm.objects.create(token=claimed)
+    except IntegrityError:
+        raise AlreadySubmitted("") from None

@@ -437,3 +437,19 @@ def test_the_new_words_are_in_the_customers_language(client, language, headline,
     )
     assert sentences is not None
     assert sentence in json.loads(sentences.group(1))["offline"]
+
+
+def test_the_stripe_check_is_asked_once_per_poll_interval_however_often_it_is_called(
+    client, stripe_env, settings
+):
+    invoice = returned_from_stripe(client, stripe_env)
+    intent = invoice.stripe_payment_intent_id
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # every real check fails, and says so
+    url = f"{invoice.get_pay_url()}state/"
+    answers = [
+        client.get(url, {"payment_intent": intent, "poll": 5, "check": 1}).content.decode()
+        for _ in range(5)
+    ]
+    said = ["we could not confirm it just now" in answer for answer in answers]
+    assert said == [True, False, False, False, False]  # one call reached "Stripe"
+    assert all("Payment being recorded" in answer for answer in answers)

@@ -272,7 +272,7 @@ Params = dict[str, Any]
 class EmailKind:
     """How the outbox sends one kind of email, and (customer emails) how staff preview it."""
 
-    # None: not sent through the outbox (reminders are sent by `send_due_reminders`).
+    # None: not sent through the outbox.
     send: Callable[[Invoice, Payment | None, Params, Headers], EmailMultiAlternatives] | None
     # (invoice, payment, offset_days) -> the context `send` would render; None: no preview.
     preview: Callable[[Invoice, Payment, int], dict[str, Any]] | None = None
@@ -293,7 +293,12 @@ KINDS: dict[str, EmailKind] = {
         send=lambda inv, pay, params, h: send_receipt_email(inv, pay, headers=h),
         preview=lambda inv, pay, offset: receipt_context(inv, pay),
     ),
-    "reminder": EmailKind(send=None, preview=_reminder_preview),
+    # Scheduled reminders are sent by `send_due_reminders`; one staff send by hand
+    # goes through the outbox (its wording follows the calendar, not an offset).
+    "reminder": EmailKind(
+        send=lambda inv, pay, params, h: send_reminder_email(inv, 0, headers=h),
+        preview=_reminder_preview,
+    ),
     "refund": EmailKind(
         send=lambda inv, pay, params, h: send_refund_email(
             inv, pay, params.get("amount", 0), headers=h

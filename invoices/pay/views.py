@@ -22,15 +22,19 @@ from invoices.documents.pdf import latest_payment, payment_date
 from invoices.language import customer_language, in_customer_language
 from invoices.models import BusinessProfile, Invoice, digest_token
 from invoices.pay import live
-from invoices.pay.context import MAX_POLLS, brand_css, brand_version, pay_page_context
+from invoices.pay.context import MAX_POLLS, POLL_SECONDS, brand_css, brand_version, pay_page_context
 from invoices.payments import handlers, reconcile
 from invoices.payments import intents as payments
 from invoices.services import record_view
+from portal.counters import counters
 from portal.i18n import language
 from portal.network import client_ip
 from portal.params import parse_int
 
 logger = logging.getLogger(__name__)
+
+# The page polls every POLL_SECONDS; checks closer together than that are not the page's.
+CHECK_SECONDS = POLL_SECONDS
 
 
 def invoice_for_token(token: str) -> Invoice:
@@ -157,7 +161,8 @@ def state(request: HttpRequest, token: str) -> HttpResponse:
     check_failed = False
     if intent_id and intent_id != invoice.stripe_payment_intent_id:
         intent_id = ""  # only the invoice's own active intent can be "being recorded"
-    if intent_id and request.GET.get("check") == "1" and invoice.status == Invoice.Status.OPEN:
+    asked = request.GET.get("check") == "1" and invoice.status == Invoice.Status.OPEN
+    if intent_id and asked and may_ask_stripe(invoice):
         try:
             reconcile.reconcile_invoice(invoice)
         except stripe_api.StripeError as error:
@@ -169,6 +174,13 @@ def state(request: HttpRequest, token: str) -> HttpResponse:
         invoice, recording_intent=intent_id, poll=poll, check_failed=check_failed
     )
     return HttpResponse(html)
+
+
+def may_ask_stripe(invoice: Invoice) -> bool:
+    """One Stripe check per invoice per CHECK_SECONDS, however often the link is polled:
+    the pay link is public, and each check is a call against the business's Stripe rate limit.
+    A check turned away just renders the state; the page's next poll asks again."""
+    return counters().incr(f"pay-check:{invoice.pk}", CHECK_SECONDS) == 1
 
 
 @require_safe

@@ -78,6 +78,36 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @staff_required
+def remind(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a payment reminder now (GET: the no-JavaScript confirmation)."""
+    invoice = invoice_for_staff(pk)
+    if request.method == "GET":
+        return _confirm(
+            request,
+            invoice,
+            danger=False,
+            title=f"Remind about {invoice}",
+            question=f"Email a payment reminder for {invoice} to {invoice.customer.email} now?",
+            detail="The reminder schedule carries on as before.",
+            button="Send reminder",
+            form_token=True,
+        )
+
+    def remind_once() -> None:
+        with transaction.atomic():
+            claimed = once.claim(request)
+            services.send_reminder_now(invoice=invoice, actor=request.user)
+            once.done(claimed, invoice.get_absolute_url())
+
+    try:
+        return _run(request, invoice, remind_once, f"Reminder emailed to {invoice.customer.email}.")
+    except once.AlreadySubmitted:
+        messages.info(request, "That was pressed twice: one reminder was sent.")
+        return done(request, invoice.get_absolute_url())
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
 def void(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = invoice_for_staff(pk)
     if request.method == "GET":

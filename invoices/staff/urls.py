@@ -5,6 +5,7 @@ from django.urls import path
 from invoices.documents import views as document_views
 from invoices.staff import (
     actions,
+    bulk,
     corrections,
     credit_notes,
     editor,
@@ -20,6 +21,8 @@ app_name = "invoices"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("invoices/export.csv", exports.export_csv, name="export"),
+    path("invoices/bulk/", bulk.bulk_review, name="bulk_review"),
+    path("invoices/bulk/run/", bulk.bulk_run, name="bulk_run"),
     path("invoices/new/", editor.new_invoice, name="new"),
     path("invoices/<int:pk>/", views.invoice_detail, name="detail"),
     path("invoices/<int:pk>/edit/", editor.edit_invoice, name="edit"),
@@ -32,6 +35,7 @@ urlpatterns = [
     ),
     path("invoices/<int:pk>/finalize/", actions.finalize, name="finalize"),
     path("invoices/<int:pk>/send/", actions.send, name="send"),
+    path("invoices/<int:pk>/remind/", actions.remind, name="remind"),
     path("invoices/<int:pk>/void/", actions.void, name="void"),
     path("invoices/<int:pk>/uncollectible/", actions.uncollectible, name="uncollectible"),
     path("invoices/<int:pk>/revoke-link/", actions.revoke_link, name="revoke_link"),

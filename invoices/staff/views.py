@@ -24,6 +24,7 @@ from invoices.listing import (
 )
 from invoices.models import BusinessProfile, Invoice, InvoiceFlag
 from invoices.staff.access import invoice_for_staff
+from invoices.staff.bulk import ACTIONS
 from invoices.staff.live import since_token
 from portal.access import staff_required
 from portal.htmx import render_page, wants_fragment
@@ -52,6 +53,29 @@ FLAG_ADVICE = {
 }
 
 
+# The list's columns that need more than a label: phones hide the dates, money aligns right.
+COLUMN_CLASSES = {
+    "issue_date": "hide-sm",
+    "due_date": "hide-sm",
+    "total": "num",
+    "amount_due": "num",
+}
+
+
+def _columns(invoice_filter: InvoiceFilter) -> list[dict[str, str]]:
+    """Each sortable header: its label, link, `aria-sort` state and class."""
+    return [
+        {
+            "key": key,
+            "label": label,
+            "query": invoice_filter.sort_query(key),
+            "state": invoice_filter.sort_state(key),
+            "css": COLUMN_CLASSES.get(key, ""),
+        }
+        for key, label in SORT_LABELS.items()
+    ]
+
+
 @require_safe
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -61,7 +85,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "page": page,
         "filter": invoice_filter,
         "tabs": [(key, label, invoice_filter.url_query(status=key, page=1)) for key, label in TABS],
-        "sort_links": {key: invoice_filter.sort_query(key) for key in SORT_LABELS},
+        "columns": _columns(invoice_filter),
+        "bulk_actions": [(key, action.label) for key, action in ACTIONS.items()],
         "live_since": since_token(),
         "export_query": invoice_filter.url_query(page=1),
     }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -102,3 +105,48 @@ def test_staff_refund_part_of_a_paid_invoice_and_both_pages_show_it(
     assert (state["status"], state["amount_refunded"]) == ("paid", 10_000)
     mail = last_email(to=invoice.customer_email, subject="Refund")
     assert mail.subject == (f"Refund of $100.00 for invoice {invoice.number} from {BUSINESS_NAME}")
+
+
+def test_staff_void_every_invoice_on_the_page_after_reviewing_them(staff_page: Page) -> None:
+    tag = uuid.uuid4().hex[:8]
+    first = make_open_invoice(customer_name=f"Bulk {tag}")
+    second = make_open_invoice(customer_name=f"Bulk {tag}", lines=(("Audit", 1, "80.00"),))
+    staff = staff_page
+    staff.goto(f"/?q=Bulk+{tag}")
+    rows = staff.locator("#invoice-rows tr")
+    expect(rows).to_have_count(2)
+
+    # "Select all on this page" picks both rows.
+    staff.get_by_role("checkbox", name="Select all on this page").check()
+    for invoice in (first, second):
+        expect(staff.get_by_role("checkbox", name=f"Pick {invoice.number}")).to_be_checked()
+    staff.get_by_label("With the picked invoices").select_option("void")
+    staff.get_by_role("button", name="Review…").click()
+
+    # The review says what will happen before anything does.
+    expect(staff.get_by_role("heading", name="Void: review 2 picked invoices")).to_be_visible()
+    ready = staff.locator("#bulk-ready")
+    expect(ready).to_contain_text(first.number)
+    expect(ready).to_contain_text(second.number)
+    assert invoice_state(first)["status"] == "open"
+    staff.get_by_role("button", name="Void: 2 invoices").click()
+
+    expect(flash_messages(staff)).to_contain_text("2 invoices voided")
+    expect(staff).to_have_url(re.compile(rf"/\?q=Bulk\+{tag}$"))
+    for invoice in (first, second):
+        assert invoice_state(invoice)["status"] == "void"
+        row = staff.locator(f"#invoice-row-{invoice.id}")
+        expect(row).to_contain_text("Void")
+        expect(row.locator("td.num").last).to_have_text("$0.00")
+
+
+def test_staff_send_a_reminder_now_from_the_invoice_page(staff_page: Page) -> None:
+    invoice = make_open_invoice(send=True)
+    staff = staff_page
+    staff.goto(invoice.staff_path)
+    accept_next_confirm(staff)
+    staff.get_by_role("button", name="Send reminder now").click()
+    expect(flash_messages(staff)).to_have_text(f"Reminder emailed to {invoice.customer_email}.")
+    mail = last_email(to=invoice.customer_email, subject="Reminder")
+    assert invoice.number in mail.subject
+    expect(staff.get_by_role("region", name="Activity")).to_contain_text("Reminder sent")
