@@ -7,9 +7,12 @@ webhooks, also late and twice."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
+from invoices.documents.reminders import send_due_reminders
 from invoices.models import BusinessProfile, Invoice, Payment
 from invoices.payments.intents import start_payment
 from stripe_sim import banks
@@ -74,6 +77,8 @@ def test_it_asks_the_customer_to_verify_and_offers_no_second_payment(
     again = client.post(reverse("pay:start", args=[awaiting.pay_token])).content.decode()
     assert "no need to pay again" in again
     assert len(stripe_env.client().v1.payment_intents.list().data) == 1
+    # No reminder to pay while the customer is finishing their payment.
+    assert send_due_reminders(today=awaiting.due_date + timedelta(days=30)).sent == []
 
 
 def test_the_return_from_stripe_says_so_before_the_webhook_arrives(stripe_env, awaiting, client):
