@@ -136,6 +136,14 @@ def test_it_explains_a_refused_amount_in_the_customers_language(stripe_env, clie
     assert intents_at_stripe(stripe_env) == []
 
 
+def test_it_shows_hostile_input_back_as_text(stripe_env, client, partial):
+    invoice = make_open()
+    html = pay(client, invoice, '"><script>alert(1)</script>')
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;" in html
+    assert "Enter an amount in numbers" in html
+
+
 def test_it_reads_a_decimal_comma(stripe_env, client, partial):
     invoice = make_open()
     pay(client, invoice, " 120,50 ")
