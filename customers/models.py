@@ -1,11 +1,26 @@
 from __future__ import annotations
 
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
 from portal.i18n import LANGUAGE_CHOICES
+
+
+def new_account_token() -> str:
+    # 192 random bits, URL-safe, like the pay link: the only secret guarding the account page.
+    return secrets.token_urlsafe(24)
+
+
+def digest_account_token(token: str) -> str:
+    """What the database is searched by, so no lookup time depends on the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class CustomerQuerySet(models.QuerySet["Customer"]):
@@ -41,6 +56,13 @@ class Customer(models.Model):
         help_text="For the pay page, emails and PDFs. Blank: the business's default language.",
     )
     stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # The customer's account link (all their invoices); blank while staff have it revoked.
+    account_token = models.CharField(max_length=64, blank=True, editable=False)
+    account_token_digest = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+    # Staff may ask for more than the link: a one-time code emailed to the customer.
+    account_requires_code = models.BooleanField(default=False, editable=False)
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -54,6 +76,17 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.company})" if self.company else self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and not self.account_token:
+            self.account_token = new_account_token()
+        self.account_token_digest = (
+            digest_account_token(self.account_token) if self.account_token else None
+        )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "account_token" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "account_token_digest"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("customers:detail", args=[self.pk])
@@ -75,3 +108,19 @@ class Customer(models.Model):
     def restore(self) -> None:
         self.archived_at = None
         self.save(update_fields=["archived_at", "updated_at"])
+
+    @property
+    def account_url(self) -> str:
+        """The customer's account page, for emails (empty while the link is revoked)."""
+        if not self.account_token:
+            return ""
+        return settings.SITE_URL + reverse("account:page", args=[self.account_token])
+
+    def issue_account_token(self) -> None:
+        """A new account link; any earlier one stops working at once."""
+        self.account_token = new_account_token()
+        self.save(update_fields=["account_token", "updated_at"])
+
+    def revoke_account_token(self) -> None:
+        self.account_token = ""
+        self.save(update_fields=["account_token", "updated_at"])

@@ -10,7 +10,7 @@ class InvoicesConfig(AppConfig):
         # Imported here, not at the top: these modules import the models, which
         # Django loads only after every app's config.
         from invoices import activity, checks, tasks, totals  # noqa: F401  (they register)
-        from invoices.documents import credit_notes, statements  # noqa: F401  (email kinds)
+        from invoices.documents import account_codes, credit_notes, statements  # noqa: F401 (kinds)
         from invoices.pay import live as pay_live
         from invoices.staff import live as staff_live
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,7 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from customers.models import Customer
-from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.models import BusinessProfile, Invoice, Payment, TaxRate
 from invoices.states import DEFAULT_BRAND_COLOR, Terms
 from portal.forms import BoundedTextMixin
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
@@ -48,6 +50,29 @@ def minor_amount(raw: str, currency: str, *, allow_zero: bool = True) -> int:
 # the form (9999-12-31 plus net terms would not even be a date).
 MIN_DATE = date(1990, 1, 1)
 MAX_DATE = date(2099, 12, 31)
+
+
+# Control, surrogate, private-use and unassigned code points; the bidirectional
+# overrides too, which can make a name read backwards on an invoice.
+UNPRINTABLE = frozenset({"Cc", "Cs", "Co", "Cn"})
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def plain_text(value: str, *, multiline: bool) -> str:
+    """Text as typed, with Windows line ends made plain; refuses control characters
+    (a line break, and a tab in multi-line text, are the only ones a person types)."""
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    allowed = "\n\t" if multiline else ""
+    if any(
+        (unicodedata.category(c) in UNPRINTABLE or c in BIDI_CONTROLS) and c not in allowed
+        for c in text
+    ):
+        raise forms.ValidationError(
+            "Remove the control characters (they do not print)."
+            if multiline
+            else "Use one line of plain text, without control characters."
+        )
+    return text
 
 
 class BoundedDateField(forms.DateField):
@@ -97,6 +122,15 @@ class InvoiceHeaderForm(BoundedTextMixin, forms.Form):
     )
     memo = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     footer = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    po_number = forms.CharField(
+        label="PO number",
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def clean_po_number(self) -> str:
+        return plain_text(self.cleaned_data["po_number"], multiline=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -135,11 +169,30 @@ class InvoiceHeaderForm(BoundedTextMixin, forms.Form):
         return value
 
 
+class ChangeCustomerForm(forms.Form):
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.active(),
+        empty_label=None,
+        error_messages={
+            "required": "Choose a customer.",
+            "invalid_choice": "Choose an active customer from the list.",
+        },
+    )
+
+
+CUSTOM_TAX = ""
+# What a person types into a line (its hidden `id` aside).
+LINE_TEXT_FIELDS = ["description", "quantity", "unit_price", "tax_rate", "named_tax"]
+
+
 class LineForm(BoundedTextMixin, forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     description = forms.CharField(
         max_length=500,
+        # No strip: the lines of a description keep their indentation; blank ends go.
+        strip=False,
         error_messages={"required": "Describe the item."},
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 30, "autocomplete": "off"}),
     )
     quantity = forms.DecimalField(
         max_digits=10,
@@ -156,24 +209,62 @@ class LineForm(BoundedTextMixin, forms.Form):
     tax_rate = forms.DecimalField(
         label="Tax %",
         required=False,
-        max_digits=5,
-        decimal_places=2,
+        max_digits=6,
+        decimal_places=3,
         validators=[
             MinValueValidator(0, "The tax rate is between 0 and 100."),
             MaxValueValidator(100, "The tax rate is between 0 and 100."),
         ],
         widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 4}),
     )
+    named_tax = forms.ChoiceField(
+        label="Tax",
+        required=False,
+        choices=[(CUSTOM_TAX, "Rate in %")],
+        error_messages={"invalid_choice": "Choose a tax rate from the list."},
+    )
 
-    def __init__(self, *args: Any, currency: str = "USD", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        currency: str = "USD",
+        tax_rates: Sequence[TaxRate] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.currency = currency
+        # The rates offered: the active ones, and any the line already uses (an archived
+        # rate stays on the drafts that chose it until someone picks another).
+        self.tax_rates = {str(rate.pk): rate for rate in tax_rates}
+        self.fields["named_tax"].choices = [
+            (CUSTOM_TAX, "Rate in %"),
+            *((key, rate.name) for key, rate in self.tax_rates.items()),
+        ]
+        if not self.tax_rates:
+            self.fields["named_tax"].widget = forms.HiddenInput()  # nothing to choose from
+
+    def clean_description(self) -> str:
+        text = plain_text(self.cleaned_data["description"], multiline=True).strip("\n ")
+        if not text.strip():
+            raise forms.ValidationError("Describe the item.")
+        return text
 
     def clean_unit_price(self) -> int:
         return minor_amount(self.cleaned_data["unit_price"], self.currency)
 
     def clean_tax_rate(self) -> Decimal:
         return self.cleaned_data["tax_rate"] or Decimal(0)
+
+    def clean(self) -> dict[str, Any]:
+        """A named rate decides the percentage: a typed one never contradicts its name."""
+        data = super().clean()
+        rate = self.tax_rates.get(data.get("named_tax") or CUSTOM_TAX)
+        data["tax_rate_obj"] = rate
+        data["tax_name"] = rate.name if rate else ""
+        if rate is not None:
+            data["tax_rate"] = rate.percent
+            self.errors.pop("tax_rate", None)
+        return data
 
     @property
     def is_blank(self) -> bool:

@@ -25,10 +25,16 @@ class LineItem(models.Model):
         default=0, validators=[MinValueValidator(0), MaxValueValidator(MAX_AMOUNT)]
     )
     tax_rate = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
+        max_digits=6,
+        decimal_places=3,
         default=Decimal(0),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    # A named rate from the catalog: its name is copied (what the documents show), the
+    # link only tells the editor which rate to offer as chosen.
+    tax_name = models.CharField(max_length=60, blank=True)
+    named_tax = models.ForeignKey(
+        "invoices.TaxRate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:

@@ -54,6 +54,9 @@ class Invoice(models.Model):
     terms = models.CharField(max_length=20, choices=Terms.choices, default=Terms.NET_30)
     due_date = models.DateField(null=True, blank=True)
     memo = models.TextField(blank=True)
+    po_number = models.CharField(
+        "PO number", max_length=64, blank=True, help_text="The customer's purchase order."
+    )
     footer = models.TextField(blank=True)
     discount_kind = models.CharField(
         max_length=8, choices=DiscountKind.choices, default="", blank=True
@@ -361,8 +364,15 @@ class Payment(models.Model):
 
 # The other models live in modules of their own (they name these by string, never
 # import them); imported here so Django registers them and `invoices.models` offers all.
+from invoices.account_records import (  # noqa: E402, F401
+    AccountActivity,
+    AccountCode,
+    GroupAllocation,
+    PaymentGroup,
+)
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
 from invoices.business import BusinessProfile  # noqa: E402, F401
+from invoices.catalog_records import CatalogItem, TaxRate  # noqa: E402, F401
 from invoices.credit_records import CreditNote, CustomerCredit  # noqa: E402, F401
 from invoices.email_log import EmailLog  # noqa: E402, F401
 from invoices.line_records import InvoiceLine  # noqa: E402

@@ -24,4 +24,8 @@ class InvoiceQuerySet(models.QuerySet):
         customers = Customer.objects.filter(
             models.Q(name__icontains=term) | models.Q(email__icontains=term)
         ).values("pk")
-        return self.filter(models.Q(number__icontains=term) | models.Q(customer__in=customers))
+        return self.filter(
+            models.Q(number__icontains=term)
+            | models.Q(po_number__icontains=term)
+            | models.Q(customer__in=customers)
+        )

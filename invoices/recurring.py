@@ -177,6 +177,8 @@ def _create_invoice(template: RecurringTemplate, period: date) -> Invoice:
             quantity=line.quantity,
             unit_amount=line.unit_amount,
             tax_rate=line.tax_rate,
+            tax_name=line.tax_name,
+            named_tax_id=line.named_tax_id,
         )
         for line in template.lines.all()
     ]

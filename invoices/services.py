@@ -206,6 +206,8 @@ def duplicate_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
                 quantity=line.quantity,
                 unit_amount=line.unit_amount,
                 tax_rate=line.tax_rate,
+                tax_name=line.tax_name,
+                named_tax_id=line.named_tax_id,
             )
             for line in invoice.lines.all()
         ]

@@ -131,6 +131,39 @@ def create_payment_intent(
     )
 
 
+def create_group_payment_intent(
+    *,
+    group_id: int,
+    customer: Customer,
+    currency: str,
+    amount: int,
+    invoice_numbers: list[str],
+    stripe_customer_id: str,
+    idempotency_key: str,
+) -> PaymentIntent:
+    """One intent for several invoices (`invoices.payments.groups`): no `invoice_id` in its
+    metadata, so the single-invoice handlers never mistake it for one invoice's payment."""
+    numbers = ", ".join(invoice_numbers)
+    return client().v1.payment_intents.create(
+        params={
+            "amount": amount,
+            "currency": currency.lower(),
+            "customer": stripe_customer_id,
+            "description": f"Invoices {numbers}"[:1000],
+            "metadata": {
+                **stamp(),
+                "payment_group": str(group_id),
+                "portal_customer_id": str(customer.pk),
+                # Stripe caps a metadata value at 500 characters.
+                "invoice_numbers": numbers[:500],
+            },
+            # Cards only: a bank debit settles days later, one invoice at a time is clearer.
+            "payment_method_types": ["card"],
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+
+
 def retrieve_payment_intent(
     payment_intent_id: str, *, expand_charge: bool = False
 ) -> PaymentIntent:

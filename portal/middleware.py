@@ -97,10 +97,10 @@ class RequestLogMiddleware(HybridMiddleware):
 
 
 class CustomerLinkMiddleware(HybridMiddleware):
-    """Everything under `/pay/` (pages, PDFs, streams, and the 404 of a wrong link) is
-    reached through a secret link: never stored by a cache, never indexed."""
+    """Everything under `/pay/` and `/account/` (pages, PDFs, streams, and the 404 of a
+    wrong link) is reached through a secret link: never stored by a cache, never indexed."""
 
-    PREFIX = "/pay/"
+    PREFIX = ("/pay/", "/account/")
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("invoices.root_urls")),
     path("pay/", include("invoices.pay.urls")),
+    path("account/", include("invoices.account.urls")),
     path("customers/", include("customers.urls")),
     path("accounts/", include("portal.auth_urls")),
     path("admin/", admin.site.urls),

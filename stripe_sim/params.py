@@ -38,6 +38,7 @@ CURRENCIES = frozenset(
         "ron",
         "bgn",
         "jpy",
+        "krw",
         "nzd",
         "sgd",
         "hkd",

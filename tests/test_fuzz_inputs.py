@@ -33,12 +33,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from invoices.models import (
+    CatalogItem,
     CreditNote,
     EmailLog,
     InvoiceFlag,
     Payment,
     RecurringTemplate,
     StripeEvent,
+    TaxRate,
 )
 from tests import stripe_events as se
 from tests.factories import StaffFactory, make_draft, make_open
@@ -91,6 +93,7 @@ hostile_values = st.one_of(
 # each), hold no form and read no query parameter.
 NO_QUERY_FUZZ = {
     *("invoices:pdf", "invoices:receipt_pdf", "pay:pdf"),
+    *("account:statement_pdf", "account:receipt_pdf", "account:credit_note_pdf"),
     *("customers:statement_pdf", "invoices:credit_note_pdf"),
 }
 # Posting here ends the session the rest of the test needs.
@@ -300,8 +303,14 @@ def site(db, stripe_env) -> tuple[Client, Site]:
     fixtures.append({"pk": str(event.pk)})  # webhook events
     recurring = RecurringTemplate.objects.create(customer=opened.customer, start_date=date.today())
     fixtures.append({"pk": str(recurring.pk)})  # recurring templates
+    rate = TaxRate.objects.create(name="VAT 20%", percent=20)
+    item = CatalogItem.objects.create(name="Item", unit_amount=100, currency="USD", tax_rate=rate)
+    fixtures += [{"pk": str(item.pk)}, {"pk": str(rate.pk)}]  # the catalog
     fixtures.append({"uidb64": "MQ", "token": "set-password"})  # password reset confirm
     fixtures.append({"token": opened.pay_token})  # the customer's pages
+    # The account page of a customer with a receipt and a credit note (its combined-payment
+    # form has its own fuzz test: a valid choice there rightly creates a payment).
+    fixtures.append({"token": paid.customer.account_token, "pk": str(payment.pk)})
     return client, discover(client, fixtures)
 
 
@@ -401,6 +410,10 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
         r"/invoices/\d+/send/",
         r"/customers/\d+/edit/",
         r"/invoices/\d+/make-recurring/",
+        r"/invoices/\d+/customer/",
+        r"/catalog/items/(new|\d+)/",
+        r"/catalog/tax-rates/(new|\d+)/",
+        r"/catalog/(items|tax-rates)/\d+/archive/",
     ):
         assert any(re.fullmatch(pattern, u) for u in urls), pattern
     for name in (

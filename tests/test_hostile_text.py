@@ -207,6 +207,7 @@ def staff_urls(world: dict[str, Any]) -> list[str]:
     return [
         *urls,
         reverse("pay:invoice", args=[world["paid"].pay_token]),
+        reverse("account:page", args=[customer.account_token]),
         reverse("invoices:detail", args=[world["paid"].pk]),
         f"/payments/?q={SCRIPT}",
         f"/customers/{customer.pk}/statement/?start=2020-01-01",

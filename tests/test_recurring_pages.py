@@ -89,7 +89,7 @@ def test_make_recurring_starts_from_the_invoice(staff_client):
     invoice = make_open()
     response = staff_client.get(reverse("invoices:make_recurring", args=[invoice.pk]))
     line = invoice.lines.first()
-    assert f'value="{line.description}"' in response.text
+    assert f">\n{line.description}</textarea>" in response.text  # a multi-line field
     assert f"From {invoice}" in response.text
     # A month after the invoice: starting on its date would bill that month twice.
     next_month = date(

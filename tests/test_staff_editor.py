@@ -4,10 +4,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from invoices.models import Invoice, InvoiceLine
 from tests.factories import CustomerFactory, make_draft, make_open
+from tests.test_documents import pdf_text
+from tests.test_fuzz_inputs import HOSTILE
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -247,3 +252,276 @@ def test_it_refuses_to_edit_a_finalized_invoice(staff_client, db, name):
         assert "can no longer be edited" in response.text
     assert snapshot(invoice) == before
     assert InvoiceLine.objects.filter(invoice=invoice).count() == 2
+
+
+# -- multi-line descriptions and the PO number --------------------------------------
+
+
+HOSTILE_LINE = 'Design <script>alert(1)</script>\r\nPhase 2 & "review"\r\n  indented'
+
+
+def test_it_keeps_the_lines_of_a_description(staff_client, draft):
+    rows = [{"description": HOSTILE_LINE, "quantity": 1, "unit_price": "10.00", "tax_rate": 0}]
+    response = staff_client.post(
+        reverse("invoices:edit", args=[draft.pk]), form_data(draft, rows), **HTMX
+    )
+    assert b"All changes saved." in response.content
+    [line] = draft.lines.all()
+    assert line.description == 'Design <script>alert(1)</script>\nPhase 2 & "review"\n  indented'
+    page = staff_client.get(reverse("invoices:detail", args=[draft.pk])).content.decode()
+    escaped = "Design &lt;script&gt;alert(1)&lt;/script&gt;<br>Phase 2 &amp; &quot;review&quot;"
+    assert escaped in page
+    assert "<script>alert(1)" not in page
+    editor = staff_client.get(reverse("invoices:edit", args=[draft.pk])).content.decode()
+    assert ">\nDesign &lt;script&gt;alert(1)&lt;/script&gt;\nPhase 2" in editor  # in its textarea
+
+
+def test_it_shows_the_lines_of_a_description_to_the_customer(client, db):
+    invoice = make_open(lines=1, po_number="PO <b>77</b>")
+    invoice.lines.update(description="Line one <i>x</i>\nLine two")
+    body = client.get(invoice.get_pay_url()).content.decode()
+    assert "Line one &lt;i&gt;x&lt;/i&gt;<br>Line two" in body
+    assert '<dd class="po-number">PO &lt;b&gt;77&lt;/b&gt;</dd>' in body
+    from invoices.documents import pdf
+
+    text = pdf_text(pdf.invoice_pdf(invoice))
+    assert "Line one <i>x</i>\nLine two" in text
+    assert "PO number PO <b>77</b>" in text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("description", "bell\x07", "Remove the control characters"),
+        ("description", "\r\n  \n", "Describe the item."),
+        ("description", "x" * 501, "at most 500 characters"),
+    ],
+)
+def test_it_refuses_a_description_it_cannot_print(staff_client, draft, field, value, error):
+    before = snapshot(draft)
+    rows = [{"description": value, "quantity": 1, "unit_price": "1.00", "tax_rate": 0}]
+    response = staff_client.post(
+        reverse("invoices:edit", args=[draft.pk]), form_data(draft, rows), **HTMX
+    )
+    assert error in response.content.decode()
+    assert snapshot(draft) == before
+
+
+def test_it_saves_the_po_number(staff_client, draft):
+    response = staff_client.post(
+        reverse("invoices:edit", args=[draft.pk]), form_data(draft, po_number="  PO-2026/118 ")
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.po_number == "PO-2026/118"
+    edit = staff_client.get(reverse("invoices:edit", args=[draft.pk])).content.decode()
+    assert 'value="PO-2026/118"' in edit
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("PO\n12", "Use one line of plain text"),
+        ("PO\x1b[31m", "Use one line of plain text"),
+        ("PO\x00", "A NUL character is not allowed"),
+        ("P" * 65, "at most 64 characters"),
+    ],
+)
+def test_it_refuses_a_po_number_that_is_not_one_line(staff_client, draft, value, error):
+    before = snapshot(draft)
+    response = staff_client.post(
+        reverse("invoices:edit", args=[draft.pk]), form_data(draft, po_number=value), **HTMX
+    )
+    assert error in response.content.decode()
+    draft.refresh_from_db()
+    assert snapshot(draft) == before
+    assert draft.po_number == ""
+
+
+def test_it_shows_the_po_number_in_the_email_and_the_csv(staff_client, db, mailoutbox):
+    from invoices.documents import emails
+
+    invoice = make_open(po_number="=PO-9")
+    message = emails.send_invoice_email(invoice)
+    assert "PO number:  =PO-9\n" in message.body
+    [(html, _)] = message.alternatives
+    assert "=PO-9" in html
+    csv_text = b"".join(staff_client.get(reverse("invoices:export")).streaming_content).decode()
+    header, row = csv_text.splitlines()[:2]
+    assert header.endswith(",po_number")
+    assert row.endswith(",'=PO-9")  # defused: a spreadsheet must not run it
+
+
+def test_it_finds_an_invoice_by_its_po_number(db):
+    wanted = make_open(po_number="ACME-PO-5521")
+    make_open(po_number="OTHER-1")
+    assert list(Invoice.objects.search("po-5521")) == [wanted]
+
+
+# -- the customer of a draft ----------------------------------------------------------
+
+
+def test_it_changes_the_customer_of_a_draft(staff_client, staff, draft):
+    other = CustomerFactory(name="New Owner <Ltd>")
+    response = staff_client.post(
+        reverse("invoices:change_customer", args=[draft.pk]), {"customer": other.pk}
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.customer == other
+    assert draft.currency == "USD"
+    assert draft.lines.count() == 2
+    activity = draft.activities.get(kind="updated")
+    assert activity.actor == staff
+    assert "to New Owner <Ltd>" in activity.message
+    page = staff_client.get(reverse("invoices:edit", args=[draft.pk])).content.decode()
+    assert "New Owner &lt;Ltd&gt;" in page
+
+
+def test_it_gives_an_empty_draft_the_new_customers_currency(staff_client, db):
+    other = CustomerFactory()
+    make_open(customer=other, currency="EUR")
+    empty = make_draft(lines=0, currency="USD")
+    staff_client.post(reverse("invoices:change_customer", args=[empty.pk]), {"customer": other.pk})
+    empty.refresh_from_db()
+    assert (empty.customer, empty.currency) == (other, "EUR")
+    assert empty.activities.get(kind="updated").data["to_currency"] == "EUR"
+
+
+def test_it_keeps_the_currency_of_a_customer_never_invoiced(staff_client, db):
+    empty = make_draft(lines=0, currency="GBP")
+    newcomer = CustomerFactory()
+    staff_client.post(
+        reverse("invoices:change_customer", args=[empty.pk]), {"customer": newcomer.pk}
+    )
+    empty.refresh_from_db()
+    assert (empty.customer, empty.currency) == (newcomer, "GBP")
+
+
+def test_it_refuses_to_change_the_customer_of_a_finalized_invoice(staff_client, db):
+    invoice = make_open()
+    before = invoice.customer_id
+    response = staff_client.post(
+        reverse("invoices:change_customer", args=[invoice.pk]),
+        {"customer": CustomerFactory().pk},
+    )
+    assert response.status_code == 409
+    invoice.refresh_from_db()
+    assert invoice.customer_id == before
+    assert not invoice.activities.filter(kind="updated")
+
+
+@pytest.mark.parametrize("value", ["archived", "", "abc", "99999999999999999999"])
+def test_it_refuses_a_customer_not_on_the_list(staff_client, draft, value):
+    if value == "archived":
+        archived = CustomerFactory()
+        archived.archive()
+        value = str(archived.pk)
+    before = draft.customer_id
+    response = staff_client.post(
+        reverse("invoices:change_customer", args=[draft.pk]), {"customer": value}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Choose" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.customer_id == before
+
+
+def test_it_refuses_a_stranger_changing_the_customer(stranger_client, draft):
+    before = draft.customer_id
+    response = stranger_client.post(
+        reverse("invoices:change_customer", args=[draft.pk]), {"customer": CustomerFactory().pk}
+    )
+    assert response.status_code in (302, 403)
+    draft.refresh_from_db()
+    assert draft.customer_id == before
+
+
+# -- removing a line, and taking it back ----------------------------------------------
+
+
+def test_it_offers_to_undo_a_removed_line(staff_client, draft):
+    first, second = draft.lines.all()
+    response = staff_client.post(
+        reverse("invoices:remove_line", args=[draft.pk, 0]), form_data(draft), **HTMX
+    )
+    body = response.content.decode()
+    assert list(draft.lines.all()) == [second]
+    assert "Line 1 removed." in body
+    assert f'name="undo-description" value="{first.description}"' in body
+    undo_url = reverse("invoices:restore_line", args=[draft.pk, 0])
+    assert f'hx-post="{undo_url}"' in body
+    posted = form_data(draft)
+    posted.update({"undo-description": first.description, "undo-quantity": "1"})
+    posted.update({"undo-unit_price": "100.00", "undo-tax_rate": "0", "undo-named_tax": ""})
+    staff_client.post(undo_url, posted, **HTMX)
+    restored = list(draft.lines.values_list("description", "unit_amount", "position"))
+    assert restored == [(first.description, 10000, 0), (second.description, 10000, 1)]
+    draft.refresh_from_db()
+    assert draft.total == 20000
+
+
+def test_it_forgets_the_undo_at_the_next_change(staff_client, draft):
+    response = staff_client.post(
+        reverse("invoices:edit", args=[draft.pk]),
+        {**form_data(draft), "autosave": "1", "undo-description": "gone"},
+        **HTMX,
+    )
+    body = response.content.decode()
+    assert '<div id="editor-undo" class="editor-undo" hx-swap-oob="true"></div>' in body
+
+
+def test_it_removes_a_line_without_javascript(staff_client, draft):
+    _, second = draft.lines.all()
+    response = staff_client.post(
+        reverse("invoices:remove_line", args=[draft.pk, 0]), form_data(draft)
+    )
+    assert response.status_code == 200
+    assert list(draft.lines.all()) == [second]
+    assert "Line 1 removed." in response.content.decode()
+
+
+def test_it_ignores_an_empty_undo(staff_client, draft):
+    before = snapshot(draft)
+    staff_client.post(reverse("invoices:restore_line", args=[draft.pk, 0]), form_data(draft))
+    assert snapshot(draft) == before
+
+
+# -- hostile values in the new editor requests ----------------------------------------
+
+
+HOSTILE_EDITS = settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@HOSTILE_EDITS
+@given(data=st.data())
+def test_the_line_helpers_survive_hostile_values(staff_client, draft, data):
+    """Undo, pick and the suggestions: never a 5xx, and a refused post changes nothing."""
+    from invoices.models import CatalogItem
+
+    item = CatalogItem.objects.get_or_create(name="Item", unit_amount=100, currency="USD")[0]
+    value = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30))
+    index = data.draw(st.integers(0, 3), label="index")
+    posted = form_data(draft)
+    for name in ("description", "quantity", "unit_price", "tax_rate", "named_tax"):
+        posted[f"undo-{name}"] = data.draw(value, label=f"undo-{name}")
+    posted["item"] = data.draw(st.one_of(st.just(str(item.pk)), value), label="item")
+    posted["currency"] = data.draw(st.sampled_from(["USD", "EUR", "", "\x00usd"]), label="cur")
+    url = reverse(
+        data.draw(st.sampled_from(["invoices:restore_line", "invoices:pick_item"])),
+        args=[draft.pk, index],
+    )
+    with transaction.atomic():
+        before = snapshot(draft)
+        response = staff_client.post(url, posted, **HTMX)
+        assert response.status_code < 500
+        if b"All changes saved." not in response.content:
+            assert snapshot(draft) == before
+        suggestions = reverse("invoices:catalog_suggestions", args=[draft.pk, index])
+        query = {f"line-{index}-description": data.draw(value), "currency": data.draw(value)}
+        assert staff_client.get(suggestions, query).status_code < 500
+        transaction.set_rollback(True)

@@ -103,6 +103,7 @@ def line_rows(invoice: Invoice) -> list[dict[str, Any]]:
             "quantity": line.quantity,
             "unit_price": format_money_in(line.unit_amount, invoice.currency),
             "tax_rate": f"{format_number_in(line.tax_rate)}%",
+            "tax_name": line.tax_name,
             "amount": format_money_in(amount, invoice.currency),
         }
         for line, amount in zip(lines, amounts, strict=True)

@@ -12,13 +12,14 @@ from django.utils import timezone
 from invoices.activity import announce, record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag
 from invoices.outbox import queue_staff_notice
+from invoices.payments import group_handlers
 from invoices.payments.handlers import Ignored, payment_for_charge, raise_flag
 
 
 def apply_dispute_created(dispute: dict[str, Any], event_id: str = "") -> Invoice | None:
     payment = payment_for_charge(dispute)
-    if payment is None:
-        return None
+    if payment is None:  # a combined payment's (flagged for staff), or not ours
+        return group_handlers.flag_unapplied(dispute, "dispute", event_id)
     invoice = payment.invoice
     if invoice.dispute_status == Invoice.DisputeStatus.OPEN:
         return invoice

@@ -5,6 +5,8 @@ moves state forward, so deliveries may arrive twice and in any order.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +16,7 @@ from invoices import balance, payment_methods, stripe_api
 from invoices.activity import announce, record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.outbox import queue_email, queue_staff_notice
-from invoices.payments import refunds
+from invoices.payments import group_handlers, refunds
 
 
 class Ignored(Exception):
@@ -60,6 +62,25 @@ def _locked_payment(intent: dict[str, Any], *, stamped: bool = True) -> Payment 
     return payment
 
 
+IntentHandler = Callable[[dict[str, Any], str], Invoice | None]
+
+
+def groups_apart(status: str) -> Callable[[IntentHandler], IntentHandler]:
+    """An intent paying several invoices at once goes to `group_handlers`; the
+    single-invoice path below is unchanged."""
+
+    def decorate(handler: IntentHandler) -> IntentHandler:
+        @functools.wraps(handler)
+        def wrapper(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
+            if group_handlers.names_group(intent):
+                return group_handlers.apply(intent, status)
+            return handler(intent, event_id)
+
+        return wrapper
+
+    return decorate
+
+
 def raise_flag(
     invoice: Invoice,
     kind: str,
@@ -80,6 +101,7 @@ def raise_flag(
     queue_staff_notice(invoice, "flag", message, ref=f"flag-{flag.pk}")
 
 
+@groups_apart(stripe_api.SUCCEEDED)
 def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
     payment = _locked_payment(intent)
     if payment is None:
@@ -197,6 +219,7 @@ def _charge_id(intent: dict[str, Any]) -> str:
     return charge if isinstance(charge, str) else ""
 
 
+@groups_apart(stripe_api.PROCESSING)
 def apply_intent_processing(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
     return _apply_pending_state(
         intent,
@@ -207,6 +230,7 @@ def apply_intent_processing(intent: dict[str, Any], event_id: str = "") -> Invoi
     )
 
 
+@groups_apart(stripe_api.REQUIRES_ACTION)
 def apply_intent_requires_action(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
     action = intent.get("next_action") or {}
     if action.get("type") == "verify_with_microdeposits":
@@ -251,6 +275,7 @@ def _apply_awaiting_microdeposits(
     return invoice
 
 
+@groups_apart("failed")
 def apply_intent_failed(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
     error = intent.get("last_payment_error") or {}
     reason = error.get("message") or "The payment failed."
@@ -296,6 +321,7 @@ def _debit_failed(
     queue_email("debit_failed", invoice, ref=_charge_id(intent) or intent["id"], reason=code)
 
 
+@groups_apart(stripe_api.CANCELED)
 def apply_intent_canceled(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
     payment = _locked_payment(intent)
     if payment is None:
@@ -345,7 +371,7 @@ def apply_charge_succeeded(charge: dict[str, Any], event_id: str = "") -> Invoic
     fee = balance.charge_fee(charge)  # a Stripe call: made before any row is locked
     payment = payment_for_charge(charge)
     if payment is None:
-        return None
+        return group_handlers.note_charge(charge)  # a combined payment's, or not ours
     balance.record_fee(payment, fee)
     return _note_charge(payment, charge)
 
@@ -356,7 +382,7 @@ def apply_charge_pending(charge: dict[str, Any], event_id: str = "") -> Invoice 
     failed charge has no fee to book."""
     payment = payment_for_charge(charge)
     if payment is None:
-        return None
+        return group_handlers.note_charge(charge)
     return _note_charge(payment, charge)
 
 

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from invoices import stripe_api
-from invoices.models import Invoice, Refund
-from invoices.payments import handlers, refunds
+from invoices.models import Invoice, PaymentGroup, Refund
+from invoices.payments import group_handlers, handlers, refunds
 
 logger = logging.getLogger(__name__)
 
@@ -71,4 +71,37 @@ def reconcile_all() -> Report:
         except stripe_api.StripeError as error:
             logger.warning("reconcile: invoice %s: %s", invoice.pk, error)
             report.errors.append(f"{invoice.pk}: {error}")
+    for group in groups_to_check():
+        report.checked += 1
+        try:
+            reconcile_group(group)
+        except stripe_api.StripeError as error:
+            logger.warning("reconcile: combined payment %s: %s", group.pk, error)
+            report.errors.append(f"group {group.pk}: {error}")
     return report
+
+
+def groups_to_check() -> Iterable[PaymentGroup]:
+    """Combined payments (several invoices, one intent) not yet booked nor canceled."""
+    return (
+        PaymentGroup.objects.exclude(stripe_payment_intent_id="")
+        .exclude(status__in=[PaymentGroup.Status.SUCCEEDED, PaymentGroup.Status.CANCELED])
+        .only("pk", "stripe_payment_intent_id")
+        .order_by("pk")
+    )
+
+
+def reconcile_group(group: PaymentGroup) -> None:
+    """The same handlers route the intent to its group (`handlers.groups_apart`)."""
+    intent = stripe_api.retrieve_payment_intent(
+        group.stripe_payment_intent_id, expand_charge=True
+    ).to_dict()
+    handler = BY_STATUS.get(intent["status"])
+    if intent["status"] == "requires_payment_method" and intent.get("last_payment_error"):
+        handler = handlers.apply_intent_failed
+    charge = intent.get("latest_charge")
+    with transaction.atomic():
+        if isinstance(charge, dict):
+            group_handlers.note_charge(charge)
+        if handler is not None:
+            handler(intent, "")

@@ -22,6 +22,7 @@ from invoices import stripe_api
 from invoices.activity import InvoiceStateError, announce, lock, record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment, Refund
 from invoices.outbox import queue_email, queue_staff_notice
+from invoices.payments import group_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +119,8 @@ def locked_payment_for_refund(refund: dict[str, Any]) -> Payment | None:
 
 def apply_refund(refund: dict[str, Any], event_id: str = "") -> Invoice | None:
     payment = locked_payment_for_refund(refund)
-    if payment is None:
-        return None
+    if payment is None:  # a combined payment's (flagged for staff), or not ours
+        return group_handlers.flag_unapplied(refund, "refund", event_id)
     _apply(payment, refund, event_id)
     return payment.invoice
 

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.models import Customer
 from invoices.activity import InvoiceStateError, announce, record_activity
+from invoices.catalog import offered_tax_rates
 from invoices.forms import DraftCreateForm, InvoiceHeaderForm, LineForm
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine
 from invoices.staff.access import invoice_for_staff
@@ -40,7 +41,7 @@ LINE_FIELDS = list(LineForm.base_fields)
 LOCKED = "This invoice is finalized: it can no longer be edited."
 
 
-def _plain(value: Decimal) -> str:
+def plain_number(value: Decimal) -> str:
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
@@ -78,17 +79,19 @@ def rows_from_invoice(invoice: Invoice) -> tuple[dict[str, str], list[dict[str, 
         "terms": invoice.terms,
         "due_date": invoice.due_date.isoformat() if invoice.due_date else "",
         "discount_kind": invoice.discount_kind,
-        "discount_value": _plain(discount) if invoice.discount_kind else "",
+        "discount_value": plain_number(discount) if invoice.discount_kind else "",
         "memo": invoice.memo,
         "footer": invoice.footer,
+        "po_number": invoice.po_number,
     }
     rows = [
         {
             "id": str(line.pk),
             "description": line.description,
-            "quantity": _plain(line.quantity),
+            "quantity": plain_number(line.quantity),
             "unit_price": str(to_major(line.unit_amount, invoice.currency)),
-            "tax_rate": _plain(line.tax_rate),
+            "tax_rate": plain_number(line.tax_rate),
+            "named_tax": str(line.named_tax_id or ""),
         }
         for line in invoice.lines.all()
     ]
@@ -96,7 +99,14 @@ def rows_from_invoice(invoice: Invoice) -> tuple[dict[str, str], list[dict[str, 
 
 
 def blank_row() -> dict[str, str]:
-    return {"id": "", "description": "", "quantity": "1", "unit_price": "", "tax_rate": "0"}
+    return {
+        "id": "",
+        "description": "",
+        "quantity": "1",
+        "unit_price": "",
+        "tax_rate": "0",
+        "named_tax": "",
+    }
 
 
 @dataclass
@@ -129,7 +139,11 @@ def bind(invoice: Invoice, header: dict[str, str], rows: list[dict[str, str]]) -
     header_form = InvoiceHeaderForm(data)
     header_ok = header_form.is_valid()
     currency = header_form.cleaned_data.get("currency") or invoice.currency
-    forms = [LineForm(data, prefix=f"line-{i}", currency=currency) for i in range(len(rows))]
+    rates = offered_tax_rates(invoice)
+    forms = [
+        LineForm(data, prefix=f"line-{i}", currency=currency, tax_rates=rates)
+        for i in range(len(rows))
+    ]
     filled = [form for form in forms if not form.is_blank]
     # Validate every row (not stopping at the first bad one) so all errors show at once.
     results = [form.is_valid() for form in filled]
@@ -153,6 +167,10 @@ def bind(invoice: Invoice, header: dict[str, str], rows: list[dict[str, str]]) -
             None, f"The total cannot be more than {format_money(MAX_AMOUNT, currency)}."
         )
         return editor
+    for form in filled:
+        if (rate := form.cleaned_data["tax_rate_obj"]) is not None:
+            # The named rate decided the percentage: the page shows the one that counts.
+            data[form.add_prefix("tax_rate")] = plain_number(rate.percent)
     amounts = iter(line.amount for line in totals.lines)
     editor.amounts = [None if form.is_blank else next(amounts) for form in forms]
     editor.totals = totals
@@ -194,6 +212,7 @@ def save(editor: Editor, actor: Any) -> Invoice:
             "discount_kind",
             "memo",
             "footer",
+            "po_number",
         ):
             setattr(invoice, name, cleaned[name])
         invoice.discount_value = cleaned["discount"]
@@ -208,6 +227,8 @@ def save(editor: Editor, actor: Any) -> Invoice:
             line.quantity = form.cleaned_data["quantity"]
             line.unit_amount = form.cleaned_data["unit_price"]
             line.tax_rate = form.cleaned_data["tax_rate"]
+            line.tax_name = form.cleaned_data["tax_name"]
+            line.named_tax = form.cleaned_data["tax_rate_obj"]
             kept.append(line)
         invoice.recalculate(kept)
         InvoiceLine.objects.filter(pk__in=existing).delete()
@@ -230,7 +251,7 @@ def save(editor: Editor, actor: Any) -> Invoice:
 # -- the views --------------------------------------------------------------
 
 
-def _locked(request: HttpRequest, invoice: Invoice) -> HttpResponse:
+def locked_response(request: HttpRequest, invoice: Invoice) -> HttpResponse:
     """Edits to a finalized invoice are refused by the endpoint, not only hidden."""
     response = render(request, "invoices/locked.html", {"invoice": invoice}, status=409)
     if request.htmx:
@@ -240,14 +261,27 @@ def _locked(request: HttpRequest, invoice: Invoice) -> HttpResponse:
     return response
 
 
-def _render(request: HttpRequest, editor: Editor, *, partial: str = "") -> HttpResponse:
+def _render(
+    request: HttpRequest, editor: Editor, *, partial: str = "", extra: dict | None = None
+) -> HttpResponse:
     template = "invoices/editor.html" + (f"#{partial}" if partial else "")
-    context = {"editor": editor, "invoice": editor.invoice, "customer": editor.invoice.customer}
+    invoice = editor.invoice
+    context = {"editor": editor, "invoice": invoice, "customer": invoice.customer, **(extra or {})}
+    if not partial:
+        # The "change customer" pick list starts with the first few; its search finds the rest.
+        context["customers"] = list(Customer.objects.active()[:50])
     return render(request, template, context)
 
 
-def _apply(request: HttpRequest, invoice: Invoice, rows_change: Any = None) -> HttpResponse:
-    """Bind the posted editor, apply a structural change, validate, save if valid, respond."""
+def apply_posted(
+    request: HttpRequest,
+    invoice: Invoice,
+    rows_change: Any = None,
+    *,
+    extra: dict | None = None,
+) -> HttpResponse:
+    """Bind the posted editor, apply a structural change, validate, save if valid, respond
+    (`extra`: more context for the answer, such as the undo `rows_change` filled in)."""
     try:
         header, rows = rows_from_post(request.POST)
     except BadRequest as error:
@@ -259,17 +293,18 @@ def _apply(request: HttpRequest, invoice: Invoice, rows_change: Any = None) -> H
         try:
             save(editor, request.user)
         except InvoiceStateError:
-            return _locked(request, invoice)
+            return locked_response(request, invoice)
     fragment = wants_fragment(request)
     autosave = fragment and rows_change is None and request.POST.get("autosave") == "1"
     if fragment:
         # Errors come back with 200 so htmx swaps them in; an autosave leaves the
         # inputs alone (the person may be typing) and only refreshes what was computed.
-        return _render(request, editor, partial="autosave" if autosave else "form")
+        partial = "autosave" if autosave else "form"
+        return _render(request, editor, partial=partial, extra=extra)
     if editor.is_valid and rows_change is None:
         messages.success(request, "Draft saved.")
         return redirect("invoices:edit", invoice.pk)
-    return _render(request, editor)
+    return _render(request, editor, extra=extra)
 
 
 @require_http_methods(["GET", "POST"])
@@ -313,9 +348,9 @@ def new_invoice(request: HttpRequest) -> HttpResponse:
 def edit_invoice(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = invoice_for_staff(pk)
     if not invoice.is_draft:
-        return _locked(request, invoice)
+        return locked_response(request, invoice)
     if request.method == "POST":
-        return _apply(request, invoice)
+        return apply_posted(request, invoice)
     header, rows = rows_from_invoice(invoice)
     return _render(request, bind(invoice, header, rows or [blank_row()]))
 
@@ -325,8 +360,8 @@ def edit_invoice(request: HttpRequest, pk: int) -> HttpResponse:
 def add_line(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = invoice_for_staff(pk)
     if not invoice.is_draft:
-        return _locked(request, invoice)
-    return _apply(request, invoice, lambda rows: [*rows, blank_row()][:MAX_LINES])
+        return locked_response(request, invoice)
+    return apply_posted(request, invoice, lambda rows: [*rows, blank_row()][:MAX_LINES])
 
 
 @require_POST
@@ -334,8 +369,16 @@ def add_line(request: HttpRequest, pk: int) -> HttpResponse:
 def remove_line(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     invoice = invoice_for_staff(pk)
     if not invoice.is_draft:
-        return _locked(request, invoice)
-    return _apply(request, invoice, lambda rows: rows[:index] + rows[index + 1 :])
+        return locked_response(request, invoice)
+    undo: dict[str, Any] = {}
+
+    def remove(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        if 0 <= index < len(rows):
+            # The removed row's values go back to the page: "Undo" posts them again.
+            undo.update(undo_index=index, undo_row=rows[index])
+        return rows[:index] + rows[index + 1 :]
+
+    return apply_posted(request, invoice, remove, extra=undo)
 
 
 @require_POST
@@ -345,7 +388,7 @@ def move_line(request: HttpRequest, pk: int, index: int, direction: str) -> Http
     if direction not in ("up", "down"):
         raise Http404("No such direction")
     if not invoice.is_draft:
-        return _locked(request, invoice)
+        return locked_response(request, invoice)
     other = index - 1 if direction == "up" else index + 1
 
     def swap(rows: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -353,4 +396,4 @@ def move_line(request: HttpRequest, pk: int, index: int, direction: str) -> Http
             rows[index], rows[other] = rows[other], rows[index]
         return rows
 
-    return _apply(request, invoice, swap)
+    return apply_posted(request, invoice, swap)

@@ -38,6 +38,7 @@ HEADER = [
     "amount_refunded",
     "amount_due",
     "created_at",
+    "po_number",
 ]
 
 
@@ -72,6 +73,7 @@ def _row(invoice: Invoice) -> list[str]:
         invoice.due_date.isoformat() if invoice.due_date else "",
         *[str(to_major(amount, c)) for amount in money],
         invoice.created_at.isoformat(),
+        _text(invoice.po_number),
     ]
 
 

@@ -115,6 +115,17 @@ def test_it_refuses_amounts_below_the_currencys_minimum(
     assert client.v1.payment_intents.retrieve(pi.id).amount == minimum
 
 
+def test_it_takes_every_currency_the_portal_invoices_in(client: stripe.StripeClient) -> None:
+    from portal.money import CURRENCIES, minimum_charge
+
+    for currency in CURRENCIES:
+        minimum = minimum_charge(currency)
+        pi = client.v1.payment_intents.create(
+            params={"amount": minimum, "currency": currency.lower()}
+        )
+        assert (pi.currency, pi.amount) == (currency.lower(), minimum)
+
+
 # -- the refund lifecycle -------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from invoices.activity import record_activity
-from invoices.models import BusinessProfile, Invoice, InvoiceLine, Payment
+from invoices.models import BusinessProfile, CatalogItem, Invoice, InvoiceLine, Payment, TaxRate
 from invoices.services import finalize_invoice
 
 STAFF_USERNAME = "staff"
@@ -37,6 +37,15 @@ LINES = [
 ]
 
 # (key, customer index, final status, days since issue)
+# Named tax rates and catalog items the editor offers: (name, percent) and
+# (name, description, unit amount, currency, rate name or "").
+TAX_RATES = [("VAT 20%", "20"), ("Sales tax CA 7.25%", "7.25"), ("Sales tax NYC 8.875%", "8.875")]
+CATALOG = [
+    ("Design hour", "Senior designer, billed per hour", 12000, "USD", "Sales tax CA 7.25%"),
+    ("Hosting (month)", "Managed hosting\nBackups included", 4900, "USD", ""),
+    ("Workshop day", "On site, travel included", 95000, "EUR", "VAT 20%"),
+]
+
 INVOICES = [
     ("draft", 0, Invoice.Status.DRAFT, 0),
     ("open", 1, Invoice.Status.OPEN, 2),
@@ -59,8 +68,27 @@ class Command(BaseCommand):
             BusinessProfile.load()
             customers = [self.customer(*row) for row in CUSTOMERS]
             created = sum(self.invoice(staff, customers, *row) for row in INVOICES)
+            self.catalog()
         self.stdout.write(f"Demo data ready ({created} invoices created).")
         self.stdout.write(f"Staff login: {STAFF_USERNAME} / {STAFF_PASSWORD}")
+
+    def catalog(self) -> None:
+        rates = {
+            name: TaxRate.objects.active().get_or_create(
+                name=name, defaults={"percent": Decimal(percent)}
+            )[0]
+            for name, percent in TAX_RATES
+        }
+        for name, description, amount, currency, rate in CATALOG:
+            CatalogItem.objects.get_or_create(
+                name=name,
+                currency=currency,
+                defaults={
+                    "description": description,
+                    "unit_amount": amount,
+                    "tax_rate": rates.get(rate),
+                },
+            )
 
     def staff_user(self) -> Any:
         user_model = get_user_model()

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0016_bank_debits'),
+        ('invoices', '0018_catalog_po_number_tax_names'),
     ]
 
     operations = [
