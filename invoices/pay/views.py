@@ -23,8 +23,8 @@ from invoices.language import customer_language, in_customer_language
 from invoices.models import BusinessProfile, Invoice, digest_token
 from invoices.pay import live
 from invoices.pay.context import MAX_POLLS, POLL_SECONDS, brand_css, brand_version, pay_page_context
-from invoices.payments import handlers, reconcile
 from invoices.payments import intents as payments
+from invoices.payments import microdeposits, reconcile
 from invoices.services import record_view
 from portal.counters import counters
 from portal.i18n import language
@@ -101,7 +101,7 @@ def _returned(request: HttpRequest, invoice: Invoice) -> Return:
         # Stripe.js says "succeeded" here, but nothing is paid until the customer verifies
         # the account: record that now, so this very page says so (the webhook agrees).
         with transaction.atomic():
-            handlers.apply_intent_requires_action(intent.to_dict())
+            microdeposits.apply_intent_requires_action(intent.to_dict())
         invoice.refresh_from_db()
         return Return()
     if intent.status == stripe_api.PROCESSING:

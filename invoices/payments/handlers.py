@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -232,9 +231,6 @@ def apply_intent_processing(intent: dict[str, Any], event_id: str = "") -> Invoi
 
 @groups_apart(stripe_api.REQUIRES_ACTION)
 def apply_intent_requires_action(intent: dict[str, Any], event_id: str = "") -> Invoice | None:
-    action = intent.get("next_action") or {}
-    if action.get("type") == "verify_with_microdeposits":
-        return _apply_awaiting_microdeposits(intent, action["verify_with_microdeposits"] or {})
     return _apply_pending_state(
         intent,
         Payment.Status.REQUIRES_ACTION,
@@ -242,37 +238,6 @@ def apply_intent_requires_action(intent: dict[str, Any], event_id: str = "") -> 
         InvoiceActivity.Kind.PAYMENT_ACTION,
         "Waiting for the customer to authenticate the card",
     )
-
-
-def _apply_awaiting_microdeposits(
-    intent: dict[str, Any], details: dict[str, Any]
-) -> Invoice | None:
-    """A bank account typed in by hand: Stripe sends two small deposits, and the payment
-    starts once the customer confirms them on Stripe's page (`hosted_verification_url`)."""
-    payment = _locked_payment(intent)
-    if payment is None:
-        return None
-    if payment.status == Payment.Status.PROCESSING:
-        return payment.invoice  # older news: the verified debit is already on its way
-    invoice = _apply_pending_state(
-        intent,
-        Payment.Status.REQUIRES_ACTION,
-        Invoice.PaymentState.VERIFYING,
-        InvoiceActivity.Kind.PAYMENT_ACTION,
-        "Waiting for the customer to verify their bank account (microdeposits)",
-    )
-    url = str(details.get("hosted_verification_url") or "")
-    arrival = details.get("arrival_date")
-    if invoice is not None and url.startswith(("https://", "http://")):
-        Payment.objects.filter(stripe_payment_intent_id=intent["id"]).update(
-            verification_url=url[:2000],
-            deposits_arrive_on=(
-                timezone.localdate(datetime.fromtimestamp(arrival, UTC))
-                if isinstance(arrival, int)
-                else None
-            ),
-        )
-    return invoice
 
 
 @groups_apart("failed")
