@@ -5,6 +5,7 @@ from django.urls import path
 from customers import views
 from invoices.staff import account_links, statements
 from invoices.staff.customer_accounts import export_customers
+from invoices.staff.saved_methods import set_autopay
 
 app_name = "customers"
 
@@ -24,4 +25,5 @@ urlpatterns = [
     path("<int:pk>/account-link/code/", account_links.require_code, name="account_link_code"),
     path("<int:pk>/restore/", views.customer_restore, name="restore"),
     path("<int:pk>/delete/", views.customer_delete, name="delete"),
+    path("<int:pk>/saved-methods/<int:method_pk>/autopay/", set_autopay, name="autopay"),
 ]

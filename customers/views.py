@@ -19,6 +19,7 @@ from invoices.models import CustomerCredit
 from invoices.staff import customer_accounts as accounts
 from invoices.staff import ledger
 from invoices.staff.live import since_token
+from invoices.staff.saved_methods import saved_methods_context
 from portal import once
 from portal.access import staff_required
 from portal.htmx import done, render_page
@@ -113,6 +114,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .order_by("currency")
         ),
         "live_since": since_token(),
+        **saved_methods_context(customer.pk),
     }
     return render(request, "customers/detail.html", context)
 

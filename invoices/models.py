@@ -383,6 +383,11 @@ from invoices.recurring_models import (  # noqa: E402, F401
     RecurringRun,
     RecurringTemplate,
 )
+from invoices.saved_method_records import (  # noqa: E402, F401
+    AutopayCharge,
+    SavedMethodActivity,
+    SavedPaymentMethod,
+)
 from invoices.stripe_records import (  # noqa: E402, F401
     Installation,
     Refund,

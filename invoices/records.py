@@ -78,6 +78,7 @@ class InvoiceFlag(models.Model):
         REFUND_FAILED = "refund_failed", "Refund failed"
         INVALID_EVENT = "invalid_event", "Stripe event could not be applied"
         DEBIT_FAILED = "debit_failed", "Bank debit failed after processing"
+        AUTOPAY_FAILED = "autopay_failed", "Automatic payment failed"
 
     invoice = models.ForeignKey("Invoice", on_delete=models.CASCADE, related_name="flags")
     kind = models.CharField(max_length=24, choices=Kind.choices)

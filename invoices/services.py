@@ -20,6 +20,7 @@ from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLi
 from invoices.numbering import take_next_number
 from invoices.outbox import queue_email
 from invoices.payment_methods import MethodType
+from invoices.payments.autopay import queue_autopay
 from invoices.payments.intents import follow_amount_due
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
         from invoices.credit_notes import apply_customer_credit
 
         apply_customer_credit(invoice, actor=actor)
+        queue_autopay(invoice)
         announce(invoice)
     return invoice
 

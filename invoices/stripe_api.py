@@ -19,6 +19,7 @@ from invoices.models import Installation, Invoice
 
 StripeError = stripe.StripeError
 InvalidRequestError = stripe.InvalidRequestError
+CardError = stripe.CardError
 SignatureVerificationError = stripe.SignatureVerificationError
 PaymentIntent = stripe.PaymentIntent
 
@@ -177,6 +178,30 @@ def retrieve_balance_transaction(balance_transaction_id: str) -> Any:
 
 def update_payment_intent_amount(payment_intent_id: str, amount: int) -> PaymentIntent:
     return client().v1.payment_intents.update(payment_intent_id, params={"amount": amount})
+
+
+def set_future_usage(payment_intent_id: str, *, save: bool) -> PaymentIntent:
+    """Ask Stripe to save (or not) the payment method this intent is paid with, for
+    charges without the customer present (`setup_future_usage`; "" unsets it)."""
+    return client().v1.payment_intents.update(
+        payment_intent_id, params={"setup_future_usage": "off_session" if save else ""}
+    )
+
+
+def confirm_off_session(
+    payment_intent_id: str, *, payment_method_id: str, idempotency_key: str
+) -> PaymentIntent:
+    """Charge a saved method without the customer (autopay). A card that needs the
+    customer to authenticate, or declines, raises stripe.CardError."""
+    return client().v1.payment_intents.confirm(
+        payment_intent_id,
+        params={"payment_method": payment_method_id, "off_session": True},
+        options={"idempotency_key": idempotency_key},
+    )
+
+
+def detach_payment_method(payment_method_id: str) -> Any:
+    return client().v1.payment_methods.detach(payment_method_id)
 
 
 def cancel_payment_intent(payment_intent_id: str) -> PaymentIntent:

@@ -1,4 +1,5 @@
-"""Background tasks (Django's tasks framework): email delivery from the outbox.
+"""Background tasks (Django's tasks framework): email delivery from the outbox, and
+autopay's off-session charges (`invoices.payments.autopay`).
 
 The immediate backend runs them in-process by default; with
 `TASKS_BACKEND=database` they wait in the database for `manage.py run_worker`.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from django.tasks import task
 
 from invoices import outbox
+from invoices.payments import autopay
 
 
 @task
@@ -20,3 +22,11 @@ def deliver_email(email_id: int) -> str:
 
 
 outbox.use_delivery_task(deliver_email)
+
+
+@task
+def charge_autopay(charge_id: int) -> str:
+    return autopay.attempt(charge_id)
+
+
+autopay.use_task(charge_autopay)

@@ -39,9 +39,11 @@ from invoices.models import (
     InvoiceFlag,
     Payment,
     RecurringTemplate,
+    SavedPaymentMethod,
     StripeEvent,
     TaxRate,
 )
+from invoices.saved_methods import removal_token
 from tests import stripe_events as se
 from tests.factories import StaffFactory, make_draft, make_open
 
@@ -308,6 +310,16 @@ def site(db, stripe_env) -> tuple[Client, Site]:
     fixtures += [{"pk": str(item.pk)}, {"pk": str(rate.pk)}]  # the catalog
     fixtures.append({"uidb64": "MQ", "token": "set-password"})  # password reset confirm
     fixtures.append({"token": opened.pay_token})  # the customer's pages
+    saved = SavedPaymentMethod.objects.create(
+        customer=opened.customer,
+        stripe_payment_method_id="pm_fuzz_unknown_to_stripe",
+        stripe_customer_id="cus_fuzz",
+        method_type="card",
+        brand="visa",
+        last4="4242",
+    )
+    fixtures.append({"pk": str(opened.customer_id), "method_pk": str(saved.pk)})  # autopay
+    fixtures.append({"token": removal_token(opened.customer)})  # saved methods page
     # The account page of a customer with a receipt and a credit note (its combined-payment
     # form has its own fuzz test: a valid choice there rightly creates a payment).
     fixtures.append({"token": paid.customer.account_token, "pk": str(payment.pk)})

@@ -33,9 +33,12 @@ from invoices.models import (
     InvoiceActivity,
     InvoiceFlag,
     Payment,
+    SavedMethodActivity,
+    SavedPaymentMethod,
     StripeEvent,
 )
 from invoices.pay import live as pay_live
+from invoices.saved_methods import removal_token
 from invoices.services import record_offline_payment
 from invoices.staff import live as staff_live
 from tests.factories import (
@@ -157,6 +160,17 @@ def hostile_world() -> dict[str, Any]:
     draft = make_draft(customer=customer, **texts)
     InvoiceLineFactory(invoice=draft, description="Draft line " + PAYLOAD, position=9)
     note = issue_credit_note(invoice=invoice, amount=100, reason="Credit " + PAYLOAD)
+    saved = SavedPaymentMethod.objects.create(
+        customer=customer,
+        stripe_payment_method_id="pm_hostile",
+        stripe_customer_id="cus_hostile",
+        method_type="sepa_debit",
+        bank_name=PAYLOAD[:100],
+        last4="3000",
+    )
+    SavedMethodActivity.objects.create(
+        customer=customer, kind="saved", method_label=saved.label[:140], message=PAYLOAD
+    )
     return {
         "customer": customer,
         "invoice": invoice,
@@ -166,6 +180,7 @@ def hostile_world() -> dict[str, Any]:
         "payment": payment,
         "flag": flag,
         "note": note,
+        "saved": saved,
     }
 
 
@@ -184,6 +199,7 @@ def staff_urls(world: dict[str, Any]) -> list[str]:
         "flag_pk": world["flag"].pk,
         "email_pk": world["email_log"].pk,
         "note_pk": world["note"].pk,
+        "method_pk": world["saved"].pk,
         "token": invoice.pay_token,
         "index": 0,
         "direction": "up",
@@ -207,6 +223,7 @@ def staff_urls(world: dict[str, Any]) -> list[str]:
     return [
         *urls,
         reverse("pay:invoice", args=[world["paid"].pay_token]),
+        reverse("pay:saved_methods", args=[removal_token(customer)]),
         reverse("account:page", args=[customer.account_token]),
         reverse("invoices:detail", args=[world["paid"].pk]),
         f"/payments/?q={SCRIPT}",

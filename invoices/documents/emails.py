@@ -23,6 +23,7 @@ from invoices import payment_methods
 from invoices.documents import pdf as documents
 from invoices.language import in_customer_language
 from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.saved_methods import autopay_label, removal_url
 from portal.emails import InlineImage, render_email, send_email
 from portal.i18n import language
 
@@ -67,6 +68,8 @@ def base_context(invoice: Invoice) -> dict[str, Any]:
         "customer": invoice.customer,
         "pay_url": invoice.get_absolute_pay_url(),
         "site_url": settings.SITE_URL,
+        # Every customer email carries the link that removes a saved payment method.
+        "saved_method_url": removal_url(invoice.customer),
     }
 
 
@@ -106,7 +109,8 @@ def invoice_attachment(invoice: Invoice) -> Attachment:
 
 
 def invoice_context(invoice: Invoice) -> dict[str, Any]:
-    return base_context(invoice)
+    # "It will be paid automatically with your saved Visa •••• 4242" while autopay is on it.
+    return {**base_context(invoice), "autopay_label": autopay_label(invoice)}
 
 
 @in_invoice_language

@@ -14,6 +14,7 @@ from invoices.documents import pdf as documents
 from invoices.language import in_customer_language
 from invoices.models import BusinessProfile, EmailLog
 from invoices.outbox import queue_customer_email
+from invoices.saved_methods import removal_url
 from invoices.statements import statement, statement_filename, statement_pdf
 from portal.emails import send_email
 
@@ -39,6 +40,7 @@ def send_statement_email(
         "logo_src": f"cid:{emails.LOGO_CID}" if logo else "",
         "customer": customer,
         "statement": found,
+        "saved_method_url": removal_url(customer),
     }
     attachment = (statement_filename(found), statement_pdf(found), documents.PDF_MIMETYPE)
     with in_customer_language(customer):

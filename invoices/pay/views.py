@@ -264,11 +264,14 @@ def check_payment(request: HttpRequest, token: str) -> HttpResponse:
     request.log_invoice = invoice.pk
     raw_amount = request.POST.get("amount", "")
     shown = int(raw_amount) if raw_amount.isascii() and raw_amount.isdigit() else -1
+    # The "Save this card" tick: "1" or "0"; anything else leaves the intent as it is.
+    save_method = {"1": True, "0": False}.get(request.POST.get("save_method", ""))
     try:
         payments.check_before_confirm(
             invoice=invoice,
             payment_intent_id=request.POST.get("payment_intent", ""),
             shown_amount=shown,
+            save_method=save_method,
         )
     except InvoiceStateError as refused:
         invoice.refresh_from_db()
@@ -297,7 +300,11 @@ def _payment_partial(
     status: int = 200,
     chosen: str | None = None,
 ) -> HttpResponse:
-    context: dict[str, object] = {"invoice": invoice, "notice": notice}
+    context: dict[str, object] = {
+        "invoice": invoice,
+        "notice": notice,
+        "business_name": BusinessProfile.load().name,
+    }
     try:
         session = _start(invoice, chosen)
     except partial_payments.AmountRefused as refused:

@@ -59,12 +59,19 @@ def start_payment(*, invoice: Invoice, amount: int | None = None) -> PaymentSess
     return _session(intent)
 
 
-def check_before_confirm(*, invoice: Invoice, payment_intent_id: str, shown_amount: int) -> None:
+def check_before_confirm(
+    *,
+    invoice: Invoice,
+    payment_intent_id: str,
+    shown_amount: int,
+    save_method: bool | None = None,
+) -> None:
     """Called by the pay page as the customer presses Pay, before Stripe.js confirms.
 
     Refuses (AmountChanged / InvoiceStateError) when the form no longer shows
     the amount due (or a part of it the customer may pay now); otherwise makes sure the
-    intent asks for exactly the amount shown.
+    intent asks for exactly the amount shown, and (`save_method`, the "Save this card"
+    tick) that Stripe saves the method or not.
     """
     with transaction.atomic():
         invoice = lock(invoice)
@@ -80,6 +87,23 @@ def check_before_confirm(*, invoice: Invoice, payment_intent_id: str, shown_amou
         intent = _current_intent(invoice, shown_amount)
         if intent is None or intent.id != payment_intent_id:
             raise AmountChanged(STALE_FORM)
+        if (
+            save_method is not None
+            and bool(getattr(intent, "setup_future_usage", None)) != save_method
+        ):
+            stripe_api.set_future_usage(intent.id, save=save_method)
+
+
+def intent_for_autopay(*, invoice: Invoice) -> str:
+    """The invoice's one PaymentIntent (reused while confirmable, else new) for an
+    off-session charge; its id. Raises InvoiceStateError or stripe_api.StripeError."""
+    with transaction.atomic():
+        invoice = lock(invoice)
+        if message := invoice.payment_refusal:
+            raise InvoiceStateError(message)
+        due = invoice.amount_due
+        intent = _current_intent(invoice, due) or _new_intent(invoice, due, source="autopay")
+    return str(intent.id)
 
 
 def follow_amount_due(invoice: Invoice) -> None:
@@ -192,7 +216,7 @@ def _forget_intent(invoice: Invoice) -> None:
     invoice.save(update_fields=["stripe_payment_intent_id", "payment_state", "updated_at"])
 
 
-def _new_intent(invoice: Invoice, amount: int) -> Any:
+def _new_intent(invoice: Invoice, amount: int, *, source: str = "customer") -> Any:
     intent = _create_intent(invoice, amount)
     Payment.objects.get_or_create(
         stripe_payment_intent_id=intent.id,
@@ -210,7 +234,7 @@ def _new_intent(invoice: Invoice, amount: int) -> Any:
         InvoiceActivity.Kind.PAYMENT_ATTEMPTED,
         message=f"Online payment of {invoice.money(amount)} started",
         payment_intent=intent.id,
-        source="customer",
+        source=source,
     )
     return intent
 

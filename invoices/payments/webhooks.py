@@ -22,13 +22,14 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from invoices import stripe_api
+from invoices import saved_methods, stripe_api
 from invoices.models import Invoice, StripeEvent
 from invoices.payments import disputes, event_checks, handlers, microdeposits, refunds
 
 logger = logging.getLogger("invoices.webhooks")
 
-Handler = Callable[[dict[str, Any], str], Invoice | None]
+# An invoice (or True, for a change that is not an invoice's) when applied; None: ignored.
+Handler = Callable[[dict[str, Any], str], Invoice | bool | None]
 
 HANDLERS: dict[str, Handler] = {
     "payment_intent.succeeded": handlers.apply_intent_succeeded,
@@ -48,6 +49,8 @@ HANDLERS: dict[str, Handler] = {
     "charge.dispute.closed": disputes.apply_dispute_closed,
     "charge.dispute.funds_withdrawn": disputes.apply_dispute_funds_withdrawn,
     "charge.dispute.funds_reinstated": disputes.apply_dispute_funds_reinstated,
+    "payment_method.attached": saved_methods.apply_attached,
+    "payment_method.detached": saved_methods.apply_detached,
 }
 
 DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED, StripeEvent.Status.INVALID)
@@ -105,7 +108,8 @@ def process_event(event: dict[str, Any]) -> tuple[int, str]:
             return 200, "duplicate"
         stored.attempts += 1
         handler = HANDLERS.get(event_type)
-        invoice, error, failed = None, "", False
+        invoice: Invoice | bool | None = None
+        error, failed = "", False
         invalid = ""
         if handler is not None:
             try:
@@ -125,13 +129,14 @@ def process_event(event: dict[str, Any]) -> tuple[int, str]:
             stored.status = StripeEvent.Status.INVALID
             stored.processed_at = timezone.now()
             invoice = event_checks.invoice_named_by(event)
-            if invoice is not None:
+            if isinstance(invoice, Invoice):
                 event_checks.flag_invalid(invoice, event_id, invalid)
         else:
             done = invoice is not None
             stored.status = StripeEvent.Status.PROCESSED if done else StripeEvent.Status.IGNORED
             stored.processed_at = timezone.now()
         stored.error = error
+        invoice = invoice if isinstance(invoice, Invoice) else None
         stored.invoice = invoice
         stored.save()
     outcome = stored.status

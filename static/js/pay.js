@@ -131,7 +131,9 @@
             clientSecret: form.dataset.clientSecret,
             locale: form.dataset.locale || "auto",
           });
-          const element = elements.create("payment");
+          // Stripe names the business in the consent and mandate wording it shows.
+          const options = form.dataset.businessName ? { business: { name: form.dataset.businessName } } : {};
+          const element = elements.create("payment", options);
           element.on("ready", function () {
             button.disabled = false;
             if (focusCardForm) {
@@ -169,6 +171,14 @@
           return;
         }
         if (!due) return; // a fresh form at the new amount has replaced this one
+        // The server may have changed the intent (saving the method or not): let Stripe.js know.
+        if (form.querySelector("[data-save-method]") && elements.fetchUpdates) {
+          const fetched = await elements.fetchUpdates();
+          if (fetched && fetched.error) {
+            show(sentenceFor(fetched.error));
+            return;
+          }
+        }
         const submitted = await elements.submit();
         if (submitted.error) {
           show(sentenceFor(submitted.error));
@@ -199,6 +209,8 @@
       payment_intent: form.dataset.paymentIntent,
       amount: form.dataset.amount,
     });
+    const save = form.querySelector("[data-save-method]");
+    if (save) body.set("save_method", save.checked ? "1" : "0");
     let response;
     try {
       response = await fetch(form.dataset.checkUrl, {

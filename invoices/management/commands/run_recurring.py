@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from invoices.recurring import run_recurring
+from invoices.saved_method_expiry import notify_expiring
 
 
 class Command(BaseCommand):
@@ -19,6 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = run_recurring(today=options["today"])
+        asked = notify_expiring(today=options["today"])
+        if asked:
+            self.stdout.write(f"Asked {asked} customer(s) for a new card before it expires.")
         if options["verbosity"] >= 2:
             for invoice in report.created:
                 self.stdout.write(f"{invoice} {invoice.issue_date} -> {invoice.customer.email}")

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0018_catalog_po_number_tax_names'),
+        ('invoices', '0019_saved_methods_autopay'),
     ]
 
     operations = [
