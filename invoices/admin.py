@@ -30,6 +30,9 @@ from invoices.models import (
     InvoiceReminder,
     InvoiceSequence,
     Payment,
+    Quote,
+    QuoteActivity,
+    QuoteLine,
     StripeEvent,
 )
 from invoices.services import send_invoice
@@ -219,3 +222,29 @@ class CreditNoteAdmin(ReadOnly, admin.ModelAdmin):
 @admin.register(CustomerCredit)
 class CustomerCreditAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["customer", "currency", "amount", "credit_note", "invoice", "created_at"]
+
+
+class QuoteLineInline(ReadOnly, admin.TabularInline):
+    model = QuoteLine
+    extra = 0
+    fields = ["position", "description", "quantity", "unit_amount", "tax_rate", "amount"]
+    readonly_fields = fields
+
+
+class QuoteActivityInline(ReadOnly, admin.TabularInline):
+    model = QuoteActivity
+    extra = 0
+    fields = ["created_at", "kind", "actor", "message"]
+    readonly_fields = fields
+
+
+@admin.register(Quote)
+class QuoteAdmin(ReadOnly, admin.ModelAdmin):
+    """Quotes are drafted, sent, answered and converted in the portal, never here."""
+
+    list_display = ["__str__", "customer", "status", "currency", "total", "deposit_amount"]
+    list_filter = ["status", "currency"]
+    search_fields = ["number", "customer__name", "customer__email", "accepted_name"]
+    list_select_related = ["customer"]
+    exclude = ["token", "token_digest"]
+    inlines = [QuoteLineInline, QuoteActivityInline]

@@ -12,6 +12,7 @@ class InvoicesConfig(AppConfig):
         from invoices import activity, checks, tasks, totals  # noqa: F401  (they register)
         from invoices.documents import account_codes, credit_notes, statements  # noqa: F401 (kinds)
         from invoices.documents import autopay_emails as autopay_kinds  # noqa: F401  (kinds)
+        from invoices.documents import quotes as quote_emails  # noqa: F401  (its email kind)
         from invoices.pay import live as pay_live
         from invoices.staff import live as staff_live
 

@@ -4,12 +4,14 @@ methods it offers (one row, edited by superusers)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 
 from invoices import payment_methods
 from invoices.states import DEFAULT_BRAND_COLOR, Terms
+from portal import timezones
 from portal.i18n import LANGUAGE_CHOICES
 from portal.money import CURRENCY_CHOICES
 
@@ -38,6 +40,13 @@ class BusinessProfile(models.Model):
         choices=LANGUAGE_CHOICES,
         default="en",
         help_text="What customers without a language of their own read.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default=timezones.default_zone,
+        validators=[timezones.validate_zone],
+        help_text="Where the business is (e.g. Europe/Berlin): every time staff and customers "
+        "see is shown in it.",
     )
     number_prefix = models.CharField(max_length=12, default="INV-")
     reminder_schedule = models.CharField(
@@ -84,6 +93,13 @@ class BusinessProfile(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        # Now for this process, again at commit (another process may have cached the old
+        # zone meanwhile).
+        timezones.remember(self.time_zone)
+        transaction.on_commit(lambda: timezones.remember(self.time_zone))
+
     @classmethod
     def load(cls) -> BusinessProfile:
         profile, _ = cls.objects.get_or_create(pk=1)
@@ -110,3 +126,6 @@ class BusinessProfile(models.Model):
             except ValueError:
                 continue
         return sorted(set(offsets))
+
+
+timezones.register_loader(lambda: BusinessProfile.load().time_zone)

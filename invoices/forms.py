@@ -15,6 +15,7 @@ from django.utils import timezone
 from customers.models import Customer
 from invoices.models import BusinessProfile, Invoice, Payment, TaxRate
 from invoices.states import DEFAULT_BRAND_COLOR, Terms
+from portal import timezones
 from portal.forms import BoundedTextMixin
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
 
@@ -337,6 +338,7 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
             "default_currency",
             "default_terms",
             "default_language",
+            "time_zone",
             "number_prefix",
             "reminder_schedule",
             "default_footer",
@@ -349,6 +351,7 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "default_footer": forms.Textarea(attrs={"rows": 2}),
+            "time_zone": forms.Select(choices=timezones.ZONE_CHOICES),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -358,6 +361,11 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
         # Left empty, a partial payment's minimum is only Stripe's smallest charge.
         self.fields["partial_minimum_percent"].required = False
         self.fields["partial_minimum_amount"].required = False
+        # Left out, the zone stays what it was.
+        self.fields["time_zone"].required = False
+
+    def clean_time_zone(self) -> str:
+        return self.cleaned_data.get("time_zone") or self.instance.time_zone
 
     def clean_brand_color(self) -> str:
         return self.cleaned_data.get("brand_color") or DEFAULT_BRAND_COLOR

@@ -373,10 +373,11 @@ from invoices.account_records import (  # noqa: E402, F401
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
 from invoices.business import BusinessProfile  # noqa: E402, F401
 from invoices.catalog_records import CatalogItem, TaxRate  # noqa: E402, F401
-from invoices.credit_records import CreditNote, CustomerCredit  # noqa: E402, F401
+from invoices.credit_records import CreditNote, CreditNoteLine, CustomerCredit  # noqa: E402, F401
 from invoices.email_log import EmailLog  # noqa: E402, F401
 from invoices.line_records import InvoiceLine  # noqa: E402
 from invoices.numbering import InvoiceSequence  # noqa: E402, F401
+from invoices.quote_records import Quote, QuoteActivity, QuoteLine  # noqa: E402, F401
 from invoices.records import InvoiceActivity, InvoiceFlag, InvoiceReminder  # noqa: E402, F401
 from invoices.recurring_models import (  # noqa: E402, F401
     RecurringLine,

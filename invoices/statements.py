@@ -1,6 +1,7 @@
 """A customer's statement of account for a date range, per currency.
 
-Balance = finalized invoices (not void) - credit notes - payments received + refunds
+Balance = finalized invoices (not void; an invoice from a quote less the deposit it
+deducts, which its deposit invoice charged) - credit notes - payments received + refunds
 paid out.
 The opening balance sums everything before the range; then each invoice, credit note,
 payment and refund in the range in date order with a running balance. Eight
@@ -20,6 +21,7 @@ from customers.models import Customer
 from invoices.documents import pdf as documents
 from invoices.language import in_customer_language
 from invoices.models import BusinessProfile, CreditNote, Invoice, Payment, Refund
+from invoices.quote_records import invoiced_amount
 
 INVOICE, CREDIT_NOTE, PAYMENT, REFUND = "invoice", "credit_note", "payment", "refund"
 
@@ -65,7 +67,7 @@ def _invoices(customer: Customer) -> QuerySet[Invoice]:
     return (
         Invoice.objects.filter(customer=customer)
         .exclude(status__in=(Invoice.Status.DRAFT, Invoice.Status.VOID))
-        .annotate(day=F("issue_date"))
+        .annotate(day=F("issue_date"), charge=invoiced_amount())
         .order_by()
     )
 
@@ -106,7 +108,7 @@ def statement(customer: Customer, start: date, end: date) -> Statement:
         return accounts.setdefault(currency, Account(currency))
 
     for sign, rows, column in (
-        (1, _invoices(customer), "total"),
+        (1, _invoices(customer), "charge"),
         (-1, _credit_notes(customer), "amount"),
         (-1, _payments(customer), "amount"),
         (1, _refunds(customer), "amount"),
@@ -115,10 +117,10 @@ def statement(customer: Customer, start: date, end: date) -> Statement:
             account(currency).opening += sign * amount
     in_range = {"day__gte": start, "day__lte": end}
     for invoice in (
-        _invoices(customer).filter(**in_range).values("day", "number", "currency", "total", "id")
+        _invoices(customer).filter(**in_range).values("day", "number", "currency", "charge", "id")
     ):
         account(invoice["currency"]).lines.append(
-            Line(invoice["day"], INVOICE, invoice["number"], invoice["total"], 0)
+            Line(invoice["day"], INVOICE, invoice["number"], invoice["charge"], 0)
         )
     for note in (
         _credit_notes(customer).filter(**in_range).values("day", "currency", "amount", "number")

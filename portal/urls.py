@@ -12,7 +12,9 @@ from portal import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("invoices.root_urls")),
+    path("pay/quote/", include("invoices.pay.quote_urls")),
     path("pay/", include("invoices.pay.urls")),
+    path("quotes/", include("invoices.staff.quote_urls")),
     path("account/", include("invoices.account.urls")),
     path("customers/", include("customers.urls")),
     path("accounts/", include("portal.auth_urls")),

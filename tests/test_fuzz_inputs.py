@@ -46,6 +46,7 @@ from invoices.models import (
 from invoices.saved_methods import removal_token
 from tests import stripe_events as se
 from tests.factories import StaffFactory, make_draft, make_open
+from tests.quote_helpers import make_quote
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +97,7 @@ hostile_values = st.one_of(
 NO_QUERY_FUZZ = {
     *("invoices:pdf", "invoices:receipt_pdf", "pay:pdf"),
     *("account:statement_pdf", "account:receipt_pdf", "account:credit_note_pdf"),
-    *("customers:statement_pdf", "invoices:credit_note_pdf"),
+    *("customers:statement_pdf", "invoices:credit_note_pdf", "pay:credit_note_pdf"),
 }
 # Posting here ends the session the rest of the test needs.
 NOT_POSTED = {"/accounts/logout/"}
@@ -310,6 +311,9 @@ def site(db, stripe_env) -> tuple[Client, Site]:
     fixtures += [{"pk": str(item.pk)}, {"pk": str(rate.pk)}]  # the catalog
     fixtures.append({"uidb64": "MQ", "token": "set-password"})  # password reset confirm
     fixtures.append({"token": opened.pay_token})  # the customer's pages
+    draft_quote, sent_quote = make_quote(send=False), make_quote()
+    fixtures.append({"pk": str(draft_quote.pk)})  # quotes: the editor, send
+    fixtures.append({"pk": str(sent_quote.pk), "token": sent_quote.token})  # accept, decline
     saved = SavedPaymentMethod.objects.create(
         customer=opened.customer,
         stripe_payment_method_id="pm_fuzz_unknown_to_stripe",
@@ -323,6 +327,7 @@ def site(db, stripe_env) -> tuple[Client, Site]:
     # The account page of a customer with a receipt and a credit note (its combined-payment
     # form has its own fuzz test: a valid choice there rightly creates a payment).
     fixtures.append({"token": paid.customer.account_token, "pk": str(payment.pk)})
+    fixtures.append({"token": paid.pay_token, "number": note.number})  # their credit notes
     return client, discover(client, fixtures)
 
 
@@ -422,6 +427,10 @@ def test_the_fuzzing_reaches_every_form_and_list(site):
         r"/invoices/\d+/send/",
         r"/customers/\d+/edit/",
         r"/invoices/\d+/make-recurring/",
+        r"/quotes/\d+/edit/",
+        r"/quotes/\d+/send/",
+        r"/pay/quote/[^/]+/accept/",
+        r"/pay/quote/[^/]+/decline/",
         r"/invoices/\d+/customer/",
         r"/catalog/items/(new|\d+)/",
         r"/catalog/tax-rates/(new|\d+)/",

@@ -17,6 +17,7 @@ from django.db.models import Sum
 from django.urls import reverse
 
 from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.quote_records import deposit_deduction
 from invoices.states import DEFAULT_BRAND_COLOR
 
 # How the page waits for our webhook after Stripe's success redirect: polls this many
@@ -66,9 +67,18 @@ def pay_status_context(
                 invoice.payments.aggregate(total=Sum("amount_refund_pending"))["total"] or 0
             )
     refused = invoice.payment_refusal
+    credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
+    # A final invoice from a quote deducts its paid deposit (only credited ones ask).
+    deposit_paid = deposit_deduction(invoice.pk) if invoice.amount_credited else None
+    deposit = deposit_paid[1] if deposit_paid else 0
     return {
         "invoice": invoice,
+        "deposit_paid": deposit_paid,
         "state": state,
+        # Only a credited invoice has credit notes: the others spend no query on them.
+        "credit_notes": credit_notes,
+        # What is credited beyond its own credit notes came from the customer's account.
+        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes) - deposit,
         "receipt": receipt,
         "refund_pending": refund_pending,
         "can_pay": refused is None and state == "open",
@@ -139,16 +149,12 @@ def pay_page_context(
 ) -> dict[str, Any]:
     business = business or BusinessProfile.load()
     color = business.brand_color or DEFAULT_BRAND_COLOR
-    # Only a credited invoice has credit notes: the others spend no query on them.
-    credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
+    status = pay_status_context(invoice, **state)
     return {
-        **pay_status_context(invoice, **state),
+        **status,
         "business": business,
         "brand_version": brand_version(color),
         "lines": list(invoice.lines.all()),
-        "credit_notes": credit_notes,
-        # What is credited beyond its own credit notes came from the customer's account.
-        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes),
         # The bank debits offered besides cards (the PaymentIntent asks for the same).
         "debits": business.payment_method_types(invoice.currency)[1:],
     }

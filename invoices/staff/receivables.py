@@ -14,6 +14,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
 
 from invoices.models import Invoice, Payment
+from invoices.quote_records import invoiced_amount
 
 BUCKETS = [
     ("current", "Current"),
@@ -126,7 +127,7 @@ def monthly(today: date) -> dict[str, list[Month]]:
         .order_by()
         .annotate(month=TruncMonth("issue_date"))
         .values("currency", "month")
-        .annotate(amount=Sum("total"))
+        .annotate(amount=Sum(invoiced_amount()))
     )
     collected = (
         Payment.objects.filter(

@@ -23,6 +23,7 @@ from invoices.listing import (
     page_of,
 )
 from invoices.models import BusinessProfile, Invoice, InvoiceFlag
+from invoices.quote_records import quote_of
 from invoices.staff.access import invoice_for_staff
 from invoices.staff.bulk import ACTIONS
 from invoices.staff.live import since_token
@@ -101,15 +102,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(invoice: Invoice) -> dict:
-    credit_notes = list(invoice.credit_notes.all())
+    credit_notes = list(invoice.credit_notes.prefetch_related("lines"))
     activities = invoice.activities.select_related("actor").order_by("-created_at", "-id")
+    quote = quote_of(invoice.pk)
+    deposit = quote.deposit_deducted if quote and quote.invoice_id == invoice.pk else 0
     return {
+        "quote": quote,
+        "deposit_deducted": deposit,
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
         "payments": list(invoice.payments.select_related("recorded_by")),
         "credit_notes": credit_notes,
         # What is credited beyond its own credit notes came from the customer's account.
-        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes),
+        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes) - deposit,
         "activities": list(activities),
         "flags": [
             (flag, FLAG_ADVICE.get(flag.kind, ""))

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0020_partial_payments'),
+        ('invoices', '0022_partial_payments'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0019_saved_methods_autopay'),
+        ('invoices', '0021_credit_note_lines_refund_fees_time_zone'),
     ]
 
     operations = [
