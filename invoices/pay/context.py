@@ -16,6 +16,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Sum
 from django.urls import reverse
 
 from invoices.models import BusinessProfile, Invoice, InvoiceLine, Payment
@@ -39,6 +40,8 @@ def state_name(invoice: Invoice, *, recording: bool = False) -> str:
         return "recording"
     if invoice.payment_state == Invoice.PaymentState.PROCESSING:
         return "processing"
+    if invoice.payment_state == Invoice.PaymentState.VERIFYING:
+        return "verifying"
     return "open"
 
 
@@ -50,14 +53,22 @@ def pay_status_context(
     poll: int = 0,
     check_failed: bool = False,
 ) -> dict[str, Any]:
+    if recording_intent and _on_the_books(invoice, recording_intent):
+        recording_intent = ""  # a part payment already recorded: the invoice is open again
     state = state_name(invoice, recording=bool(recording_intent))
     receipt = None
+    refund_pending = 0
     if state == "paid":
         receipt = (
             invoice.payments.filter(status=Payment.Status.SUCCEEDED)
             .order_by("-updated_at", "-id")
             .first()
         )
+        # Asked back but not yet sent (a bank refund takes days): on its way, not refunded.
+        if invoice.amount_paid > invoice.amount_refunded:
+            refund_pending = (
+                invoice.payments.aggregate(total=Sum("amount_refund_pending"))["total"] or 0
+            )
     refused = invoice.payment_refusal
     credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
     # A final invoice from a quote deducts its paid deposit (only credited ones ask).
@@ -72,6 +83,7 @@ def pay_status_context(
         # What is credited beyond its own credit notes came from the customer's account.
         "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes) - deposit,
         "receipt": receipt,
+        "refund_pending": refund_pending,
         "can_pay": refused is None and state == "open",
         # Shown on the page only when it is the reason (not a status that says more).
         "below_minimum": refused if refused and refused == invoice.below_minimum else "",
@@ -80,7 +92,25 @@ def pay_status_context(
         "next_poll": _next_poll(invoice, state, poll),
         "check_failed": check_failed,
         "poll_seconds": POLL_SECONDS,
+        "verification": _verification(invoice) if state == "verifying" else None,
     }
+
+
+def _verification(invoice: Invoice) -> Payment | None:
+    """The payment waiting for the customer to confirm microdeposits (its Stripe page)."""
+    return (
+        invoice.payments.filter(stripe_payment_intent_id=invoice.stripe_payment_intent_id)
+        .exclude(verification_url="")
+        .first()
+    )
+
+
+def _on_the_books(invoice: Invoice, intent_id: str) -> bool:
+    if invoice.status != Invoice.Status.OPEN:
+        return False  # the status says it all; no query
+    return invoice.payments.filter(
+        stripe_payment_intent_id=intent_id, status=Payment.Status.SUCCEEDED
+    ).exists()
 
 
 def _next_poll(invoice: Invoice, state: str, poll: int) -> str:
