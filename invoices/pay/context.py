@@ -16,7 +16,6 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Sum
 from django.urls import reverse
 
 from invoices.models import BusinessProfile, Invoice, InvoiceLine, Payment
@@ -59,16 +58,13 @@ def pay_status_context(
     receipt = None
     refund_pending = 0
     if state == "paid":
-        receipt = (
-            invoice.payments.filter(status=Payment.Status.SUCCEEDED)
-            .order_by("-updated_at", "-id")
-            .first()
+        # One read for the receipt and for what is asked back but not yet sent (a bank
+        # refund takes days): that is on its way, not refunded.
+        succeeded = list(
+            invoice.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-updated_at", "-id")
         )
-        # Asked back but not yet sent (a bank refund takes days): on its way, not refunded.
-        if invoice.amount_paid > invoice.amount_refunded:
-            refund_pending = (
-                invoice.payments.aggregate(total=Sum("amount_refund_pending"))["total"] or 0
-            )
+        receipt = succeeded[0] if succeeded else None
+        refund_pending = sum(payment.amount_refund_pending for payment in succeeded)
     refused = invoice.payment_refusal
     credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
     # A final invoice from a quote deducts its paid deposit (only credited ones ask).
