@@ -3,9 +3,10 @@ methods it offers (one row, edited by superusers)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 
 from invoices import payment_methods
@@ -64,6 +65,26 @@ class BusinessProfile(models.Model):
         "accept SEPA Direct Debit",
         default=False,
         help_text="On EUR invoices: low fees, settles in about 5 business days.",
+    )
+    # Partial payments (see invoices.partial_payments): the customer chooses how much to pay.
+    allow_partial_payments = models.BooleanField(
+        "let customers pay part of an invoice",
+        default=False,
+        help_text="The pay page asks how much to pay now; the rest stays due, with reminders.",
+    )
+    partial_minimum_percent = models.PositiveSmallIntegerField(
+        "smallest part payment (% of the amount due)",
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text="0 for no percentage. Never below Stripe's smallest charge.",
+    )
+    partial_minimum_amount = models.DecimalField(
+        "smallest part payment (amount)",
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="In the invoice's currency; 0 for none. The larger of the two minimums applies.",
     )
 
     class Meta:

@@ -348,6 +348,9 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
             "default_footer",
             "accept_us_bank_account",
             "accept_sepa_debit",
+            "allow_partial_payments",
+            "partial_minimum_percent",
+            "partial_minimum_amount",
         ]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
@@ -359,6 +362,9 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Left empty, the pay page keeps the portal's own colour.
         self.fields["brand_color"].required = False
+        # Left empty, a partial payment's minimum is only Stripe's smallest charge.
+        self.fields["partial_minimum_percent"].required = False
+        self.fields["partial_minimum_amount"].required = False
         # Left out, the zone stays what it was.
         self.fields["time_zone"].required = False
 
@@ -367,6 +373,12 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
 
     def clean_brand_color(self) -> str:
         return self.cleaned_data.get("brand_color") or DEFAULT_BRAND_COLOR
+
+    def clean_partial_minimum_percent(self) -> int:
+        return self.cleaned_data.get("partial_minimum_percent") or 0
+
+    def clean_partial_minimum_amount(self) -> Decimal:
+        return self.cleaned_data.get("partial_minimum_amount") or Decimal(0)
 
     def clean_reminder_schedule(self) -> str:
         raw = self.cleaned_data["reminder_schedule"]

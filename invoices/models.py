@@ -19,6 +19,7 @@ from invoices.states import (
     NOTHING_DUE_MESSAGE,
     PROCESSING_MESSAGE,
     STATUS_REFUSALS,
+    VERIFYING_MESSAGE,
     DiscountKind,
     DisputeStatus,
     InvoiceStatus,
@@ -175,6 +176,8 @@ class Invoice(models.Model):
             return NOTHING_DUE_MESSAGE
         if self.payment_state == self.PaymentState.PROCESSING:
             return PROCESSING_MESSAGE
+        if self.payment_state == self.PaymentState.VERIFYING:
+            return VERIFYING_MESSAGE
         return self.below_minimum
 
     @property
@@ -306,6 +309,10 @@ class Payment(models.Model):
     reversed_at = models.DateTimeField(null=True, blank=True)
     # When a bank debit started processing: its expected settlement date counts from here.
     processing_since = models.DateTimeField(null=True, blank=True)
+    # An ACH account awaiting microdeposit verification: Stripe's hosted page to verify it on,
+    # and when the deposits arrive.
+    verification_url = models.URLField(max_length=2000, blank=True)
+    deposits_arrive_on = models.DateField(null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -40,7 +40,8 @@ _ENDED = (Refund.Status.FAILED, Refund.Status.CANCELED)
 def request_refund(
     *, payment: Payment, amount: int, actor: Any = None, tell_customer: bool = True
 ) -> Refund:
-    """Ask Stripe to refund a card payment.
+    """Ask Stripe to refund a payment made online (a card, or a bank debit: its refund goes
+    back through the bank and stays pending for days).
 
     `tell_customer=False`: the caller tells the customer itself (a credit note's email
     says the refund is on its way), so no refund email goes out for it.
@@ -53,7 +54,7 @@ def request_refund(
         invoice = lock(payment.invoice)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.method != Payment.Method.ONLINE or not payment.stripe_payment_intent_id:
-            raise InvoiceStateError("Only card payments can be refunded through Stripe.")
+            raise InvoiceStateError("Only payments made online can be refunded through Stripe.")
         if payment.status != Payment.Status.SUCCEEDED:
             raise InvoiceStateError("Only a succeeded payment can be refunded.")
         if not 0 < amount <= payment.refundable:
@@ -105,7 +106,7 @@ def request_refund(
 
 
 def locked_payment_for_refund(refund: dict[str, Any]) -> Payment | None:
-    """The refunded card payment, invoice then payment locked; None when not ours."""
+    """The refunded payment, invoice then payment locked; None when not ours."""
     intent_id = refund.get("payment_intent")
     payments = Payment.objects.all()
     if intent_id:
