@@ -294,18 +294,15 @@ class OfflinePaymentForm(BoundedTextMixin, forms.Form):
     def clean_amount(self) -> int:
         amount = minor_amount(self.cleaned_data["amount"], self.invoice.currency, allow_zero=False)
         if amount > self.invoice.amount_due:
+            written_off = self.invoice.status == Invoice.Status.UNCOLLECTIBLE
+            what = "was outstanding before the write-off" if written_off else "the amount due"
             limit = self.invoice.money(self.invoice.amount_due)
-            if self.invoice.status == Invoice.Status.UNCOLLECTIBLE:
-                raise forms.ValidationError(
-                    f"That is more than was outstanding before the write-off ({limit})."
-                )
-            raise forms.ValidationError(f"That is more than the amount due ({limit}).")
+            raise forms.ValidationError(f"That is more than {what} ({limit}).")
         return amount
 
     def clean_received_on(self) -> date:
         received = self.cleaned_data["received_on"]
-        # Staff write the day in the business's calendar (ahead of UTC in Auckland).
-        if received > business_today():
+        if received > business_today():  # staff write days in the business's calendar
             raise forms.ValidationError("The date cannot be in the future.")
         return received
 
