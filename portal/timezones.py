@@ -2,8 +2,10 @@
 
 Stored on the business profile (validated against the zoneinfo database) and
 applied when a page, PDF or email is rendered (`{% in_business_zone %}` in the
-base templates), never while the domain computes: money booked from a webhook
-and money booked from a staff page land on the same day either way.
+base templates), never while the domain books money: money booked from a webhook
+and money booked from a staff page land on the same day either way. The one
+domain question asked in it is "what day is it?" (`business_today`): due dates
+are days of the business's calendar, so overdue, aging and reminders count from it.
 
 Pages that show no time never read the zone: `BusinessZone` looks it up the first
 time a datetime is converted, from this process's memory, the shared cache (the
