@@ -279,9 +279,8 @@ def apply_intent_failed(intent: dict[str, Any], event_id: str = "") -> Invoice |
 
 
 def _autopay_tells_staff(intent: dict[str, Any]) -> bool:
-    """The failure is autopay's own off-session charge: autopay sends staff the one
-    notice (that it failed, why, and that the customer was emailed the link), whether
-    this webhook comes before its answer is recorded (charging) or after (failed)."""
+    """Autopay's own charge failed: autopay sends staff the one notice (why, and that the
+    customer was emailed the link), whether this comes while it is charging or after."""
     charge_id = _charge_id(intent) or "-"
     own = Q(status=AutopayCharge.Status.CHARGING) | Q(
         status=AutopayCharge.Status.FAILED, stripe_charge_id=charge_id
