@@ -11,6 +11,7 @@ from invoices.models import AutopayCharge, EmailLog, Invoice, InvoiceFlag
 from invoices.payments.intents import start_payment
 from invoices.services import finalize_invoice
 from tests.factories import make_draft, make_open
+from tests.test_autopay import pay_and_save
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,3 +99,16 @@ def test_the_customers_own_failed_attempt_afterwards_still_tells_staff(wired):
     wired.wait_for_deliveries(2, ok=True, type="payment_intent.payment_failed")
     kinds = [n.params["notice_kind"] for n in notices(second)]
     assert kinds == ["autopay_failed", "payment_failed"]
+
+
+def test_a_card_that_needs_the_customer_also_sends_one_notice(wired):
+    first = make_open()
+    pay_and_save(wired, first, "pm_card_authenticationRequired")
+    wired.configure(hold=True)
+    second, charge = autopay_next_invoice(first)
+    assert charge.failure_code == "authentication_required"
+    wired.release()
+    wired.wait_for_delivery(type="payment_intent.payment_failed", status="200")
+    [notice] = notices(second)
+    assert notice.params["notice_kind"] == "autopay_failed"
+    assert "failed (authentication_required)" in notice.params["message"]
