@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0020_quotes_and_deposits'),
+        ('invoices', '0023_microdeposit_verification'),
     ]
 
     operations = [
