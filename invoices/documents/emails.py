@@ -33,6 +33,7 @@ STAFF_NOTICE_SUBJECTS = {
     "payment_failed": "Payment failed",
     "dispute": "Payment disputed",
     "flag": "Needs review",
+    "autopay_failed": "Automatic payment failed",
 }
 
 Attachment = tuple[str, bytes, str]
