@@ -375,6 +375,24 @@ def open_payment_form(page: Page) -> Locator:
     return form
 
 
+def frame_settled(page: Page, frame: FrameLocator) -> None:
+    """Wait until the Payment Element's frame has grown to its form: a bank form changes
+    height as it is filled in (the mandate, an error cleared), and the frame follows a
+    message later, moving the Pay button under a pointer that aimed at it before."""
+    outer = page.locator("[data-payment-element] iframe")
+
+    def heights() -> tuple[int, int]:
+        inner = frame.locator("html").evaluate("e => Math.ceil(e.getBoundingClientRect().height)")
+        return inner, round(outer.evaluate("e => e.getBoundingClientRect().height"))
+
+    for _ in range(50):
+        inner, framed = heights()
+        if inner == framed:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the payment frame never settled: content {inner}px, frame {framed}px")
+
+
 def pay_with_card(page: Page, number: str, exp: str = "12 / 34", cvc: str = "123") -> None:
     """On the pay page: open the card form if needed, type the card and press Pay.
 
@@ -390,6 +408,8 @@ def pay_with_card(page: Page, number: str, exp: str = "12 / 34", cvc: str = "123
     fields.get_by_label("Security code").fill(cvc)
     submit = form.get_by_role("button", name=re.compile(r"^Pay "))
     expect(submit).to_be_enabled()
+    submit.scroll_into_view_if_needed()
+    frame_settled(page, fields)  # a pointer aimed before the frame grew would miss
     submit.click()
 
 

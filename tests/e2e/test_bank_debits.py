@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     assert_not_reloaded,
     card_fields,
     follow_email_link,
+    frame_settled,
     invoice_state,
     last_email,
     make_open_invoice,
@@ -51,24 +52,6 @@ def open_bank_tab(page: Page, tab: str) -> FrameLocator:
     frame.get_by_role("tab", name=tab).click()
     expect(frame.get_by_label("Full name")).to_be_visible()
     return frame
-
-
-def frame_settled(page: Page, frame: FrameLocator) -> None:
-    """Wait until the Payment Element's frame has grown to its form: a bank form changes
-    height as it is filled in (the mandate, an error cleared), and the frame follows a
-    message later, moving the Pay button under a pointer that aimed at it before."""
-    outer = page.locator("[data-payment-element] iframe")
-
-    def heights() -> tuple[int, int]:
-        inner = frame.locator("html").evaluate("e => Math.ceil(e.getBoundingClientRect().height)")
-        return inner, round(outer.evaluate("e => e.getBoundingClientRect().height"))
-
-    for _ in range(50):
-        inner, framed = heights()
-        if inner == framed:
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"the payment frame never settled: content {inner}px, frame {framed}px")
 
 
 def submit(page: Page, frame: FrameLocator) -> None:

@@ -14,6 +14,7 @@ from tests.e2e.helpers import (
     VISA,
     assert_not_reloaded,
     card_fields,
+    frame_settled,
     invoice_state,
     make_open_invoice,
     mark_page,
@@ -22,7 +23,6 @@ from tests.e2e.helpers import (
     wait_for_live_update,
     wait_for_return,
 )
-from tests.e2e.test_bank_debits import frame_settled
 
 pytestmark = pytest.mark.e2e
 

@@ -20,6 +20,7 @@ from tests.e2e.helpers import (
     VISA,
     card_fields,
     follow_email_link,
+    frame_settled,
     last_email,
     open_payment_form,
     pay_status,
@@ -27,7 +28,6 @@ from tests.e2e.helpers import (
     wait_for_live_update,
     wait_for_return,
 )
-from tests.e2e.test_bank_debits import frame_settled
 
 pytestmark = pytest.mark.e2e
 
