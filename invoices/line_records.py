@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -43,6 +44,22 @@ class LineItem(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+    def copied_values(self) -> dict[str, Any]:
+        """What a copy of this line on another document keeps (duplicate, convert)."""
+        return {name: getattr(self, name) for name in COPIED_FIELDS}
+
+
+# Everything a line sells; the document it belongs to and its computed amount are the copy's.
+COPIED_FIELDS = (
+    "position",
+    "description",
+    "quantity",
+    "unit_amount",
+    "tax_rate",
+    "tax_name",
+    "named_tax_id",
+)
 
 
 class InvoiceLine(LineItem):

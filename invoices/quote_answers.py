@@ -183,19 +183,7 @@ def convert_quote(*, quote: Quote, actor: Any = None) -> Invoice:
         )
         invoice.apply_terms()
         invoice.save()
-        lines = [
-            InvoiceLine(
-                invoice=invoice,
-                position=line.position,
-                description=line.description,
-                quantity=line.quantity,
-                unit_amount=line.unit_amount,
-                tax_rate=line.tax_rate,
-                tax_name=line.tax_name,
-                named_tax_id=line.named_tax_id,
-            )
-            for line in quote.lines.all()
-        ]
+        lines = [InvoiceLine(invoice=invoice, **line.copied_values()) for line in quote.lines.all()]
         invoice.recalculate(lines)
         InvoiceLine.objects.bulk_create(lines)
         # The deposit counts as what the invoice no longer asks for, as a credit does.

@@ -206,19 +206,7 @@ def duplicate_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
             discount_value=invoice.discount_value,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        lines = [
-            InvoiceLine(
-                invoice=copy,
-                position=line.position,
-                description=line.description,
-                quantity=line.quantity,
-                unit_amount=line.unit_amount,
-                tax_rate=line.tax_rate,
-                tax_name=line.tax_name,
-                named_tax_id=line.named_tax_id,
-            )
-            for line in invoice.lines.all()
-        ]
+        lines = [InvoiceLine(invoice=copy, **line.copied_values()) for line in invoice.lines.all()]
         copy.apply_terms()
         copy.recalculate(lines)
         InvoiceLine.objects.bulk_create(lines)
