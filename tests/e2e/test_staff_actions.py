@@ -80,7 +80,7 @@ def test_staff_refund_part_of_a_paid_invoice_and_both_pages_show_it(
 
     staff = staff_page  # a staff member, signed in, in their own browser
     staff.goto(invoice.staff_path)
-    payments = staff.get_by_role("region", name="Payments")
+    payments = staff.get_by_role("region", name="Payments", exact=True)
     expect(payments).to_contain_text("Visa •••• 4242")
     payments.get_by_role("link", name="Refund…").click()
 

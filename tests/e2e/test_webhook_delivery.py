@@ -81,7 +81,7 @@ def test_webhooks_out_of_order_and_twice_record_one_payment(
     staff = staff_page  # a staff member, signed in, in their own browser
     staff.goto(invoice.staff_path)
     expect(staff.locator(f"#invoice-status-{invoice.id}")).to_contain_text("Paid")
-    rows = staff.get_by_role("region", name="Payments").get_by_role("row")
+    rows = staff.get_by_role("region", name="Payments", exact=True).get_by_role("row")
     expect(rows).to_have_count(2)  # the header and one payment
     expect(rows.nth(1)).to_contain_text("Succeeded")
     expect(rows.nth(1)).to_contain_text(invoice.total_text)
