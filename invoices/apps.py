@@ -10,6 +10,7 @@ class InvoicesConfig(AppConfig):
         # Imported here, not at the top: these modules import the models, which
         # Django loads only after every app's config.
         from invoices import activity, checks, tasks, totals  # noqa: F401  (they register)
+        from invoices.account import sections as account_sections
         from invoices.documents import account_codes, credit_notes, statements  # noqa: F401 (kinds)
         from invoices.documents import autopay_emails as autopay_kinds  # noqa: F401  (kinds)
         from invoices.documents import quotes as quote_emails  # noqa: F401  (its email kind)
@@ -19,3 +20,5 @@ class InvoicesConfig(AppConfig):
         # The pages that follow invoices: the domain announces a change, they render it.
         activity.subscribe("customer page push", pay_live.push_status)
         activity.subscribe("staff pages push", staff_live.push_rows)
+        # The account page's quotes and saved payment methods.
+        account_sections.register()
