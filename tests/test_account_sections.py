@@ -61,7 +61,8 @@ def test_it_lists_the_quotes_sent_with_their_state_page_and_pdf(client):
     open_row = row(html, f"account-quote-{sent.pk}")
     assert sent.get_customer_url() in open_row
     assert reverse("quote_pay:pdf", args=[sent.token]) in open_row
-    assert "Awaiting answer" in open_row and "valid until" in open_row
+    assert "Awaiting answer" in open_row
+    assert "valid until" in open_row
     assert "$210.00" in open_row
     assert "Declined" in row(html, f"account-quote-{declined.pk}")
     assert "Expired" in row(html, f"account-quote-{expired.pk}")
@@ -77,7 +78,8 @@ def test_an_accepted_quote_shows_as_accepted_and_the_links_open(client):
     assert "Accepted" in row(html, f"account-quote-{quote.pk}")
     assert client.get(quote.get_customer_url()).status_code == 200
     pdf = client.get(reverse("quote_pay:pdf", args=[quote.token]))
-    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
 
 
 def test_without_quotes_or_saved_methods_it_shows_neither_section(client):
@@ -106,11 +108,15 @@ def test_it_lists_saved_methods_with_expiry_autopay_and_the_removal_link(client)
     html = page(client, customer)
 
     card_row = row(html, f"account-method-{card.pk}")
-    assert "Visa •••• 4242" in card_row and "expires 03/2031" in card_row
-    assert 'data-autopay="on"' in card_row and "Autopay on" in card_row
+    assert "Visa •••• 4242" in card_row
+    assert "expires 03/2031" in card_row
+    assert 'data-autopay="on"' in card_row
+    assert "Autopay on" in card_row
     bank_row = row(html, f"account-method-{bank.pk}")
-    assert "STRIPE TEST BANK •••• 6789" in bank_row and "expires" not in bank_row
-    assert 'data-autopay="off"' in bank_row and "Autopay off" in bank_row
+    assert "STRIPE TEST BANK •••• 6789" in bank_row
+    assert "expires" not in bank_row
+    assert 'data-autopay="off"' in bank_row
+    assert "Autopay off" in bank_row
     assert "9999" not in html
     removal = reverse("pay:saved_methods", args=[removal_token(customer)])
     assert f'href="{removal}"' in html
@@ -137,7 +143,8 @@ def test_it_speaks_the_customers_language(client):
     make_quote(french)
     saved(french, 2)
     html = page(client, french)
-    assert "Devis" in html and "Moyens de paiement enregistrés" in html
+    assert "Devis" in html
+    assert "Moyens de paiement enregistrés" in html
 
 
 def test_its_queries_stay_constant_as_quotes_and_methods_grow(
