@@ -83,10 +83,9 @@ def test_a_refused_or_rolled_back_answer_notifies_nobody(django_capture_on_commi
             ip="",
             user_agent="",
         )
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with transaction.atomic():
-            accept(quote)
-            transaction.set_rollback(True)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        accept(quote)
+        transaction.set_rollback(True)
     assert notices() == []
     assert callbacks == []  # the live push waits for a commit that never came
     with django_capture_on_commit_callbacks(execute=True):
