@@ -128,7 +128,7 @@ def test_a_failing_push_fails_neither_the_answer_nor_the_notice(
 def test_the_staff_page_reloads_its_live_region_from_the_quote_stream(staff_client):
     quote = make_quote()
     html = staff_client.get(quote.get_absolute_url()).content.decode()
-    assert f'sse-connect="{reverse("quotes:live", args=[quote.pk])}?since=' in html
+    assert f'sse-connect="{reverse("live_quote", args=[quote.pk])}?since=' in html
     assert 'hx-trigger="sse:quote-status"' in html
     decline_quote(quote=quote, note="No thanks", ip="127.0.0.1")
     fragment = staff_client.get(
@@ -153,6 +153,6 @@ def test_a_page_that_connects_late_is_told_of_an_answer_it_missed():
 
 def test_the_quote_stream_is_for_staff_only(client, stranger_client):
     quote = make_quote()
-    url = reverse("quotes:live", args=[quote.pk])
+    url = reverse("live_quote", args=[quote.pk])
     assert client.get(url).status_code == 302
     assert stranger_client.get(url).status_code == 403

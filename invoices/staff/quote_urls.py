@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from invoices.staff import quote_editor, quote_live, quotes
+from invoices.staff import quote_editor, quotes
 
 app_name = "quotes"
 
@@ -16,5 +16,4 @@ urlpatterns = [
     path("<int:pk>/send/", quotes.quote_send, name="send"),
     path("<int:pk>/convert/", quotes.quote_convert, name="convert"),
     path("<int:pk>/pdf/", quotes.quote_pdf_view, name="pdf"),
-    path("<int:pk>/live/", quote_live.quote_stream, name="live"),
 ]
