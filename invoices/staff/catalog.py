@@ -113,7 +113,9 @@ def matching_items(request: HttpRequest, index: int, default_currency: str) -> t
 def suggestions(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     """The active items in the draft's currency whose name matches the line's description."""
     invoice = invoice_for_staff(pk)
-    typed, items = matching_items(request, index, invoice.currency) if invoice.is_draft else ("", [])
+    typed, items = (
+        ("", []) if not invoice.is_draft else matching_items(request, index, invoice.currency)
+    )
     context = {
         "items": items,
         "index": index,
