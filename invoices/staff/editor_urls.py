@@ -26,4 +26,7 @@ def invoice_editor_urls(invoice: Invoice) -> dict[str, object]:
 
 def quote_editor_urls(quote: Quote) -> dict[str, object]:
     # A sent quote saves on request only: each saved change is a new version the customer sees.
-    return _urls("quotes", quote.pk, autosave=quote.status == Quote.Status.DRAFT)
+    draft = quote.status == Quote.Status.DRAFT
+    urls = _urls("quotes", quote.pk, autosave=draft)
+    urls["save_label"] = "Save draft" if draft else "Save as a new version"
+    return urls

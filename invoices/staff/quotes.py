@@ -74,8 +74,10 @@ def quote_new(request: HttpRequest) -> HttpResponse:
         "customers": list(Customer.objects.active().search(q)[:200]),
         "q": q,
         "selected": str(form["customer"].value() or ""),
+        "document": "quote",
+        "new_url": reverse("quotes:new"),
     }
-    return render(request, "quotes/new.html", context)
+    return render(request, "invoices/new.html", context)
 
 
 @require_safe
