@@ -143,10 +143,13 @@ workers before and after the listeners connected).
 {crowd["p50"]:.1f}, p99 {crowd["p99"]:.1f}); {crowd["delivered"]:.1%} delivered; memory
 **{crowd["kib_per_listener"]:.1f} KiB per listener**. The listeners open their streams
 {live.OPENING} at a time (as arriving browsers would, not all in one instant); a stream
-refused while opening (each starts with a database query, and a worker's connection
-pool gives up after 10 s) is retried: {push["refused"]} refused at {LISTENERS},
+told to come back while opening (each starts with a short database lookup queued on
+the worker's few stream threads, which close their connection at once; one not served
+within 8 s ends with an SSE `retry:` hint instead of holding a pooled connection) is
+retried: {push["refused"]} refused at {LISTENERS},
 {crowd["refused"]} at {crowd["listeners"]:,}. The listeners are one Python
-client on the same 2 cores, so at this size its own reading of the streams is part of
+client on the same 2 cores (plain asyncio sockets, not an HTTP library, to keep its own
+per-read cost small), so at this size its reading of the streams is still part of
 the latency. The bench raises its open-file limit to the hard limit; a server holding
 thousands of streams needs `ulimit -n` above twice its listeners.
 
@@ -173,8 +176,9 @@ dashboard's totals timed in-process, at each size (each size its own database):
 
 {growth.table(grown)}
 
-`make bench ARGS=--scale` adds 1,000,000 invoices (seeded in its own database;
-the seed takes several minutes).
+`make bench ARGS=--scale` adds 1,000,000 invoices (seeded with COPY in a database of
+its own: about 9 minutes on this loaded machine). `bench/run.py --scale-only` measures
+only that column, and `BENCH_REUSE=1` reuses a database an earlier run seeded.
 
 ## Where the targets are missed, and why
 
@@ -182,23 +186,30 @@ the seed takes several minutes).
   `/healthz` answers several times faster than before (the "Serving" table: the
   ASGI-for-everything row against the `portal.asgi` row). The ratio targets are
   against that faster floor, so their own cost (queries, template, the webhook's
-  statements) is now what the ratio shows. The pay page's hot path is not part of
-  this change. Webhook ingest measured lower than in the previous report (39
+  statements) is now what the ratio shows. The pay page keeps a finalized invoice's
+  lines per version, so it takes two queries; its remaining cost is the template
+  (about half of it in a profile) and the ORM's query compilation, not yet 2 ms.
+  Webhook ingest measured lower than in the previous report (39
   events/s then) on a machine with a high load average; how much of that is the
   load and how much the booking below was not separated.
-- **Webhook ingest** runs the full handler per event (about two dozen SQL
-  statements, with the four the totals' booking adds: lock the booking, move the
+- **Webhook ingest** runs the full handler per event (25 SQL statements with the
+  live push's reads, counted by tests/test_webhook_ingest_cost.py; 34 before the
+  emails were queued in one insert; the four the totals' booking adds: lock the booking, move the
   open and paid buckets, update the booking). Concurrent payments in one currency
   on one day update the same paid bucket row, which stays locked from the booking
   to the commit, so they queue for that tail of the transaction. Append-only
   deltas folded by the worker would remove that queue; not done yet.
-- **Against dj-stripe** the portal ingests distinct events faster (the table above),
-  but not twice as fast: both rows run one sync worker on the same loaded cores, and
-  the portal's per-event cost is the webhook handler's statements and after-commit
-  work described above, while dj-stripe's retrievals from the simulator are cheap on
-  loopback. Push p99 from the send (both rows) is dominated by the shared cores: the
-  webhook's own latency under load, and at 5,000 listeners the one Python client
-  reading every stream.
+- **Against dj-stripe** the portal is not twice as fast, and the ratio swings from
+  run to run on this shared machine (1.17x in the previous report): the two rows run
+  8 s each, one after the other, on cores other work is using, so a burst of that
+  work during one row moves the ratio more than the code does. Measuring it needs a
+  quiet machine and longer rows; the portal's per-event cost is the handler's
+  statements and after-commit work above, while dj-stripe's retrievals from the
+  simulator are cheap on loopback.
+- **Push p99 from the send** is the webhook's own latency under load: from the
+  `200` it is 0 (the push is rendered once per change, published once, encoded once
+  and handed to each event loop's listeners in one wake-up). At 5,000 listeners the
+  one Python client reading every stream adds its own share.
 - **List p99.** The list's cost does not grow with the number of invoices (one
   keyset query; the growth table's p50s are alike at each size, and the totals
   are a sum over a few hundred bucket rows); its p50 here is the page's rendering

@@ -240,10 +240,31 @@ def intent_event(event_id: str, invoice_id: int, amount: int, **extra: Any) -> d
     }
 
 
+SESSION_ONLY = """
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+user = get_user_model().objects.get(username="bench")
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+print("SEED=" + json.dumps({"session": session.session_key}))
+"""
+
+
 def other_database(env: dict[str, str], size: int, port: int) -> dict[str, Any]:
-    """A database of `size` invoices beside the main one, its portal started (growth table)."""
-    log(f"growth: seeding {size:,} invoices")
-    url = recreate_database(f"{DB_NAME}_{size}")
+    """A database of `size` invoices beside the main one, its portal started (growth table).
+
+    BENCH_REUSE=1 keeps a database seeded by an earlier run (the million-invoice seed
+    takes minutes) and only signs the bench's staff user in again.
+    """
+    name = f"{DB_NAME}_{size}"
+    reuse = os.environ.get("BENCH_REUSE") == "1"
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}" if reuse else recreate_database(name)
+    if not reuse:
+        log(f"growth: seeding {size:,} invoices")
     small = {
         **env,
         "DATABASE_URL": url,
@@ -252,8 +273,11 @@ def other_database(env: dict[str, str], size: int, port: int) -> dict[str, Any]:
         "BENCH_PAY_TOKENS": "100",
         "BENCH_WEBHOOK_INVOICES": "100",
     }
-    manage(small, "migrate", "--no-input", "-v0")
-    seed = shell(small, Path(__file__).with_name("seed.py"), "SEED=")
+    if reuse:
+        seed = shell(small, "import json\n" + SESSION_ONLY, "SEED=")
+    else:
+        manage(small, "migrate", "--no-input", "-v0")
+        seed = shell(small, Path(__file__).with_name("seed.py"), "SEED=")
     return {"env": small, "seed": seed, "portal": start_portal(small, port)}
 
 
@@ -266,7 +290,36 @@ def grow(env: dict[str, str], base: str, session: str) -> dict[str, dict[str, fl
     )
 
 
+def scale_only() -> None:
+    """`bench/run.py --scale-only`: just the growth rows at 1,000,000 invoices (seeded by
+    COPY into a database of their own), printed as a markdown table; the full run with
+    `--scale` puts the same column in docs/benchmarks.md."""
+    started = time.monotonic()
+    ensure_wrk()
+    raise_fd_limit()
+    size = int(os.environ.get("BENCH_SCALE_INVOICES", "1000000"))
+    with SimulatorProcess(delivery_enabled=False, secret_key=SIM_KEY) as sim:
+        port = free_port()
+        # Its own database (other_database creates it, or reuses it with BENCH_REUSE=1).
+        env = environment(PG_ADMIN.rsplit("/", 1)[0] + f"/{DB_NAME}_{size}", port, sim)
+        manage(env, "collectstatic", "--no-input", "-v0")  # no database needed
+        other = other_database(env, size, port)
+        log(f"growth: measuring at {size:,} invoices")
+        try:
+            grown = {size: grow(other["env"], f"http://127.0.0.1:{port}", other["seed"]["session"])}
+        finally:
+            serving.stop(other["portal"])
+    failed = {name: row["errors"] for name, row in grown[size].items() if row.get("errors")}
+    if failed:
+        sys.exit(f"non-2xx answers while measuring: {failed}")
+    print(growth.table(grown))
+    log(f"done in {time.monotonic() - started:.0f} s")
+
+
 def main() -> None:
+    if "--scale-only" in sys.argv[1:]:
+        scale_only()
+        return
     started = time.monotonic()
     scale = "--scale" in sys.argv[1:]
     ensure_wrk()

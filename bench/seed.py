@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from customers.models import Customer
@@ -68,6 +69,20 @@ def invoice_with_lines(customer: Customer, count: int) -> Invoice:
     return invoice
 
 
+def copy_rows(model: type[Model], rows: list[Model]) -> None:
+    """Insert `rows` with PostgreSQL's COPY (several times faster than INSERTs at a
+    million rows; the bench runs on PostgreSQL), as `bulk_create` would fill them."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row([f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields])
+
+
 def bulk_invoices(customers: list[Customer]) -> tuple[list[dict], list[dict]]:
     today = timezone.localdate()
     special = PAY_TOKENS + WEBHOOK_INVOICES
@@ -102,13 +117,20 @@ def bulk_invoices(customers: list[Customer]) -> tuple[list[dict], list[dict]]:
                     amount_due=total - paid if status == "open" else 0,
                 )
             )
-        saved = Invoice.objects.bulk_create(rows)
-        for n, invoice in enumerate(saved, start=created):
+        copy_rows(Invoice, rows)
+        for n, invoice in enumerate(rows, start=created):
             if n < PAY_TOKENS:
                 for_pay.append({"token": invoice.pay_token})
             elif n < special:
-                for_webhooks.append({"id": invoice.pk, "amount": invoice.amount_due})
+                for_webhooks.append({"number": invoice.number, "amount": invoice.amount_due})
         created += len(rows)
+    # COPY hands back no ids: the webhook rows' invoices are found by their numbers.
+    ids = dict(
+        Invoice.objects.filter(number__in=[row["number"] for row in for_webhooks]).values_list(
+            "number", "id"
+        )
+    )
+    for_webhooks = [{"id": ids[row.pop("number")], **row} for row in for_webhooks]
     InvoiceSequence.objects.update_or_create(prefix="INV-", defaults={"last_value": TOTAL})
     return for_pay, for_webhooks
 

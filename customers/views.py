@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import CharField, ProtectedError, Sum
@@ -41,10 +43,17 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     position = read_position(request.GET, Customer, BY_NAME, {"name_key": CharField()})
     customers = Customer.objects.search(q).annotate(name_key=Lower("name"))
     customers = customers.filter(archived_at__isnull=False) if archived else customers.active()
-    customers = accounts.annotate_figures(customers, today)
+    currency = accounts.read_currency(request.GET)
+    in_currency = accounts.sort_currency(currency)
+    customers = accounts.annotate_figures(customers, today, in_currency)
     filters = {
         key: value
-        for key, value in (("q", q), ("archived", "1" if archived else ""), ("sort", sort))
+        for key, value in (
+            ("q", q),
+            ("archived", "1" if archived else ""),
+            ("sort", sort),
+            ("currency", currency),
+        )
         if value
     }
     if sort not in ("", "name"):
@@ -56,7 +65,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         else:
             page = paginate(customers, BY_NAME, position, PAGE_SIZE)
         links = page_links(filters, page)
-    owed = accounts.balances_of((c.pk for c in page.items), today)
+    owed = accounts.balances_of((c.pk for c in page.items), today, currency)
     for customer in page.items:
         customer.owed = owed.get(customer.pk, [])
     context = {
@@ -66,14 +75,18 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "links": links,
         "sort": sort,
-        "sort_links": _sort_links(q, archived, sort),
+        "sort_links": _sort_links(q, archived, sort, currency),
+        "currency": currency,
+        "sort_currency": in_currency,
+        "currencies": accounts.CURRENCIES,
+        "export_query": urlencode(filters),
     }
     return render_page(request, "customers/list.html", context, fragment="results")
 
 
-def _sort_links(q: str, archived: bool, sort: str) -> dict[str, str]:
+def _sort_links(q: str, archived: bool, sort: str, currency: str = "") -> dict[str, str]:
     """Each column header's link: ascending first, then descending."""
-    base = {"q": q, "archived": "1" if archived else ""}
+    base = {"q": q, "archived": "1" if archived else "", "currency": currency}
     links = {}
     for key in accounts.SORTS:
         query = QueryDict(mutable=True)

@@ -3,11 +3,15 @@ methods it offers (one row, edited by superusers)."""
 
 from __future__ import annotations
 
-from django.core.validators import RegexValidator
-from django.db import models
+from decimal import Decimal
+from typing import Any
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models, transaction
 
 from invoices import payment_methods
 from invoices.states import DEFAULT_BRAND_COLOR, Terms
+from portal import timezones
 from portal.i18n import LANGUAGE_CHOICES
 from portal.money import CURRENCY_CHOICES
 
@@ -37,6 +41,13 @@ class BusinessProfile(models.Model):
         default="en",
         help_text="What customers without a language of their own read.",
     )
+    time_zone = models.CharField(
+        max_length=64,
+        default=timezones.default_zone,
+        validators=[timezones.validate_zone],
+        help_text="Where the business is (e.g. Europe/Berlin): every time staff and customers "
+        "see is shown in it.",
+    )
     number_prefix = models.CharField(max_length=12, default="INV-")
     reminder_schedule = models.CharField(
         max_length=100,
@@ -55,12 +66,39 @@ class BusinessProfile(models.Model):
         default=False,
         help_text="On EUR invoices: low fees, settles in about 5 business days.",
     )
+    # Partial payments (see invoices.partial_payments): the customer chooses how much to pay.
+    allow_partial_payments = models.BooleanField(
+        "let customers pay part of an invoice",
+        default=False,
+        help_text="The pay page asks how much to pay now; the rest stays due, with reminders.",
+    )
+    partial_minimum_percent = models.PositiveSmallIntegerField(
+        "smallest part payment (% of the amount due)",
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text="0 for no percentage. Never below Stripe's smallest charge.",
+    )
+    partial_minimum_amount = models.DecimalField(
+        "smallest part payment (amount)",
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="In the invoice's currency; 0 for none. The larger of the two minimums applies.",
+    )
 
     class Meta:
         verbose_name = "business profile"
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        # Now for this process, again at commit (another process may have cached the old
+        # zone meanwhile).
+        timezones.remember(self.time_zone)
+        transaction.on_commit(lambda: timezones.remember(self.time_zone))
 
     @classmethod
     def load(cls) -> BusinessProfile:
@@ -88,3 +126,6 @@ class BusinessProfile(models.Model):
             except ValueError:
                 continue
         return sorted(set(offsets))
+
+
+timezones.register_loader(lambda: BusinessProfile.load().time_zone)

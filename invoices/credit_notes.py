@@ -8,14 +8,24 @@ a credit note that fails (Stripe refuses the refund) gives its number back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
 
 from customers.models import Customer
+from invoices import credit_lines
 from invoices.activity import InvoiceStateError, announce, lock, record_activity
-from invoices.models import CreditNote, CustomerCredit, Invoice, InvoiceActivity, Payment
+from invoices.credit_lines import LineCredit
+from invoices.models import (
+    CreditNote,
+    CreditNoteLine,
+    CustomerCredit,
+    Invoice,
+    InvoiceActivity,
+    Payment,
+)
 from invoices.numbering import take_next_number
 from invoices.outbox import queue_email
 from invoices.payments import refunds
@@ -41,17 +51,29 @@ def _card_payment_for(invoice: Invoice, amount: int) -> Payment | None:
 
 
 def issue_credit_note(
-    *, invoice: Invoice, amount: int, reason: str, keep_as_credit: bool = False, actor: Any = None
+    *,
+    invoice: Invoice,
+    reason: str,
+    amount: int | None = None,
+    lines: Sequence[LineCredit] = (),
+    keep_as_credit: bool = False,
+    actor: Any = None,
 ) -> CreditNote:
-    """`keep_as_credit`: on money already paid, keep it to the customer's good for their
+    """Credit an amount, or some `lines` (the amount is then theirs, tax included).
+
+    `keep_as_credit`: on money already paid, keep it to the customer's good for their
     next invoice in this currency instead of refunding it."""
     reason = reason.strip()
     if not reason:
         raise InvoiceStateError("Say why the credit note is issued.")
+    if (amount is None) == (not lines):
+        raise InvoiceStateError("Credit either an amount or some lines.")
     with transaction.atomic():
         invoice = lock(invoice)
         if invoice.status not in CREDITABLE:
             raise InvoiceStateError("Only a finalized invoice that is not void can be credited.")
+        priced = credit_lines.price(invoice, lines) if lines else []
+        amount = sum(line.total for line in priced) if priced else int(amount or 0)
         if not 0 < amount <= creditable(invoice):
             limit = invoice.money(creditable(invoice))
             raise InvoiceStateError(f"The amount must be more than zero and at most {limit}.")
@@ -74,7 +96,13 @@ def issue_credit_note(
                 )
             else:
                 outcome = CreditNote.Outcome.REFUNDED
-                refund = refunds.request_refund(payment=payment, amount=amount, actor=actor)
+                # The credit note's email says the money is on its way: no refund email too.
+                refund = refunds.request_refund(
+                    payment=payment, amount=amount, actor=actor, tell_customer=False
+                )
+                # It booked what Stripe said on its own copy of the row: saving ours
+                # below must not write the old refunded amount back over it.
+                invoice.refresh_from_db(fields=["amount_refunded"])
         note = CreditNote.objects.create(
             invoice=invoice,
             number=take_next_number(PREFIX),
@@ -85,6 +113,9 @@ def issue_credit_note(
             refund=refund,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
+        for line in priced:
+            line.credit_note = note
+        CreditNoteLine.objects.bulk_create(priced)
         if outcome == CreditNote.Outcome.CREDITED:
             CustomerCredit.objects.create(
                 customer=invoice.customer,

@@ -40,6 +40,32 @@ class CreditNote(models.Model):
         return self.number
 
 
+class CreditNoteLine(models.Model):
+    """Part of one invoice line taken back: a quantity of it, or an amount before tax.
+
+    `amount` and `tax` are what this credit note takes back of the line's amount (after its
+    share of the discount) and of its tax (see `invoices.credit_lines` for the rounding)."""
+
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+    invoice_line = models.ForeignKey(
+        "invoices.InvoiceLine", on_delete=models.PROTECT, related_name="credits"
+    )
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    amount = models.BigIntegerField()
+    tax = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.tax
+
+
 class CustomerCredit(models.Model):
     """Money kept to a customer's good (a credit note on a paid invoice) and its use:
     positive rows grant credit, negative rows apply it to an invoice."""

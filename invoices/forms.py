@@ -15,6 +15,7 @@ from django.utils import timezone
 from customers.models import Customer
 from invoices.models import BusinessProfile, Invoice, Payment, TaxRate
 from invoices.states import DEFAULT_BRAND_COLOR, Terms
+from portal import timezones
 from portal.forms import BoundedTextMixin
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
 
@@ -337,24 +338,43 @@ class BusinessProfileForm(BoundedTextMixin, forms.ModelForm):
             "default_currency",
             "default_terms",
             "default_language",
+            "time_zone",
             "number_prefix",
             "reminder_schedule",
             "default_footer",
             "accept_us_bank_account",
             "accept_sepa_debit",
+            "allow_partial_payments",
+            "partial_minimum_percent",
+            "partial_minimum_amount",
         ]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "default_footer": forms.Textarea(attrs={"rows": 2}),
+            "time_zone": forms.Select(choices=timezones.ZONE_CHOICES),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Left empty, the pay page keeps the portal's own colour.
         self.fields["brand_color"].required = False
+        # Left empty, a partial payment's minimum is only Stripe's smallest charge.
+        self.fields["partial_minimum_percent"].required = False
+        self.fields["partial_minimum_amount"].required = False
+        # Left out, the zone stays what it was.
+        self.fields["time_zone"].required = False
+
+    def clean_time_zone(self) -> str:
+        return self.cleaned_data.get("time_zone") or self.instance.time_zone
 
     def clean_brand_color(self) -> str:
         return self.cleaned_data.get("brand_color") or DEFAULT_BRAND_COLOR
+
+    def clean_partial_minimum_percent(self) -> int:
+        return self.cleaned_data.get("partial_minimum_percent") or 0
+
+    def clean_partial_minimum_amount(self) -> Decimal:
+        return self.cleaned_data.get("partial_minimum_amount") or Decimal(0)
 
     def clean_reminder_schedule(self) -> str:
         raw = self.cleaned_data["reminder_schedule"]

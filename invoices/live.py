@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import math
+import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
-from django.http import StreamingHttpResponse
+from django.db import OperationalError, connections
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +51,11 @@ class Message:
     id: str
 
     def encode(self) -> bytes:
+        return self.wire
+
+    @functools.cached_property
+    def wire(self) -> bytes:
+        """The SSE frame, built once however many listeners it goes to."""
         lines = [f"id: {self.id}", f"event: {self.event}"]
         lines += [f"data: {line}" for line in self.html.splitlines() or [""]]
         return ("\n".join(lines) + "\n\n").encode()
@@ -63,11 +73,24 @@ class Hub:
         self.redis_subscribed = False
 
     def dispatch(self, channel: str, message: Message) -> None:
+        """Hand `message` to every listener of `channel`: directly when called on their
+        event loop (the Redis reader), else one wake-up per loop for all its listeners."""
         with self._lock:
             targets = list(self._listeners.get(channel, ()))
+        message.encode()  # once, here, not once per listener
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Queue]] = defaultdict(list)
         for loop, queue in targets:
+            by_loop[loop].append(queue)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, queues in by_loop.items():
+            if loop is running:
+                _offer_all(queues, message)
+                continue
             with contextlib.suppress(RuntimeError):  # the loop has closed
-                loop.call_soon_threadsafe(_offer, queue, message)
+                loop.call_soon_threadsafe(_offer_all, queues, message)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[asyncio.Queue[Message]]:
@@ -128,10 +151,11 @@ class Hub:
                     await client.aclose()
 
 
-def _offer(queue: asyncio.Queue[Message], message: Message) -> None:
-    # A listener that has stopped reading must not hold messages forever.
-    with contextlib.suppress(asyncio.QueueFull):
-        queue.put_nowait(message)
+def _offer_all(queues: list[asyncio.Queue[Message]], message: Message) -> None:
+    for queue in queues:
+        # A listener that has stopped reading must not hold messages forever.
+        with contextlib.suppress(asyncio.QueueFull):
+            queue.put_nowait(message)
 
 
 hub = Hub()
@@ -160,7 +184,7 @@ def publish(channel: str, event: str, html: str) -> None:
     message = Message(event=event, html=html, id=new_message_id())
     if settings.REDIS_URL:
         try:
-            payload = json.dumps(message.__dict__)
+            payload = json.dumps({"event": event, "html": html, "id": message.id})
             _redis().publish(f"{CHANNEL_PREFIX}:{channel}", payload)
         except Exception as error:
             # A lost update is repaired by the state sent on every (re)connect.
@@ -179,13 +203,92 @@ def stream_response(events: AsyncIterator[bytes]) -> StreamingHttpResponse:
     return response
 
 
-async def release_connection() -> None:
-    """Give this request's database connection back before the stream goes idle.
+# -- the streams' database work ------------------------------------------------------
+#
+# A stream's own database work is short (who is asking, the current state) but
+# arrives in bursts: a deploy or a network blip reconnects every open page at once.
+# It runs on a few threads of its own, each closing its connection as soon as it is
+# done, so a burst queues here (costing nothing while it waits) instead of taking
+# every connection of the pool from the ordinary pages; what cannot be served in
+# time is told to come back (`busy_response`, `retry_hint`), never a 500.
 
-    Django returns connections when a response finishes, which for a stream is
-    when the client leaves: hundreds of open streams would hold the whole pool.
+STREAM_DB_WAIT_SECONDS = 8.0
+RETRY_SECONDS = (1.0, 4.0)  # spread over this range so a refused burst does not return as one
+_stream_executor: ThreadPoolExecutor | None = None
+_stream_executor_lock = threading.Lock()
+
+
+class Busy(Exception):
+    """The database could not serve a stream's lookup in time (pool exhausted, or down)."""
+
+
+def stream_db_threads() -> int:
+    """What the pool has beyond the pages' threads (each holds at most one connection)."""
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    if not isinstance(pool, dict):
+        return 2
+    return max(1, min(4, pool.get("max_size", 4) - settings.WEB_THREADS))
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _stream_executor
+    with _stream_executor_lock:
+        if _stream_executor is None:
+            _stream_executor = ThreadPoolExecutor(stream_db_threads(), "stream-db")
+        return _stream_executor
+
+
+def _closing(function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    try:
+        return function(*args)
+    finally:
+        connections.close_all()  # this thread's connection goes straight back to the pool
+
+
+async def on_stream_db(function: Callable[..., Any], *args: Any) -> Any:
+    """`function(*args)` on a stream database thread; raises `Busy` if it cannot run in time.
+
+    Other exceptions (Http404, PermissionDenied) pass through as raised.
     """
-    await sync_to_async(close_old_connections)()
+    if getattr(settings, "LIVE_STREAMS_SHARE_REQUEST_CONNECTION", False):
+        # In-process tests: the request's own thread and connection, so the stream sees
+        # the test's uncommitted rows (the real servers' tests use the threads below).
+        try:
+            return await sync_to_async(function)(*args)
+        except OperationalError as error:
+            raise Busy(str(error)) from error
+    loop = asyncio.get_running_loop()
+    job = loop.run_in_executor(_executor(), _closing, function, args)
+    try:
+        # A job still queued when the wait ends is cancelled, so it never runs.
+        return await asyncio.wait_for(job, STREAM_DB_WAIT_SECONDS)
+    except TimeoutError as error:
+        raise Busy("stream lookups queued too long") from error
+    except OperationalError as error:
+        logger.warning("live: stream lookup refused (%s); the client is told to retry", error)
+        raise Busy(str(error)) from error
+
+
+def retry_seconds() -> float:
+    return random.uniform(*RETRY_SECONDS)
+
+
+def retry_hint(seconds: float) -> bytes:
+    """An SSE stream's last words: the browser's EventSource reconnects after `seconds`."""
+    return f"retry: {int(seconds * 1000)}\n: busy, reconnect shortly\n\n".encode()
+
+
+def busy_response(request: HttpRequest) -> HttpResponse:
+    """A stream that could not start now: EventSource clients get a stream that only says
+    when to reconnect (the one retry an EventSource honours); others a 503 with Retry-After."""
+    seconds = retry_seconds()
+    if "text/event-stream" in request.headers.get("Accept", ""):
+        response = HttpResponse(retry_hint(seconds), content_type="text/event-stream")
+    else:
+        response = HttpResponse("Busy, retry shortly.\n", status=503, content_type="text/plain")
+    response["Retry-After"] = str(math.ceil(seconds))
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 async def relay(queue: asyncio.Queue[Message]) -> AsyncIterator[bytes]:

@@ -19,6 +19,7 @@ from invoices.states import (
     NOTHING_DUE_MESSAGE,
     PROCESSING_MESSAGE,
     STATUS_REFUSALS,
+    VERIFYING_MESSAGE,
     DiscountKind,
     DisputeStatus,
     InvoiceStatus,
@@ -174,6 +175,8 @@ class Invoice(models.Model):
             return NOTHING_DUE_MESSAGE
         if self.payment_state == self.PaymentState.PROCESSING:
             return PROCESSING_MESSAGE
+        if self.payment_state == self.PaymentState.VERIFYING:
+            return VERIFYING_MESSAGE
         return self.below_minimum
 
     @property
@@ -305,6 +308,10 @@ class Payment(models.Model):
     reversed_at = models.DateTimeField(null=True, blank=True)
     # When a bank debit started processing: its expected settlement date counts from here.
     processing_since = models.DateTimeField(null=True, blank=True)
+    # An ACH account awaiting microdeposit verification: Stripe's hosted page to verify it on,
+    # and when the deposits arrive.
+    verification_url = models.URLField(max_length=2000, blank=True)
+    deposits_arrive_on = models.DateField(null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -366,7 +373,7 @@ from invoices.account_records import (  # noqa: E402, F401
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
 from invoices.business import BusinessProfile  # noqa: E402, F401
 from invoices.catalog_records import CatalogItem, TaxRate  # noqa: E402, F401
-from invoices.credit_records import CreditNote, CustomerCredit  # noqa: E402, F401
+from invoices.credit_records import CreditNote, CreditNoteLine, CustomerCredit  # noqa: E402, F401
 from invoices.email_log import EmailLog  # noqa: E402, F401
 from invoices.line_records import InvoiceLine  # noqa: E402
 from invoices.numbering import InvoiceSequence  # noqa: E402, F401

@@ -22,6 +22,7 @@ import hashlib
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,7 +65,18 @@ def _email_key(kind: str, invoice: Invoice, payment_id: int | None, ref: str) ->
     return ":".join(str(part) for part in (kind, invoice.pk, about) if part != "")
 
 
-def queue_email(
+@dataclass(frozen=True)
+class Owed:
+    """One email to queue: built by `email_owed` / `notice_owed`, queued by `queue_all`."""
+
+    key: str
+    kind: str
+    invoice: Invoice
+    payment_id: int | None
+    params: dict[str, Any]
+
+
+def email_owed(
     kind: str,
     invoice: Invoice,
     *,
@@ -72,25 +84,60 @@ def queue_email(
     amount: int = 0,
     ref: str = "",
     reason: str = "",
-) -> EmailLog:
-    """Owe the customer one email; queued at most once per key (see `_email_key`).
+) -> Owed:
+    """The customer is owed one email; at most one per key (see `_email_key`).
 
     `reason`: a failed debit's failure code, worded in the customer's language at send time.
     """
-    key = _email_key(kind, invoice, payment_id, ref)
     params: dict[str, Any] = {"amount": amount}
     if ref:
         params["ref"] = ref  # what the email is about, e.g. a credit note's number
     if reason:
         params["reason"] = reason  # a failed debit's failure code
-    return _queue(key, kind, invoice, payment_id, params)
+    return Owed(_email_key(kind, invoice, payment_id, ref), kind, invoice, payment_id, params)
+
+
+def notice_owed(invoice: Invoice, kind: str, message: str, *, ref: str = "") -> Owed:
+    """Staff are owed one notice; `ref` names what it is about, so a replay adds none."""
+    key = f"notice:{kind}:{invoice.pk}:{ref or uuid.uuid4().hex}"
+    return Owed(key, "notice", invoice, None, {"notice_kind": kind, "message": message})
+
+
+def queue_email(kind: str, invoice: Invoice, **about: Any) -> EmailLog:
+    """Owe the customer one email (`email_owed`'s arguments); queued at most once per key."""
+    return queue_all([email_owed(kind, invoice, **about)])[0]
 
 
 def queue_staff_notice(invoice: Invoice, kind: str, message: str, *, ref: str = "") -> EmailLog:
     """Owe staff one notice; `ref` names what it is about, so a replay adds none."""
-    key = f"notice:{kind}:{invoice.pk}:{ref or uuid.uuid4().hex}"
-    params = {"notice_kind": kind, "message": message}
-    return _queue(key, "notice", invoice, None, params)
+    return queue_all([notice_owed(invoice, kind, message, ref=ref)])[0]
+
+
+def queue_all(owed: list[Owed]) -> list[EmailLog]:
+    """Queue several emails in the caller's transaction: one read of the keys already
+    queued, one insert of the others (and their delivery tasks), in `owed`'s order.
+
+    The callers hold the invoice's row lock, so no one else queues the same key
+    meanwhile; if someone did, the insert's unique key refuses it and the caller's
+    transaction rolls back whole (a webhook is then retried by Stripe).
+    """
+    keys = [item.key[:200] for item in owed]
+    queued = {email.key: email for email in EmailLog.objects.filter(key__in=keys)}
+    new = {
+        key: EmailLog(
+            key=key,
+            kind=item.kind,
+            invoice=item.invoice,
+            payment_id=item.payment_id,
+            params=item.params,
+        )
+        for key, item in zip(keys, owed, strict=True)
+        if key not in queued
+    }
+    for email in EmailLog.objects.bulk_create(new.values()):
+        schedule(email)
+    queued.update(new)
+    return [queued[key] for key in keys]
 
 
 def queue_customer_email(
@@ -101,19 +148,6 @@ def queue_customer_email(
         email, created = EmailLog.objects.get_or_create(
             key=f"{kind}:customer-{customer.pk}:{ref}"[:200],
             defaults={"kind": kind, "customer": customer, "params": params},
-        )
-        if created:
-            schedule(email)
-    return email
-
-
-def _queue(
-    key: str, kind: str, invoice: Invoice, payment_id: int | None, params: dict[str, Any]
-) -> EmailLog:
-    with transaction.atomic():
-        email, created = EmailLog.objects.get_or_create(
-            key=key[:200],
-            defaults={"kind": kind, "invoice": invoice, "payment_id": payment_id, "params": params},
         )
         if created:
             schedule(email)

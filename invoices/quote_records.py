@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Coalesce
@@ -235,13 +236,19 @@ class QuoteActivity(models.Model):
 # -- what the invoice pages show of a quote (one query each, no workflow imported) --------
 
 
-def quote_of(invoice_pk: int) -> Quote | None:
-    """The quote an invoice came from, or whose deposit it asks for."""
-    return (
-        Quote.objects.select_related("deposit_invoice", "invoice")
-        .filter(models.Q(invoice_id=invoice_pk) | models.Q(deposit_invoice_id=invoice_pk))
-        .first()
-    )
+# What `linked_quote` reads, for a page that loads the invoice with them (no query more).
+QUOTE_LINKS = ("source_quote__deposit_invoice", "deposit_quote")
+
+
+def linked_quote(invoice: Any) -> Quote | None:
+    """The quote an invoice came from, or whose deposit it asks for: free when the invoice
+    was read with `select_related(*QUOTE_LINKS)`."""
+    for name in ("source_quote", "deposit_quote"):
+        try:
+            return getattr(invoice, name)
+        except ObjectDoesNotExist:
+            continue
+    return None
 
 
 def deposit_deduction(invoice_pk: int) -> tuple[str, int] | None:

@@ -49,6 +49,8 @@ class PaymentState(models.TextChoices):
     REQUIRES_ACTION = "requires_action", "Waiting for authentication"
     PROCESSING = "processing", "Processing"
     FAILED = "failed", "Failed"
+    # An ACH account typed in by hand: Stripe sent microdeposits, the customer must verify.
+    VERIFYING = "verifying", "Waiting for bank account verification"
 
 
 class DisputeStatus(models.TextChoices):
@@ -92,6 +94,10 @@ class PaymentStatus(models.TextChoices):
 # debit takes days); a second one would charge twice.
 PROCESSING_MESSAGE = gettext_noop(
     "Your payment is processing. We will email your receipt when it completes."
+)
+VERIFYING_MESSAGE = gettext_noop(
+    "Your bank account is being verified. Your payment starts as soon as you confirm the "
+    "small deposit we sent to it; there is no need to pay again."
 )
 NOTHING_DUE_MESSAGE = gettext_noop("There is nothing left to pay on this invoice.")
 STATUS_REFUSALS = {

@@ -212,7 +212,12 @@ def cancel_payment_intent(payment_intent_id: str) -> PaymentIntent:
 
 def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str) -> stripe.Refund:
     return client().v1.refunds.create(
-        params={"payment_intent": payment_intent_id, "amount": amount},
+        # Expanded: the refund's fee and net come with the answer (the ledger shows them).
+        params={
+            "payment_intent": payment_intent_id,
+            "amount": amount,
+            "expand": ["balance_transaction"],
+        },
         options={"idempotency_key": idempotency_key},
     )
 

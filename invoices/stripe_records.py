@@ -68,6 +68,11 @@ class Refund(models.Model):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     failure_reason = models.CharField(max_length=100, blank=True)
+    # Stripe's fee and net for the refund, from its balance transaction (net is negative:
+    # money leaving the balance), in the balance's currency.
+    stripe_fee = models.BigIntegerField(null=True, blank=True)
+    stripe_net = models.BigIntegerField(null=True, blank=True)
+    balance_currency = models.CharField(max_length=3, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

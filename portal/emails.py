@@ -10,6 +10,9 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import timezone
+
+from portal import timezones
 
 InlineImage = tuple[str, bytes, str]  # (content id, content, mimetype)
 
@@ -48,10 +51,12 @@ def render_email(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
     The subject and the text part are plain `str` (to be escaped wherever they are
     shown); only the html part, rendered with autoescape on, is safe HTML.
     """
-    subject = render_to_string(f"emails/{name}/subject.txt", context).strip()
-    subject = " ".join(subject.splitlines())
-    text = plain_text(render_to_string(f"emails/{name}/body.txt", context))
-    html = render_to_string(f"emails/{name}/body.html", context)
+    # Dates and times as the business reads them (see `portal.timezones`).
+    with timezone.override(timezones.business_zone(context.get("business"))):
+        subject = render_to_string(f"emails/{name}/subject.txt", context).strip()
+        subject = " ".join(subject.splitlines())
+        text = plain_text(render_to_string(f"emails/{name}/body.txt", context))
+        html = render_to_string(f"emails/{name}/body.html", context)
     return subject, text, html
 
 

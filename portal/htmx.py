@@ -14,8 +14,11 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
+
+from portal import timezones
 
 
 def wants_fragment(request: HttpRequest, target: str = "") -> bool:
@@ -37,7 +40,10 @@ def render_page(
     """`template`, or its `{% partialdef fragment %}` when htmx asks for that part."""
     if wants_fragment(request, target):
         template = f"{template}#{fragment}"
-    return vary_on_htmx(render(request, template, context))
+    # A fragment skips the base template's `{% in_business_zone %}`: times stay in it.
+    profile = context.get("business") or context.get("profile")
+    with timezone.override(timezones.business_zone(profile)):
+        return vary_on_htmx(render(request, template, context))
 
 
 def vary_on_htmx(response: HttpResponse) -> HttpResponse:

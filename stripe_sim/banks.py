@@ -3,7 +3,10 @@
 
 The numbers mirror Stripe's "Test your integration" tables for both methods (see the README).
 A debit is ``processing`` after confirmation and settles ``settle_delay`` simulator seconds
-later; the "after at least three minutes" IBANs wait three more simulated minutes.
+later; the "after at least three minutes" IBANs wait three more simulated minutes; ACH account
+000000000009 stays ``processing`` until it is canceled or settled by hand. A refund of a debit
+is ``pending`` for ``settle_delay`` simulator seconds, then ``succeeded``; the simulator-only
+accounts marked ``refund_fails`` make it ``failed`` instead (Stripe documents no such account).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ TEST_ROUTING_NUMBER = "110000000"
 ACH_SUCCESS = "000123456789"
 SEPA_SUCCESS = "AT321904300235473204"
 SEPA_FAILURE = "AT861904300235473202"
+ACH_PROCESSING = "000000000009"
+ACH_REFUND_FAILS = "000999999999"  # simulator only
+SEPA_REFUND_FAILS = "DE35370400440532013099"  # simulator only
 LATE = 180  # "after at least three minutes"
 
 
@@ -36,6 +42,8 @@ class Debit:
     failure: Failure | None = None
     extra_delay: float = 0
     dispute: bool = False
+    stays_processing: bool = False
+    refund_fails: bool = False
 
 
 ACCOUNT_CLOSED = Failure("account_closed", "The customer's bank account has been closed.", True)
@@ -56,6 +64,9 @@ ACH_ACCOUNTS: dict[str, Debit] = {
     "000111111116": Debit(NO_ACCOUNT),
     "000222222227": Debit(INSUFFICIENT_FUNDS),
     "000333333335": Debit(DEBIT_NOT_AUTHORIZED),
+    "000555555559": Debit(dispute=True),
+    ACH_PROCESSING: Debit(stays_processing=True),
+    ACH_REFUND_FAILS: Debit(refund_fails=True),
 }
 ACH_TEST_PAYMENT_METHODS: dict[str, str] = {
     "pm_usBankAccount_success": ACH_SUCCESS,
@@ -63,6 +74,8 @@ ACH_TEST_PAYMENT_METHODS: dict[str, str] = {
     "pm_usBankAccount_noAccount": "000111111116",
     "pm_usBankAccount_insufficientFunds": "000222222227",
     "pm_usBankAccount_debitNotAuthorized": "000333333335",
+    "pm_usBankAccount_dispute": "000555555559",
+    "pm_usBankAccount_processing": ACH_PROCESSING,
 }
 
 SEPA_IBANS: dict[str, Debit] = {
@@ -73,6 +86,7 @@ SEPA_IBANS: dict[str, Debit] = {
     "AT591904300235473203": Debit(dispute=True),
     "DE89370400440532013000": Debit(),
     "DE62370400440532013001": Debit(GENERIC),
+    SEPA_REFUND_FAILS: Debit(refund_fails=True),
 }
 SEPA_TEST_PAYMENT_METHODS: dict[str, str] = {
     "pm_sepaDebit_success": "AT611904300234573201",
@@ -85,6 +99,11 @@ def ach_debit(account_number: str) -> Debit:
 
 def sepa_debit(iban: str) -> Debit:
     return SEPA_IBANS.get(iban, Debit())
+
+
+def debit_for(kind: str, key: str) -> Debit:
+    """What a debit from the ``us_bank_account`` or ``sepa_debit`` test account ``key`` does."""
+    return ach_debit(key) if kind == "us_bank_account" else sepa_debit(key)
 
 
 def fingerprint(value: str) -> str:

@@ -212,13 +212,35 @@ def start_processing(store: Store, pi: Obj, pm: Obj) -> None:
     # Stripe saves a bank account as soon as the debit is under way, not days later.
     saved.after_payment(store, pi, pm)
     debit = _debit(store, pm)
+    if debit.stays_processing:
+        return  # until canceled, or settled with /_sim/payment_intents/PI/succeed|fail
     delay = store.config.settle_delay + debit.extra_delay
     store.later(delay, lambda: settle(store, pi["id"]))
 
 
 def _debit(store: Store, pm: Obj) -> banks.Debit:
-    key = store.pm_keys[pm["id"]]
-    return banks.ach_debit(key) if pm["type"] == "us_bank_account" else banks.sepa_debit(key)
+    return banks.debit_for(pm["type"], store.pm_keys[pm["id"]])
+
+
+def cancelable_while_processing(store: Store, pi: Obj) -> bool:
+    """Stripe cancels a ``processing`` PaymentIntent "in rare cases": an ACH debit not yet sent
+    to the bank, which is what the account that stays processing is for."""
+    if pi["status"] != "processing" or not pi["latest_charge"]:
+        return False
+    ch = store.get("charge", pi["latest_charge"])
+    pm = store.objects["payment_method"].get(ch["payment_method"] or "")
+    return pm is not None and pm["type"] == "us_bank_account" and _debit(store, pm).stays_processing
+
+
+def cancel_processing(store: Store, pi: Obj) -> None:
+    """The debit is never sent: its pending charge fails with the PaymentIntent's cancellation."""
+    ch = store.get("charge", pi["latest_charge"])
+    ch.update(
+        status="failed",
+        failure_message="The PaymentIntent was canceled before the debit was sent to the bank.",
+        outcome=ledger.bank_outcome("The PaymentIntent was canceled."),
+    )
+    store.emit("charge.failed", ch)
 
 
 def settle(store: Store, pi_id: str, *, fail: bool | None = None) -> None:

@@ -370,13 +370,16 @@ def force_succeed(store: Store, pi: Obj) -> Obj:
 
 
 def cancel(store: Store, pi: Obj, reason: str | None) -> Obj:
-    if pi["status"] not in CANCELABLE:
+    processing = debits.cancelable_while_processing(store, pi)
+    if pi["status"] not in CANCELABLE and not processing:
         raise unexpected_state(
             f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. "
             "Only a PaymentIntent with one of the following statuses may be canceled: "
             + ", ".join(CANCELABLE)
             + "."
         )
+    if processing:
+        debits.cancel_processing(store, pi)
     pi.update(
         status="canceled",
         canceled_at=objects.now(),

@@ -1,16 +1,19 @@
 """Refunds against succeeded charges, full or partial, and their lifecycle.
 
-A refund is ``succeeded`` at once, except for Stripe's refund test cards: 4000 0000 0000 7726
-(``pm_card_pendingRefund``) stays ``pending`` and succeeds later, 4000 0000 0000 5126
+A card refund is ``succeeded`` at once, except for Stripe's refund test cards: 4000 0000 0000
+7726 (``pm_card_pendingRefund``) stays ``pending`` and succeeds later, 4000 0000 0000 5126
 (``pm_card_refundFail``) is ``succeeded`` and fails later; "later" is ``refund_delay`` seconds,
-or at once with ``POST /_sim/refunds/RE/succeed|fail``. Money asked back counts against what can
-still be refunded from the moment the refund exists (``charge.amount_refunded``); a failed
-refund gives it back.
+or at once with ``POST /_sim/refunds/RE/succeed|fail``. A refund of a bank debit
+(``us_bank_account``, ``sepa_debit``) is a credit sent back through the bank: ``pending`` for
+``settle_delay`` simulator seconds (Stripe: a few business days), then ``succeeded``, or
+``failed`` (``declined``) for the simulator-only accounts marked ``refund_fails`` in
+``banks``. Money asked back counts against what can still be refunded from the moment the
+refund exists (``charge.amount_refunded``); a failed refund gives it back.
 """
 
 from __future__ import annotations
 
-from stripe_sim import cards, ledger
+from stripe_sim import banks, cards, ledger
 from stripe_sim.errors import ApiError, invalid
 from stripe_sim.objects import Obj
 from stripe_sim.params import format_amount
@@ -43,7 +46,8 @@ def create_refund(store: Store, params: Obj) -> Obj:
             param="amount",
         )
     behaviour = _refund_behaviour(store, ch)
-    status = "pending" if behaviour == cards.REFUND_PENDING else "succeeded"
+    bank = ch["payment_method_details"]["type"] != "card"
+    status = "pending" if bank or behaviour == cards.REFUND_PENDING else "succeeded"
     refund = store.add(ledger.refund(ch, amount, params, status=status))
     txn = store.add(
         ledger.balance_transaction(ch, amount=-amount, kind="refund", source=refund["id"])
@@ -55,7 +59,10 @@ def create_refund(store: Store, params: Obj) -> Obj:
     ch["refunded"] = ch["amount_refunded"] == ch["amount"]
     store.emit("charge.refunded", ch, previous)
     store.emit("refund.created", refund)
-    if behaviour == cards.REFUND_PENDING:
+    if bank:
+        success = behaviour != cards.REFUND_FAILS
+        store.later(store.config.settle_delay, lambda: _settle_later(store, refund["id"], success))
+    elif behaviour == cards.REFUND_PENDING:
         store.later(store.config.refund_delay, lambda: _settle_later(store, refund["id"], True))
     elif behaviour == cards.REFUND_FAILS:
         store.later(store.config.refund_delay, lambda: _settle_later(store, refund["id"], False))
@@ -70,11 +77,14 @@ def _refundable_while_disputed(store: Store, ch: Obj) -> bool:
 
 
 def _refund_behaviour(store: Store, ch: Obj) -> str:
-    # Only the refund test cards settle later; bank refunds succeed at once here.
-    if ch["payment_method_details"]["type"] != "card":
+    kind = ch["payment_method_details"]["type"]
+    key = store.pm_keys.get(ch["payment_method"] or "")
+    if not key:
         return cards.REFUND_SUCCEEDS
-    number = store.pm_keys.get(ch["payment_method"] or "")
-    return cards.card_for(number).refund if number else cards.REFUND_SUCCEEDS
+    if kind != "card":
+        fails = banks.debit_for(kind, key).refund_fails
+        return cards.REFUND_FAILS if fails else cards.REFUND_SUCCEEDS
+    return cards.card_for(key).refund
 
 
 def _settle_later(store: Store, refund_id: str, success: bool) -> None:
@@ -100,9 +110,10 @@ def settle(store: Store, refund: Obj, *, success: bool) -> Obj:
             )
         )
         previous |= {"failure_balance_transaction": None, "failure_reason": None}
+        card = ch["payment_method_details"]["type"] == "card"
         refund.update(
             status="failed",
-            failure_reason="expired_or_canceled_card",
+            failure_reason="expired_or_canceled_card" if card else "declined",
             failure_balance_transaction=txn["id"],
         )
         # The money was not sent back after all: it can be refunded again.

@@ -49,7 +49,10 @@ def fresh_cache():
     """Cached pieces (dashboard totals, login rate limits) never leak between tests."""
     from django.core.cache import cache
 
+    from portal import timezones
+
     cache.clear()
+    timezones.assume_default()  # each test starts from a database without a profile
     yield
     cache.clear()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 from datetime import date
 
@@ -12,7 +13,9 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from invoices.credit_notes import issue_credit_note
+from invoices.documents.credit_notes import send_credit_note_email
 from invoices.models import CreditNote, Invoice, InvoiceActivity, Refund
+from invoices.pay import live
 from invoices.payments.handlers import apply_intent_succeeded
 from invoices.payments.intents import start_payment
 from invoices.services import (
@@ -312,3 +315,72 @@ def test_concurrent_finalizes_spend_a_credit_once():
     assert errors == []
     credited = [Invoice.objects.get(pk=d.pk).amount_credited for d in drafts]
     assert sorted(credited) == [0, 0, 0, 5000]
+
+
+# -- on the customer's pay page -------------------------------------------------------
+
+
+def test_the_pay_page_links_each_credit_notes_pdf_on_the_page_and_live(client):
+    invoice = make_open()
+    first = issue_credit_note(invoice=invoice, amount=5000, reason="Billed twice")
+    second = issue_credit_note(invoice=invoice, amount=1000, reason="Goodwill")
+    links = [
+        reverse("pay:credit_note_pdf", args=[invoice.pay_token, note.number])
+        for note in (first, second)
+    ]
+    body = client.get(invoice.get_pay_url()).content.decode()
+    invoice.refresh_from_db()
+    pushed = live.render_customer_state(invoice)
+    for html in (body, pushed):
+        downloads = re.search(r'<p id="pay-downloads".*?</p>', html, re.S).group(0)
+        assert [link in downloads for link in links] == [True, True]
+        assert "Credit note CN-0002 (PDF)" in downloads
+        assert "Credit note CN-0001" in re.search(r'<dl id="invoice-totals".*?</dl>', html, re.S)[0]
+    response = client.get(links[0])
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Cache-Control"].startswith("max-age=0")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    assert "CN-0001" in text
+    assert "Billed twice" in text
+
+
+def test_a_credit_notes_pdf_opens_only_with_its_own_invoices_link(client):
+    invoice, other = make_open(), make_open()
+    note = issue_credit_note(invoice=invoice, amount=5000, reason="Billed twice")
+    issue_credit_note(invoice=other, amount=100, reason="Other")
+    for token, number in (
+        (other.pay_token, note.number),  # another customer's link: no enumeration
+        ("not-a-token", note.number),
+        (invoice.pay_token, "CN-9999"),
+        (invoice.pay_token, "x" * 300),
+    ):
+        assert client.get(reverse("pay:credit_note_pdf", args=[token, number])).status_code == 404
+    old_token = invoice.pay_token
+    invoice.rotate_pay_token()
+    assert (
+        client.get(reverse("pay:credit_note_pdf", args=[old_token, note.number])).status_code == 404
+    )
+
+
+def test_a_live_update_keeps_the_account_credit_line(stripe_env):
+    invoice = paid_by_card(stripe_env)
+    issue_credit_note(invoice=invoice, amount=6000, reason="Unused", keep_as_credit=True)
+    later = make_open(customer=invoice.customer)
+    pushed = live.render_customer_state(later)
+    assert "Account credit applied" in pushed
+    assert "-$60.00" in pushed
+
+
+def test_credit_kept_on_the_account_says_so_in_the_email_and_pdf(mailoutbox, staff):
+    invoice = make_open()
+    record_offline_payment(
+        invoice=invoice, amount=invoice.total, method="cash", received_on=date(2026, 3, 1)
+    )
+    invoice.refresh_from_db()
+    note = issue_credit_note(invoice=invoice, amount=1000, reason="x", keep_as_credit=True)
+    mail = send_credit_note_email(invoice, note.number)
+    assert "kept on your account: your next invoice uses it" in mail.body
+    assert "now asks for" not in mail.body
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(mail.attachments[0][1])).pages)
+    assert "kept on your account" in text
+    assert "lowers the amount due" not in text

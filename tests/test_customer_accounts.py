@@ -120,3 +120,54 @@ def test_it_refuses_strangers(stranger_client, client):
     for url in (URL, CSV_URL):
         assert stranger_client.get(url).status_code == 403
         assert client.get(url).status_code == 302
+
+
+def test_it_sorts_by_outstanding_within_a_chosen_currency(staff_client, book):
+    dee = CustomerFactory(name="Dee")
+    owing(dee, 900, currency="EUR")
+    # In dollars (the default), Dee owes nothing; in euros she owes the most.
+    # (Equal amounts follow the name, descending too.)
+    assert names(staff_client.get(URL, {"sort": "-outstanding"})) == ["Ben", "Ann", "Dee", "Cat"]
+    response = staff_client.get(URL, {"sort": "-outstanding", "currency": "eur"})
+    assert names(response) == ["Dee", "Ann", "Cat", "Ben"]
+    rows = {c.name: c for c in response.context["customers"]}
+    assert [(o.currency, o.outstanding) for o in rows["Ann"].owed] == [("EUR", 700)]
+    assert rows["Ben"].owed == []  # only euros are shown when euros are chosen
+    body = response.content.decode()
+    assert "in EUR" in body
+    assert "$500.00" not in body
+    assert "currency=EUR" in response.context["sort_links"]["overdue"]
+    default = staff_client.get(URL, {"sort": "-outstanding"}).content.decode()
+    assert "sorted by USD" in default
+
+
+def test_an_unknown_currency_shows_every_currency(staff_client, book):
+    for bogus in ("XXX", "usd'", "€", "E" * 500):
+        response = staff_client.get(URL, {"sort": "-outstanding", "currency": bogus})
+        assert response.status_code == 200
+        assert response.context["currency"] == ""
+        assert names(response) == ["Ben", "Ann", "Cat"]
+
+
+def test_the_export_follows_the_currency(staff_client, book):
+    body = b"".join(
+        staff_client.get(CSV_URL, {"currency": "EUR", "sort": "-outstanding"}).streaming_content
+    ).decode()
+    rows = [(r["name"], r["currency"], r["outstanding"]) for r in csv.DictReader(io.StringIO(body))]
+    assert rows == [("Ann", "EUR", "7.00"), ("Cat", "", "0"), ("Ben", "", "0")]
+    page = staff_client.get(URL, {"currency": "EUR", "sort": "-outstanding"}).content.decode()
+    assert "export.csv?sort=-outstanding&amp;currency=EUR" in page
+
+
+def test_its_query_count_is_constant_in_rows_within_a_currency(staff_client, book):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = staff_client.get(URL, {"sort": "-outstanding", "currency": "EUR"})
+            assert response.status_code == 200
+        return len(queries)
+
+    few = count()
+    for _ in range(15):
+        owing(CustomerFactory(), 100, currency="EUR")
+        owing(CustomerFactory(), 100)
+    assert count() == few

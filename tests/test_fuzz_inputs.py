@@ -97,7 +97,7 @@ hostile_values = st.one_of(
 NO_QUERY_FUZZ = {
     *("invoices:pdf", "invoices:receipt_pdf", "pay:pdf"),
     *("account:statement_pdf", "account:receipt_pdf", "account:credit_note_pdf"),
-    *("customers:statement_pdf", "invoices:credit_note_pdf"),
+    *("customers:statement_pdf", "invoices:credit_note_pdf", "pay:credit_note_pdf"),
 }
 # Posting here ends the session the rest of the test needs.
 NOT_POSTED = {"/accounts/logout/"}
@@ -327,6 +327,7 @@ def site(db, stripe_env) -> tuple[Client, Site]:
     # The account page of a customer with a receipt and a credit note (its combined-payment
     # form has its own fuzz test: a valid choice there rightly creates a payment).
     fixtures.append({"token": paid.customer.account_token, "pk": str(payment.pk)})
+    fixtures.append({"token": paid.pay_token, "number": note.number})  # their credit notes
     return client, discover(client, fixtures)
 
 

@@ -201,6 +201,7 @@ def staff_urls(world: dict[str, Any]) -> list[str]:
         "note_pk": world["note"].pk,
         "method_pk": world["saved"].pk,
         "token": invoice.pay_token,
+        "number": world["note"].number,
         "index": 0,
         "direction": "up",
     }
@@ -356,6 +357,7 @@ def test_it_prints_markup_as_text_in_the_pdfs(superuser_client) -> None:
         reverse("invoices:receipt_pdf", args=[invoice.pk, payment.pk]),
         reverse("pay:pdf", args=[invoice.pay_token]),
         reverse("pay:pdf", args=[world["paid"].pay_token]),
+        reverse("pay:credit_note_pdf", args=[invoice.pay_token, world["note"].number]),
     ]:
         response = superuser_client.get(url)
         assert response.status_code == 200, url

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
+from invoices.live import Hub, Message
 from tests import stripe_events as se
 from tests.servers import (
     DEPLOYMENT_PORTAL_ID,
@@ -131,3 +134,25 @@ def test_a_webhook_on_one_process_reaches_a_listener_on_another(deployment):
     finally:
         first.stop()
         second.stop()
+
+
+def test_it_hands_one_encoded_message_to_every_listener_on_the_loop_or_from_a_thread(settings):
+    settings.REDIS_URL = ""
+
+    async def scenario() -> None:
+        hub = Hub()
+        async with hub.subscribe("c") as first, hub.subscribe("c", "d") as second:
+            message = Message("status", "<p>a\nb</p>", "1")
+            hub.dispatch("c", message)  # on the listeners' loop (the Redis reader): at once
+            assert first.get_nowait() is message
+            assert second.get_nowait() is message
+            assert message.encode() == b"id: 1\nevent: status\ndata: <p>a\ndata: b</p>\n\n"
+            later = Message("status", "x", "2")
+            await asyncio.to_thread(hub.dispatch, "d", later)  # a request thread
+            assert await asyncio.wait_for(second.get(), 5) is later
+            assert first.empty()
+        hub.dispatch("c", message)  # no listeners left: nothing to do, no error
+
+    # On a thread of its own: the browser suite keeps a loop running on the main thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, scenario()).result()

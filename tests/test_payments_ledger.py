@@ -7,11 +7,13 @@ import io
 from datetime import date
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from invoices.models import Payment, Refund
+from invoices.payments.handlers import apply_intent_succeeded
 from invoices.payments.intents import start_payment
+from invoices.payments.refunds import apply_refund, request_refund
 from portal.money import to_major
 from tests.factories import CustomerFactory, make_open
 
@@ -138,6 +140,7 @@ def test_it_exports_the_filtered_list_with_safe_cells(staff_client, book):
         "net",
         "fee_currency",
         "reference",
+        "recorded_at",
     ]
     (row,) = exported
     assert row["date"] == "2026-04-02"
@@ -227,3 +230,71 @@ def test_the_webhook_books_stripes_fee_and_net(stripe_env, live_server, staff_cl
     assert payment.balance_currency == "USD"
     (row,) = csv_rows(staff_client, method="card")
     assert row["fee"] == str(to_major(fee, "USD"))
+
+
+def test_a_refunds_fee_and_net_count_in_its_row_and_the_totals(staff_client, book):
+    book["refund"].stripe_fee, book["refund"].stripe_net = 0, -2500
+    book["refund"].balance_currency = "USD"
+    book["refund"].save()
+    Refund.objects.create(
+        payment=book["card"],
+        stripe_refund_id="re_ledger_fee",
+        amount=1000,
+        currency="USD",
+        status="succeeded",
+        stripe_fee=100,  # a refund Stripe charges for
+        stripe_net=-1100,
+        balance_currency="USD",
+    )
+    usd = {t.currency: t for t in staff_client.get(URL).context["totals"]}["USD"]
+    assert (usd.received, usd.refunded, usd.fees) == (25000, 3500, 710)
+    # What stayed: the card payment's net and the refunds' (negative) nets, plus the bank one.
+    assert usd.net == 19390 - 2500 - 1100 + 5000
+    exported = {r["reference"]: r for r in csv_rows(staff_client, kind="refund")}
+    assert (exported["re_ledger_1"]["fee"], exported["re_ledger_1"]["net"]) == ("0.00", "-25.00")
+    assert (exported["re_ledger_fee"]["fee"], exported["re_ledger_fee"]["net"]) == (
+        "1.00",
+        "-11.00",
+    )
+
+
+def test_a_refund_keeps_the_fee_and_net_stripe_reports(stripe_env, staff):
+    invoice = make_open()
+    start_payment(invoice=invoice)
+    invoice.refresh_from_db()
+    intent = stripe_env.client().v1.payment_intents.confirm(
+        invoice.stripe_payment_intent_id,
+        params={"payment_method": "pm_card_visa", "return_url": "http://x/"},
+    )
+    with transaction.atomic():
+        apply_intent_succeeded(intent.to_dict(), "")
+    refund = request_refund(payment=invoice.payments.get(), amount=4000, actor=staff)
+    txn = stripe_env.client().v1.balance_transactions.retrieve(
+        stripe_env.client().v1.refunds.retrieve(refund.stripe_refund_id).balance_transaction
+    )
+    assert (txn.type, txn.amount) == ("refund", -4000)
+    assert (refund.stripe_fee, refund.stripe_net, refund.balance_currency) == (
+        txn.fee,
+        txn.net,
+        "USD",
+    )
+
+
+def test_a_refund_made_in_stripe_reads_its_balance_transaction(stripe_env):
+    invoice = make_open()
+    start_payment(invoice=invoice)
+    invoice.refresh_from_db()
+    intent = stripe_env.client().v1.payment_intents.confirm(
+        invoice.stripe_payment_intent_id,
+        params={"payment_method": "pm_card_visa", "return_url": "http://x/"},
+    )
+    with transaction.atomic():
+        apply_intent_succeeded(intent.to_dict(), "")
+    made = stripe_env.client().v1.refunds.create(  # in the Dashboard, say: not by the portal
+        params={"payment_intent": intent.id, "amount": 1500}
+    )
+    assert isinstance(made.to_dict()["balance_transaction"], str)
+    with transaction.atomic():
+        apply_refund(made.to_dict(), "evt_dashboard")
+    refund = Refund.objects.get()
+    assert (refund.stripe_fee, refund.stripe_net, refund.balance_currency) == (0, -1500, "USD")

@@ -14,7 +14,11 @@ from portal.emails import send_email
 def credit_note_pdf(note: CreditNote) -> bytes:
     invoice = note.invoice
     profile = BusinessProfile.load()
+    lines = list(note.lines.all())
     context = {
+        "lines": lines,
+        "lines_amount": sum(line.amount for line in lines),
+        "lines_tax": sum(line.tax for line in lines),
         "business": profile,
         "logo_src": documents.logo_data_uri(profile),
         "customer": invoice.customer,

@@ -24,6 +24,7 @@ from weasyprint.urls import URLFetcher
 from invoices.language import in_customer_language
 from invoices.models import BusinessProfile, Invoice, Payment
 from invoices.quote_records import deposit_deduction
+from portal import timezones
 from portal.i18n import format_money_in, format_number_in
 from portal.money import LineInput, compute_totals
 
@@ -148,7 +149,9 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
-    return html_to_pdf(render_to_string(template_name, context))
+    # Dates as the business reads them (see `portal.timezones`).
+    with timezone.override(timezones.business_zone(context.get("business"))):
+        return html_to_pdf(render_to_string(template_name, context))
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:

@@ -29,6 +29,9 @@ class ReminderRun:
     failed: list[tuple[Invoice, int]] = field(default_factory=list)
 
 
+PAYING = (Invoice.PaymentState.PROCESSING, Invoice.PaymentState.VERIFYING)
+
+
 def reminder_due(
     offsets: Sequence[int], due_date: date, today: date, done: Iterable[int]
 ) -> tuple[int | None, list[int]]:
@@ -63,8 +66,9 @@ def candidates(offsets: Sequence[int], today: date) -> QuerySet[Invoice]:
             due_date__isnull=False,
             due_date__lte=latest_due_date,
         )
-        # A bank debit on its way pays the invoice in a few days: no nagging meanwhile.
-        .exclude(payment_state=Invoice.PaymentState.PROCESSING)
+        # A bank debit on its way (or its account being verified by microdeposits) pays the
+        # invoice in a few days: no nagging meanwhile.
+        .exclude(payment_state__in=PAYING)
         .select_related("customer")
         .prefetch_related(
             Prefetch(
@@ -94,7 +98,7 @@ def claim(invoice: Invoice, offset: int, skipped: Sequence[int]) -> Invoice | No
                     amount_due__gt=0,
                     reminders_paused=False,
                 )
-                .exclude(payment_state=Invoice.PaymentState.PROCESSING)
+                .exclude(payment_state__in=PAYING)
                 .first()
             )
             if fresh is None:  # Paid, voided, paused or processing since they were read.

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
 
-from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.models import BusinessProfile, Invoice, InvoiceLine, Payment
 from invoices.quote_records import deposit_deduction
 from invoices.states import DEFAULT_BRAND_COLOR
 
@@ -36,6 +39,8 @@ def state_name(invoice: Invoice, *, recording: bool = False) -> str:
         return "recording"
     if invoice.payment_state == Invoice.PaymentState.PROCESSING:
         return "processing"
+    if invoice.payment_state == Invoice.PaymentState.VERIFYING:
+        return "verifying"
     return "open"
 
 
@@ -47,21 +52,34 @@ def pay_status_context(
     poll: int = 0,
     check_failed: bool = False,
 ) -> dict[str, Any]:
+    if recording_intent and _on_the_books(invoice, recording_intent):
+        recording_intent = ""  # a part payment already recorded: the invoice is open again
     state = state_name(invoice, recording=bool(recording_intent))
     receipt = None
+    refund_pending = 0
     if state == "paid":
-        receipt = (
-            invoice.payments.filter(status=Payment.Status.SUCCEEDED)
-            .order_by("-updated_at", "-id")
-            .first()
+        # One read for the receipt and for what is asked back but not yet sent (a bank
+        # refund takes days): that is on its way, not refunded.
+        succeeded = list(
+            invoice.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-updated_at", "-id")
         )
+        receipt = succeeded[0] if succeeded else None
+        refund_pending = sum(payment.amount_refund_pending for payment in succeeded)
     refused = invoice.payment_refusal
+    credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
+    # A final invoice from a quote deducts its paid deposit (only credited ones ask).
+    deposit_paid = deposit_deduction(invoice.pk) if invoice.amount_credited else None
+    deposit = deposit_paid[1] if deposit_paid else 0
     return {
         "invoice": invoice,
-        # A final invoice from a quote deducts its paid deposit (only credited ones ask).
-        "deposit_paid": deposit_deduction(invoice.pk) if invoice.amount_credited else None,
+        "deposit_paid": deposit_paid,
         "state": state,
+        # Only a credited invoice has credit notes: the others spend no query on them.
+        "credit_notes": credit_notes,
+        # What is credited beyond its own credit notes came from the customer's account.
+        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes) - deposit,
         "receipt": receipt,
+        "refund_pending": refund_pending,
         "can_pay": refused is None and state == "open",
         # Shown on the page only when it is the reason (not a status that says more).
         "below_minimum": refused if refused and refused == invoice.below_minimum else "",
@@ -70,7 +88,25 @@ def pay_status_context(
         "next_poll": _next_poll(invoice, state, poll),
         "check_failed": check_failed,
         "poll_seconds": POLL_SECONDS,
+        "verification": _verification(invoice) if state == "verifying" else None,
     }
+
+
+def _verification(invoice: Invoice) -> Payment | None:
+    """The payment waiting for the customer to confirm microdeposits (its Stripe page)."""
+    return (
+        invoice.payments.filter(stripe_payment_intent_id=invoice.stripe_payment_intent_id)
+        .exclude(verification_url="")
+        .first()
+    )
+
+
+def _on_the_books(invoice: Invoice, intent_id: str) -> bool:
+    if invoice.status != Invoice.Status.OPEN:
+        return False  # the status says it all; no query
+    return invoice.payments.filter(
+        stripe_payment_intent_id=intent_id, status=Payment.Status.SUCCEEDED
+    ).exists()
 
 
 def _next_poll(invoice: Invoice, state: str, poll: int) -> str:
@@ -112,18 +148,42 @@ def pay_page_context(
 ) -> dict[str, Any]:
     business = business or BusinessProfile.load()
     color = business.brand_color or DEFAULT_BRAND_COLOR
-    # Only a credited invoice has credit notes: the others spend no query on them.
-    credit_notes = list(invoice.credit_notes.all()) if invoice.amount_credited else []
     status = pay_status_context(invoice, **state)
-    deposit = status["deposit_paid"][1] if status["deposit_paid"] else 0
     return {
         **status,
         "business": business,
         "brand_version": brand_version(color),
-        "lines": list(invoice.lines.all()),
-        "credit_notes": credit_notes,
-        # What is credited beyond its own credit notes came from the customer's account.
-        "credit_applied": invoice.amount_credited - sum(n.amount for n in credit_notes) - deposit,
+        "lines": invoice_lines(invoice),
         # The bank debits offered besides cards (the PaymentIntent asks for the same).
         "debits": business.payment_method_types(invoice.currency)[1:],
     }
+
+
+# -- the lines of finalized invoices, kept in memory --------------------------------
+#
+# A finalized invoice's lines never change (only drafts are edited), yet the pay page is
+# read many times per invoice: each process keeps the lines of the invoices it served
+# last, keyed by the invoice's version (`updated_at`), so any change at all to the
+# invoice is a fresh read. The key holds the random pay token too: a row id alone can
+# name another invoice after a restore (or a rolled-back test).
+
+LINES_KEPT = 512
+_lines: OrderedDict[tuple[int, str, datetime], list[InvoiceLine]] = OrderedDict()
+_lines_lock = threading.Lock()
+
+
+def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
+    if invoice.status == Invoice.Status.DRAFT or invoice.updated_at is None:
+        return list(invoice.lines.all())
+    key = (invoice.pk, invoice.pay_token, invoice.updated_at)
+    with _lines_lock:
+        kept = _lines.get(key)
+        if kept is not None:
+            _lines.move_to_end(key)
+            return kept
+    lines = list(invoice.lines.all())
+    with _lines_lock:
+        _lines[key] = lines
+        while len(_lines) > LINES_KEPT:
+            _lines.popitem(last=False)
+    return lines

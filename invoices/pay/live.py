@@ -9,19 +9,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from invoices.language import in_customer_language
 from invoices.live import (
+    Busy,
     Message,
     hub,
     invoice_channel,
     new_message_id,
+    on_stream_db,
     publish,
     relay,
-    release_connection,
+    retry_hint,
+    retry_seconds,
     stream_response,
 )
 from invoices.models import Invoice
@@ -46,6 +48,12 @@ def push_status(invoice: Invoice) -> None:
     publish(invoice_channel(invoice.pk), "status", render_customer_status(invoice))
 
 
+def current_state(invoice_id: int, recording_intent: str) -> str:
+    """The pay page's state as it is now (on a stream database thread)."""
+    fresh = Invoice.objects.select_related("customer").get(pk=invoice_id)
+    return render_customer_state(fresh, recording_intent=recording_intent)
+
+
 async def invoice_stream(
     request: HttpRequest, invoice: Invoice, *, recording_intent: str = ""
 ) -> HttpResponse:
@@ -58,21 +66,24 @@ async def invoice_stream(
     if recording_intent != invoice.stripe_payment_intent_id:
         recording_intent = ""
 
-    async def current() -> str:
-        fresh = await Invoice.objects.select_related("customer").aget(pk=invoice.pk)
-        html = await sync_to_async(render_customer_state)(fresh, recording_intent=recording_intent)
-        await release_connection()
-        return html
+    async def current() -> bytes:
+        html = await on_stream_db(current_state, invoice.pk, recording_intent)
+        return Message("status", html, new_message_id()).encode()
 
     async def events() -> AsyncIterator[bytes]:
         async with hub.subscribe(invoice_channel(invoice.pk)) as queue:
-            # Subscribed first, then the current state: nothing falls in between.
-            html = await current()
-            yield b"retry: 2000\n\n"
-            yield Message("status", html, new_message_id()).encode()
-            async for chunk in relay(queue):
-                if recording_intent and chunk.startswith(b"id:"):
-                    chunk = Message("status", await current(), new_message_id()).encode()
-                yield chunk
+            try:
+                # Subscribed first, then the current state: nothing falls in between.
+                state = await current()
+                yield b"retry: 2000\n\n"
+                yield state
+                async for chunk in relay(queue):
+                    if recording_intent and chunk.startswith(b"id:"):
+                        chunk = await current()
+                    yield chunk
+            except Busy:
+                # Headers are sent: the stream ends telling the browser when to come back,
+                # and the reconnection starts with the current state.
+                yield retry_hint(retry_seconds())
 
     return stream_response(events())

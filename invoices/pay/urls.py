@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from invoices.documents import views as document_views
+from invoices.pay import credit_notes as pay_credit_notes
 from invoices.pay import saved_methods as saved_method_views
 from invoices.pay import views as pay_views
 
@@ -22,4 +23,9 @@ urlpatterns = [
     path("<str:token>/receipt/", pay_views.receipt, name="receipt"),
     path("<str:token>/pdf/", document_views.pay_pdf, name="pdf"),
     path("<str:token>/events/", pay_views.events, name="events"),
+    path(
+        "<str:token>/credit-notes/<str:number>/pdf/",
+        pay_credit_notes.credit_note_pdf,
+        name="credit_note_pdf",
+    ),
 ]

@@ -6,8 +6,8 @@ import hmac
 import logging
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
@@ -15,15 +15,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from invoices import stripe_api
+from invoices import partial_payments, stripe_api
 from invoices.activity import InvoiceStateError
 from invoices.documents.pdf import latest_payment, payment_date
 from invoices.language import customer_language, in_customer_language
+from invoices.live import Busy, busy_response, on_stream_db
 from invoices.models import BusinessProfile, Invoice, digest_token
 from invoices.pay import live
 from invoices.pay.context import MAX_POLLS, POLL_SECONDS, brand_css, brand_version, pay_page_context
 from invoices.payments import intents as payments
-from invoices.payments import reconcile
+from invoices.payments import microdeposits, reconcile
 from invoices.services import record_view
 from portal.counters import counters
 from portal.i18n import language
@@ -96,6 +97,13 @@ def _returned(request: HttpRequest, invoice: Invoice) -> Return:
         return Return({"tone": "warn", "text": text})
     if intent.status == stripe_api.SUCCEEDED:
         return Return(recording_intent=intent_id)
+    if _awaiting_microdeposits(intent):
+        # Stripe.js says "succeeded" here, but nothing is paid until the customer verifies
+        # the account: record that now, so this very page says so (the webhook agrees).
+        with transaction.atomic():
+            microdeposits.apply_intent_requires_action(intent.to_dict())
+        invoice.refresh_from_db()
+        return Return()
     if intent.status == stripe_api.PROCESSING:
         text = _(
             "Your payment is processing. This page will update "
@@ -106,6 +114,15 @@ def _returned(request: HttpRequest, invoice: Invoice) -> Return:
     reason = (error.message if error else None) or _("The payment was not completed.")
     text = _("%(reason)s You can try again below.") % {"reason": reason}
     return Return({"tone": "bad", "text": text})
+
+
+def _awaiting_microdeposits(intent: stripe_api.PaymentIntent) -> bool:
+    action = intent.next_action
+    return (
+        intent.status == stripe_api.REQUIRES_ACTION
+        and bool(action)
+        and (action.type == "verify_with_microdeposits")
+    )
 
 
 @require_safe
@@ -228,10 +245,15 @@ def pay_sentences() -> dict[str, str]:
 
 @require_POST
 def start_payment(request: HttpRequest, token: str) -> HttpResponse:
-    """Returns the payment partial. The amount comes from the invoice, never the request."""
+    """Returns the payment partial. The amount comes from the invoice; only where the
+    business allows partial payments may the customer ask for less (`amount`, as typed),
+    which is checked before Stripe is asked for anything."""
     invoice = invoice_for_token(token)
     request.log_invoice = invoice.pk
-    return _payment_partial(request, invoice)
+    raw = request.POST.get("amount")
+    if raw is None or not partial_payments.allowed():
+        return _payment_partial(request, invoice)
+    return _payment_partial(request, invoice, chosen=raw)
 
 
 @require_POST
@@ -260,8 +282,23 @@ def check_payment(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+def _start(invoice: Invoice, chosen: str | None) -> payments.PaymentSession:
+    """The PaymentIntent for the amount due, or for the part the customer typed (read in
+    their language, which its refusals are worded in)."""
+    with in_customer_language(invoice.customer):
+        amount = None
+        if chosen is not None:
+            amount = partial_payments.parse_amount(chosen, invoice.currency)
+        return payments.start_payment(invoice=invoice, amount=amount)
+
+
 def _payment_partial(
-    request: HttpRequest, invoice: Invoice, *, notice: str = "", status: int = 200
+    request: HttpRequest,
+    invoice: Invoice,
+    *,
+    notice: str = "",
+    status: int = 200,
+    chosen: str | None = None,
 ) -> HttpResponse:
     context: dict[str, object] = {
         "invoice": invoice,
@@ -269,7 +306,14 @@ def _payment_partial(
         "business_name": BusinessProfile.load().name,
     }
     try:
-        session = payments.start_payment(invoice=invoice)
+        session = _start(invoice, chosen)
+    except partial_payments.AmountRefused as refused:
+        # Only the amount field, with the reason and what was typed: nothing at Stripe yet.
+        with in_customer_language(invoice.customer):
+            context["partial"] = partial_payments.field_context(
+                invoice, invoice.amount_due, error=str(refused), typed=chosen or ""
+            )
+            return localized(render(request, "pay/_payment.html", context, status=status))
     except InvoiceStateError as refusal:
         context["refusal"] = str(refusal)
     except stripe_api.StripeError as error:
@@ -294,6 +338,8 @@ def _payment_partial(
             return_url=invoice.get_absolute_pay_url(),
         )
     with in_customer_language(invoice.customer):
+        if "session" in context and partial_payments.allowed():
+            context["partial"] = partial_payments.field_context(invoice, session.amount)
         if "refusal" in context:
             # The refusal was worded while the language was still English.
             context["refusal"] = _(context["refusal"])
@@ -302,7 +348,10 @@ def _payment_partial(
 
 @require_safe
 async def events(request: HttpRequest, token: str) -> HttpResponse:
-    invoice = await sync_to_async(invoice_for_token)(token)
+    try:
+        invoice = await on_stream_db(invoice_for_token, token)
+    except Busy:
+        return busy_response(request)
     # Only the page that Stripe sent back shows "being recorded" (see `state`).
     intent_id = request.GET.get("payment_intent", "")
     return await live.invoice_stream(request, invoice, recording_intent=intent_id)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from invoices import balance, payment_methods, stripe_api
 from invoices.activity import announce, record_activity
 from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
-from invoices.outbox import queue_email, queue_staff_notice
+from invoices.outbox import email_owed, notice_owed, queue_all, queue_email, queue_staff_notice
 from invoices.payments import group_handlers, refunds
 
 
@@ -157,14 +157,11 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
         source="stripe",
     )
     announce(invoice)
+    notice = f"Payment of {money} received ({payment.method_label})."
+    owed = [notice_owed(invoice, "payment_received", notice, ref=f"{payment.pk}")]
     if invoice.status == Invoice.Status.PAID:
-        queue_email("receipt", invoice, payment_id=payment.pk)
-    queue_staff_notice(
-        invoice,
-        "payment_received",
-        f"Payment of {money} received ({payment.method_label}).",
-        ref=f"{payment.pk}",
-    )
+        owed.insert(0, email_owed("receipt", invoice, payment_id=payment.pk))
+    queue_all(owed)  # one insert for both
     return invoice
 
 

@@ -1,10 +1,12 @@
 """Card payments from the pay page: the PaymentIntent for an invoice's amount due.
 
-The amount the customer pays is always the amount due now: the intent is
+The amount the customer pays is the amount due now, or, where the business allows partial
+payments, an amount they chose within `invoices.partial_payments`' limits: the intent is
 brought up to date when the form opens, when staff record money another way
 (`follow_amount_due`), and once more the moment the customer presses Pay
-(`check_before_confirm`). What Stripe reports afterwards is applied by
-`invoices.payments.handlers`.
+(`check_before_confirm`). An open intent that offers other payment methods than the
+business does now is replaced when the form opens. What Stripe reports afterwards is
+applied by `invoices.payments.handlers`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from django.db import transaction
 
-from invoices import stripe_api
+from invoices import partial_payments, stripe_api
 from invoices.activity import InvoiceStateError, lock, record_activity
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, Payment
 from invoices.states import PROCESSING_MESSAGE
@@ -37,17 +39,23 @@ class AmountChanged(InvoiceStateError):
     """The amount due moved since the form opened: refused before anything was charged."""
 
 
-def start_payment(*, invoice: Invoice) -> PaymentSession:
-    """The PaymentIntent for the invoice's amount due: reused while confirmable, else new.
+def start_payment(*, invoice: Invoice, amount: int | None = None) -> PaymentSession:
+    """The PaymentIntent for the invoice's amount due (or the part of it the customer chose,
+    `amount`): reused while confirmable, else new.
 
-    Raises InvoiceStateError (not payable) or stripe_api.StripeError.
+    Raises InvoiceStateError (not payable; partial_payments.AmountRefused for an amount the
+    customer may not pay now, checked before Stripe is asked anything) or
+    stripe_api.StripeError.
     """
     with transaction.atomic():
         # The row lock makes a double click wait and then reuse the first intent.
         invoice = lock(invoice)
         if message := invoice.payment_refusal:
             raise InvoiceStateError(message)
-        intent = _current_intent(invoice) or _new_intent(invoice)
+        wanted = invoice.amount_due
+        if amount is not None:
+            wanted = partial_payments.check_amount(invoice, amount)
+        intent = _current_intent(invoice, wanted) or _new_intent(invoice, wanted)
     return _session(intent)
 
 
@@ -61,8 +69,9 @@ def check_before_confirm(
     """Called by the pay page as the customer presses Pay, before Stripe.js confirms.
 
     Refuses (AmountChanged / InvoiceStateError) when the form no longer shows
-    the amount due; otherwise makes sure the intent asks for exactly that, and
-    (`save_method`, the "Save this card" tick) that Stripe saves the method or not.
+    the amount due (or a part of it the customer may pay now); otherwise makes sure the
+    intent asks for exactly the amount shown, and (`save_method`, the "Save this card"
+    tick) that Stripe saves the method or not.
     """
     with transaction.atomic():
         invoice = lock(invoice)
@@ -70,14 +79,14 @@ def check_before_confirm(
             raise InvoiceStateError(message)
         if not payment_intent_id or payment_intent_id != invoice.stripe_payment_intent_id:
             raise AmountChanged(STALE_FORM)
-        intent = _current_intent(invoice)
-        if intent is None or intent.id != payment_intent_id:
-            raise AmountChanged(STALE_FORM)
-        if shown_amount != invoice.amount_due:
+        if not partial_payments.acceptable(invoice, shown_amount):
             raise AmountChanged(
                 f"The amount due is now {invoice.money(invoice.amount_due)}. "
                 "Nothing was charged; check the new amount and press Pay again."
             )
+        intent = _current_intent(invoice, shown_amount)
+        if intent is None or intent.id != payment_intent_id:
+            raise AmountChanged(STALE_FORM)
         if (
             save_method is not None
             and bool(getattr(intent, "setup_future_usage", None)) != save_method
@@ -92,7 +101,8 @@ def intent_for_autopay(*, invoice: Invoice) -> str:
         invoice = lock(invoice)
         if message := invoice.payment_refusal:
             raise InvoiceStateError(message)
-        intent = _current_intent(invoice) or _new_intent(invoice, source="autopay")
+        due = invoice.amount_due
+        intent = _current_intent(invoice, due) or _new_intent(invoice, due, source="autopay")
     return str(intent.id)
 
 
@@ -112,17 +122,20 @@ def follow_amount_due(invoice: Invoice) -> None:
             return
         if not invoice.is_payable:
             stripe_api.cancel_payment_intent(intent.id)
-        elif intent.amount != invoice.amount_due:
+        elif not partial_payments.acceptable(invoice, intent.amount):
             _set_amount(invoice, intent.id, invoice.amount_due)
     except stripe_api.StripeError as error:
         logger.warning("could not bring intent of invoice %s up to date: %s", invoice.pk, error)
 
 
-def _current_intent(invoice: Invoice) -> Any | None:
-    """The invoice's saved intent, at the amount due, if it can still be confirmed.
+def _current_intent(invoice: Invoice, wanted: int) -> Any | None:
+    """The invoice's saved intent, at the amount `wanted`, if it can still be confirmed.
 
     A saved id Stripe no longer knows (another key or account, test data
-    deleted) is forgotten, so a new intent is made instead of failing forever.
+    deleted) is forgotten, so a new intent is made instead of failing forever;
+    so is a succeeded one already on the books (a part payment: the rest needs
+    a new intent), and one that offers other payment methods than the business
+    does now (replaced unless the customer is already part way through it).
     """
     if not invoice.stripe_payment_intent_id:
         return None
@@ -136,12 +149,48 @@ def _current_intent(invoice: Invoice) -> Any | None:
     if intent.status == stripe_api.PROCESSING:
         raise InvoiceStateError(PROCESSING_MESSAGE)
     if intent.status == stripe_api.SUCCEEDED:
+        if _recorded(intent.id):
+            return None
         raise InvoiceStateError("We have received your payment and are recording it.")
     if intent.status not in stripe_api.CONFIRMABLE:
         return None
-    if intent.amount != invoice.amount_due:
-        intent = _set_amount(invoice, intent.id, invoice.amount_due)
+    if _offers_other_methods(invoice, intent):
+        _replace_intent(invoice, intent.id)
+        return None
+    if intent.amount != wanted:
+        intent = _set_amount(invoice, intent.id, wanted)
     return intent
+
+
+def _recorded(intent_id: str) -> bool:
+    return Payment.objects.filter(
+        stripe_payment_intent_id=intent_id, status=Payment.Status.SUCCEEDED
+    ).exists()
+
+
+def _offers_other_methods(invoice: Invoice, intent: Any) -> bool:
+    """The business changed what it offers since the intent was made, and the customer has
+    not started paying with it (a 3-D Secure check or microdeposits may be under way)."""
+    if intent.status == stripe_api.REQUIRES_ACTION:
+        return False
+    offered = BusinessProfile.load().payment_method_types(invoice.currency)
+    return sorted(intent.payment_method_types or []) != sorted(offered)
+
+
+def _replace_intent(invoice: Invoice, intent_id: str) -> None:
+    stripe_api.cancel_payment_intent(intent_id)
+    Payment.objects.filter(
+        stripe_payment_intent_id=intent_id, status__in=[Payment.Status.PENDING]
+    ).update(status=Payment.Status.CANCELED, failure_message="Payment methods changed")
+    invoice.stripe_payment_intent_id = ""
+    invoice.payment_state = ""
+    invoice.save(update_fields=["stripe_payment_intent_id", "payment_state", "updated_at"])
+    record_activity(
+        invoice,
+        InvoiceActivity.Kind.PAYMENT_CANCELED,
+        message="Online payment replaced: the payment methods offered changed",
+        payment_intent=intent_id,
+    )
 
 
 def _set_amount(invoice: Invoice, intent_id: str, amount: int) -> Any:
@@ -167,8 +216,7 @@ def _forget_intent(invoice: Invoice) -> None:
     invoice.save(update_fields=["stripe_payment_intent_id", "payment_state", "updated_at"])
 
 
-def _new_intent(invoice: Invoice, *, source: str = "customer") -> Any:
-    amount = invoice.amount_due
+def _new_intent(invoice: Invoice, amount: int, *, source: str = "customer") -> Any:
     intent = _create_intent(invoice, amount)
     Payment.objects.get_or_create(
         stripe_payment_intent_id=intent.id,

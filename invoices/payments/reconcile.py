@@ -12,14 +12,14 @@ from django.db.models import Q
 
 from invoices import stripe_api
 from invoices.models import Invoice, PaymentGroup, Refund
-from invoices.payments import group_handlers, handlers, refunds
+from invoices.payments import group_handlers, handlers, microdeposits, refunds
 
 logger = logging.getLogger(__name__)
 
 BY_STATUS = {
     stripe_api.SUCCEEDED: handlers.apply_intent_succeeded,
     stripe_api.PROCESSING: handlers.apply_intent_processing,
-    stripe_api.REQUIRES_ACTION: handlers.apply_intent_requires_action,
+    stripe_api.REQUIRES_ACTION: microdeposits.apply_intent_requires_action,
     stripe_api.CANCELED: handlers.apply_intent_canceled,
 }
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from invoices import stripe_api
+from invoices import balance, stripe_api
 from invoices.activity import InvoiceStateError, announce, lock, record_activity
-from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment, Refund
+from invoices.models import CreditNote, Invoice, InvoiceActivity, InvoiceFlag, Payment, Refund
 from invoices.outbox import queue_email, queue_staff_notice
 from invoices.payments import group_handlers
 
@@ -37,8 +37,14 @@ _RANK = {
 _ENDED = (Refund.Status.FAILED, Refund.Status.CANCELED)
 
 
-def request_refund(*, payment: Payment, amount: int, actor: Any = None) -> Refund:
-    """Ask Stripe to refund a card payment.
+def request_refund(
+    *, payment: Payment, amount: int, actor: Any = None, tell_customer: bool = True
+) -> Refund:
+    """Ask Stripe to refund a payment made online (a card, or a bank debit: its refund goes
+    back through the bank and stays pending for days).
+
+    `tell_customer=False`: the caller tells the customer itself (a credit note's email
+    says the refund is on its way), so no refund email goes out for it.
 
     The invoice and payment stay locked through the Stripe call, so concurrent
     requests queue and each sees what the ones before it asked back: five
@@ -48,7 +54,7 @@ def request_refund(*, payment: Payment, amount: int, actor: Any = None) -> Refun
         invoice = lock(payment.invoice)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.method != Payment.Method.ONLINE or not payment.stripe_payment_intent_id:
-            raise InvoiceStateError("Only card payments can be refunded through Stripe.")
+            raise InvoiceStateError("Only payments made online can be refunded through Stripe.")
         if payment.status != Payment.Status.SUCCEEDED:
             raise InvoiceStateError("Only a succeeded payment can be refunded.")
         if not 0 < amount <= payment.refundable:
@@ -88,17 +94,19 @@ def request_refund(*, payment: Payment, amount: int, actor: Any = None) -> Refun
         answer = created.to_dict()
         try:
             with transaction.atomic():
-                refund = _apply(payment, answer, "", requested_by=actor, ours=True)
+                refund = _apply(
+                    payment, answer, "", requested_by=actor, ours=True, quiet=not tell_customer
+                )
         except IntegrityError:
             # Its webhook got there first (SQLite has no row locks): update that row.
             payment.refresh_from_db()
             payment.invoice.refresh_from_db()
-            refund = _apply(payment, answer, "", ours=True)
+            refund = _apply(payment, answer, "", ours=True, quiet=not tell_customer)
     return refund
 
 
 def locked_payment_for_refund(refund: dict[str, Any]) -> Payment | None:
-    """The refunded card payment, invoice then payment locked; None when not ours."""
+    """The refunded payment, invoice then payment locked; None when not ours."""
     intent_id = refund.get("payment_intent")
     payments = Payment.objects.all()
     if intent_id:
@@ -117,10 +125,11 @@ def locked_payment_for_refund(refund: dict[str, Any]) -> Payment | None:
 
 
 def apply_refund(refund: dict[str, Any], event_id: str = "") -> Invoice | None:
+    fee = balance.refund_fee(refund)  # a Stripe call (once per refund): before any lock
     payment = locked_payment_for_refund(refund)
     if payment is None:  # a combined payment's (flagged for staff), or not ours
         return group_handlers.flag_unapplied(refund, "refund", event_id)
-    _apply(payment, refund, event_id)
+    _apply(payment, refund, event_id, fee=fee)
     return payment.invoice
 
 
@@ -131,8 +140,12 @@ def _apply(
     *,
     requested_by: Any = None,
     ours: bool = False,
+    quiet: bool = False,
+    fee: balance.Fee | None = None,
 ) -> Refund:
-    """Record what Stripe says of one refund (payment and its invoice locked by the caller)."""
+    """Record what Stripe says of one refund (payment and its invoice locked by the caller).
+
+    `quiet`: the customer hears of it another way (see `request_refund`)."""
     invoice = payment.invoice
     status = data.get("status") if data.get("status") in _RANK else Refund.Status.PENDING
     refund = Refund.objects.select_for_update().filter(stripe_refund_id=data["id"]).first()
@@ -145,7 +158,12 @@ def _apply(
             currency=str(data.get("currency") or payment.currency).upper(),
             requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None,
         )
-    elif before == status or _RANK[status] < _RANK[before]:
+    if isinstance(data.get("balance_transaction"), dict):
+        fee = balance.fee_of(data["balance_transaction"], data["id"])
+    fee_is_new = balance.record_refund_fee(refund, fee)
+    if refund.pk and (before == status or _RANK[status] < _RANK[before]):
+        if fee_is_new:
+            refund.save(update_fields=["stripe_fee", "stripe_net", "balance_currency"])
         return refund  # the same news again, or older news arriving late
     _count(payment, invoice, refund, before, -1)
     refund.status = status
@@ -154,7 +172,10 @@ def _apply(
     _count(payment, invoice, refund, status, +1)
     payment.save(update_fields=["amount_refunded", "amount_refund_pending", "updated_at"])
     invoice.save(update_fields=["amount_refunded", "updated_at"])
-    _announce(payment, invoice, refund, event_id, made_in_stripe=before is None and not ours)
+    quiet = quiet or CreditNote.objects.filter(refund=refund).exists()
+    _announce(
+        payment, invoice, refund, event_id, made_in_stripe=before is None and not ours, quiet=quiet
+    )
     return refund
 
 
@@ -170,7 +191,13 @@ def _count(
 
 
 def _announce(
-    payment: Payment, invoice: Invoice, refund: Refund, event_id: str, *, made_in_stripe: bool
+    payment: Payment,
+    invoice: Invoice,
+    refund: Refund,
+    event_id: str,
+    *,
+    made_in_stripe: bool,
+    quiet: bool = False,
 ) -> None:
     money = invoice.money(refund.amount)
     if refund.status == Refund.Status.SUCCEEDED:
@@ -183,13 +210,14 @@ def _announce(
             amount=refund.amount,
             source="stripe",
         )
-        queue_email(
-            "refund",
-            invoice,
-            payment_id=payment.pk,
-            amount=refund.amount,
-            ref=refund.stripe_refund_id,
-        )
+        if not quiet:
+            queue_email(
+                "refund",
+                invoice,
+                payment_id=payment.pk,
+                amount=refund.amount,
+                ref=refund.stripe_refund_id,
+            )
     elif refund.status in _ENDED:
         reason = refund.failure_reason.replace("_", " ") or refund.status
         message = (

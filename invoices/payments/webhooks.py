@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from invoices import saved_methods, stripe_api
 from invoices.models import Invoice, StripeEvent
-from invoices.payments import disputes, event_checks, handlers, refunds
+from invoices.payments import disputes, event_checks, handlers, microdeposits, refunds
 
 logger = logging.getLogger("invoices.webhooks")
 
@@ -36,7 +36,7 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.processing": handlers.apply_intent_processing,
     "payment_intent.payment_failed": handlers.apply_intent_failed,
     "payment_intent.canceled": handlers.apply_intent_canceled,
-    "payment_intent.requires_action": handlers.apply_intent_requires_action,
+    "payment_intent.requires_action": microdeposits.apply_intent_requires_action,
     "charge.succeeded": handlers.apply_charge_succeeded,
     "charge.pending": handlers.apply_charge_pending,
     "charge.failed": handlers.apply_charge_pending,
@@ -138,7 +138,8 @@ def process_event(event: dict[str, Any]) -> tuple[int, str]:
         stored.error = error
         invoice = invoice if isinstance(invoice, Invoice) else None
         stored.invoice = invoice
-        stored.save()
+        # Not the payload: it is unchanged, and large.
+        stored.save(update_fields=["attempts", "status", "processed_at", "error", "invoice"])
     outcome = stored.status
     logger.info(
         "webhook",

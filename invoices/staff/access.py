@@ -7,9 +7,11 @@ from django.shortcuts import get_object_or_404
 from invoices.models import Invoice
 
 
-def invoice_for_staff(pk: int) -> Invoice:
-    """The invoice with what every staff page shows of it; 404 when there is none.
+def invoice_for_staff(pk: int, *related: str) -> Invoice:
+    """The invoice with what every staff page shows of it (and the `related` rows a page
+    asks for in the same query); 404 when there is none.
 
     Access itself is `staff_required` on the view: every staff member sees every invoice.
     """
-    return get_object_or_404(Invoice.objects.select_related("customer", "created_by"), pk=pk)
+    invoices = Invoice.objects.select_related("customer", "created_by", *related)
+    return get_object_or_404(invoices, pk=pk)

@@ -2,7 +2,9 @@
 
 A customer may owe in several currencies, and amounts in different currencies
 never add up: each row carries one balance per currency (one query for the
-page), and sorting by an amount sorts by the business's default currency.
+page). Sorting by an amount sorts within one currency, said beside the header:
+the one chosen (`?currency=EUR`, which also narrows the figures to it) or the
+business's default.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.views.decorators.http import require_safe
 from customers.models import Customer
 from invoices.models import BusinessProfile, Invoice
 from portal.access import staff_required
-from portal.money import to_major
+from portal.money import CURRENCIES, to_major
 from portal.params import query_text
 from portal.spreadsheet import cell, csv_lines
 
@@ -46,10 +48,23 @@ def read_sort(query: Any) -> str:
     return sort if sort.removeprefix("-") in SORTS else ""
 
 
-def annotate_figures(customers: QuerySet[Customer], today: date) -> QuerySet[Customer]:
-    """Invoice count, last invoice date and (in the default currency) outstanding and
-    overdue amounts, annotated in the list's own query."""
-    currency = BusinessProfile.load().default_currency
+def read_currency(query: Any) -> str:
+    """The currency the figures are narrowed to ("" for every currency)."""
+    currency = str(query.get("currency", "")).upper()
+    return currency if currency in CURRENCIES else ""
+
+
+def sort_currency(chosen: str) -> str:
+    """What amounts sort in: the chosen currency, else the business's default."""
+    return chosen or BusinessProfile.load().default_currency
+
+
+def annotate_figures(
+    customers: QuerySet[Customer], today: date, currency: str | None = None
+) -> QuerySet[Customer]:
+    """Invoice count, last invoice date and (in `currency`, the default one when None)
+    outstanding and overdue amounts, annotated in the list's own query."""
+    currency = currency or sort_currency("")
     issued = ~Q(invoices__status=Invoice.Status.DRAFT)
     owed = Q(invoices__status=Invoice.Status.OPEN, invoices__currency=currency)
     return customers.annotate(
@@ -70,8 +85,10 @@ def ordered(customers: QuerySet[Customer], sort: str) -> QuerySet[Customer]:
     return customers.order_by(*(F(key).asc(nulls_last=True) for key in keys))
 
 
-def with_figures(customers: QuerySet[Customer], sort: str, today: date) -> QuerySet[Customer]:
-    return ordered(annotate_figures(customers, today), sort)
+def with_figures(
+    customers: QuerySet[Customer], sort: str, today: date, currency: str = ""
+) -> QuerySet[Customer]:
+    return ordered(annotate_figures(customers, today, sort_currency(currency)), sort)
 
 
 @dataclass
@@ -109,9 +126,14 @@ class Owed:
     overdue: int
 
 
-def balances_of(customer_ids: Iterable[int], today: date) -> dict[int, list[Owed]]:
-    """Per customer, per currency: amount due on open invoices and its overdue part (one query)."""
+def balances_of(
+    customer_ids: Iterable[int], today: date, currency: str = ""
+) -> dict[int, list[Owed]]:
+    """Per customer, per currency (only `currency` when given): amount due on open invoices
+    and its overdue part (one query)."""
     open_q = Q(status=Invoice.Status.OPEN, amount_due__gt=0)
+    if currency:
+        open_q &= Q(currency=currency)
     rows = (
         Invoice.objects.filter(open_q, customer_id__in=list(customer_ids))
         .order_by()
@@ -144,21 +166,23 @@ HEADER = [
 CHUNK = 500
 
 
-def _csv_rows(customers: QuerySet[Customer], today: date) -> Iterator[list[str]]:
+def _csv_rows(
+    customers: QuerySet[Customer], today: date, currency: str = ""
+) -> Iterator[list[str]]:
     """One row per customer and currency owed (one row with no currency when nothing is)."""
     batch: list[Customer] = []
     for customer in customers.iterator(chunk_size=CHUNK):
         batch.append(customer)
         if len(batch) == CHUNK:
-            yield from _batch_rows(batch, today)
+            yield from _batch_rows(batch, today, currency)
             batch = []
-    yield from _batch_rows(batch, today)
+    yield from _batch_rows(batch, today, currency)
 
 
-def _batch_rows(batch: list[Customer], today: date) -> Iterator[list[str]]:
+def _batch_rows(batch: list[Customer], today: date, currency: str) -> Iterator[list[str]]:
     if not batch:
         return
-    owed = balances_of((c.pk for c in batch), today)
+    owed = balances_of((c.pk for c in batch), today, currency)
     for customer in batch:
         head = [
             cell(customer.name),
@@ -183,9 +207,11 @@ def export_customers(request: HttpRequest) -> StreamingHttpResponse:
     customers = Customer.objects.search(query_text(request.GET, "q"))
     archived = request.GET.get("archived") == "1"
     customers = customers.filter(archived_at__isnull=False) if archived else customers.active()
-    rows = with_figures(customers, read_sort(request.GET), today)
+    currency = read_currency(request.GET)
+    rows = with_figures(customers, read_sort(request.GET), today, currency)
     response = StreamingHttpResponse(
-        csv_lines(HEADER, _csv_rows(rows, today)), content_type="text/csv; charset=utf-8"
+        csv_lines(HEADER, _csv_rows(rows, today, currency)),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="customers-{today.isoformat()}.csv"'
     return response

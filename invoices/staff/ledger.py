@@ -8,12 +8,11 @@ to what was kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
 from typing import Any
 
 from django.db.models import (
-    BigIntegerField,
     CharField,
     F,
     Q,
@@ -26,6 +25,7 @@ from django.http import QueryDict
 
 from invoices.models import Payment, Refund
 from portal.params import MAX_PAGE, query_date, query_int, query_text
+from portal.timezones import current_name, zone_named
 
 PAGE_SIZE = 50
 
@@ -65,6 +65,8 @@ class LedgerFilter:
     customer_id: int | None = None
     q: str = ""
     page: int = 1
+    # The day a payment is booked on is the business's day (`portal.timezones`).
+    zone: tzinfo = field(default_factory=lambda: zone_named(current_name()), compare=False)
 
     @classmethod
     def from_query(cls, query: QueryDict) -> LedgerFilter:
@@ -130,16 +132,16 @@ class LedgerFilter:
     def payments(self) -> QuerySet[Payment]:
         # An offline payment is booked on the day it was received, a card one on
         # the day Stripe said so; one not (yet) received on the day it began.
-        rows = Payment.objects.annotate(day=Coalesce("received_on", TruncDate("created_at")))
+        day = TruncDate("created_at", tzinfo=self.zone)
+        rows = Payment.objects.annotate(day=Coalesce("received_on", day))
         return self._dated(rows.filter(self._common("")))
 
     def refunds(self) -> QuerySet[Refund]:
-        rows = Refund.objects.annotate(day=TruncDate("created_at"))
+        rows = Refund.objects.annotate(day=TruncDate("created_at", tzinfo=self.zone))
         return self._dated(rows.filter(self._common("payment__")))
 
     def entries(self) -> QuerySet[Any]:
         """Every matching row as a dict of COLUMNS, newest first (one query)."""
-        none_int = Value(None, output_field=BigIntegerField())
         payments = (
             self.payments()
             .order_by()
@@ -180,9 +182,10 @@ class LedgerFilter:
                 entry_status=F("status"),
                 entry_amount=-F("amount"),
                 entry_currency=F("currency"),
-                fee=none_int,
-                net=none_int,
-                fee_currency=Value("", output_field=CharField()),
+                # As Stripe reports them (the refund's balance transaction): net is negative.
+                fee=F("stripe_fee"),
+                net=F("stripe_net"),
+                fee_currency=F("balance_currency"),
                 brand=F("payment__card_brand"),
                 last4=F("payment__card_last4"),
                 ref=F("stripe_refund_id"),
@@ -220,11 +223,16 @@ class LedgerFilter:
                 .filter(status=Refund.Status.SUCCEEDED)
                 .order_by()
                 .values("currency")
-                .annotate(refunded=Sum("amount", default=0))
+                .annotate(
+                    refunded=Sum("amount", default=0),
+                    # A refund's own fee (Stripe may charge one, or give part of the
+                    # payment's back as a negative fee), again only in its own currency.
+                    fees=Sum("stripe_fee", filter=Q(balance_currency=F("currency")), default=0),
+                )
             ):
                 totals = found.get(row["currency"]) or Totals(row["currency"], 0, 0, 0)
                 found[row["currency"]] = Totals(
-                    totals.currency, totals.received, row["refunded"], totals.fees
+                    totals.currency, totals.received, row["refunded"], totals.fees + row["fees"]
                 )
         return [found[c] for c in sorted(found) if found[c].any]
 

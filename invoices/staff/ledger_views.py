@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import tzinfo
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -20,6 +21,7 @@ from invoices.staff.ledger import (
     page_of,
     status_label,
 )
+from portal import timezones
 from portal.access import staff_required
 from portal.money import to_major
 from portal.spreadsheet import cell, csv_lines
@@ -37,6 +39,8 @@ HEADER = [
     "net",
     "fee_currency",
     "reference",
+    # When it was recorded, ISO 8601 with the business's UTC offset (`date` is that day).
+    "recorded_at",
 ]
 
 
@@ -73,7 +77,7 @@ def _money(amount: int | None, currency: str) -> str:
     return "" if amount is None or not currency else str(to_major(amount, currency))
 
 
-def _row(row: dict[str, Any]) -> list[str]:
+def _row(row: dict[str, Any], zone: tzinfo) -> list[str]:
     currency, fee_currency = row["entry_currency"], row["fee_currency"]
     return [
         row["booked_on"].isoformat() if row["booked_on"] else "",
@@ -88,20 +92,22 @@ def _row(row: dict[str, Any]) -> list[str]:
         _money(row["net"], fee_currency),
         fee_currency,
         cell(row["ref"] or ""),
+        timezones.iso(row["booked_at"], zone),
     ]
 
 
-def _rows(entries: Iterator[dict[str, Any]]) -> Iterator[list[str]]:
+def _rows(entries: Iterator[dict[str, Any]], zone: tzinfo) -> Iterator[list[str]]:
     for entry in entries:
-        yield _row(entry)
+        yield _row(entry, zone)
 
 
 @require_safe
 @staff_required
 def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
-    entries = LedgerFilter.from_query(request.GET).entries().iterator(chunk_size=2000)
+    found = LedgerFilter.from_query(request.GET)
+    entries = found.entries().iterator(chunk_size=2000)
     response = StreamingHttpResponse(
-        csv_lines(HEADER, _rows(entries)), content_type="text/csv; charset=utf-8"
+        csv_lines(HEADER, _rows(entries, found.zone)), content_type="text/csv; charset=utf-8"
     )
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="payments-{stamp}.csv"'

@@ -9,23 +9,26 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from invoices.live import (
     STAFF_CHANNEL,
+    Busy,
     Message,
+    busy_response,
     hub,
     new_message_id,
+    on_stream_db,
     publish,
     relay,
-    release_connection,
+    retry_hint,
+    retry_seconds,
     stream_response,
 )
 from invoices.models import Invoice
-from portal.access import staff_required
+from portal.access import private, staff_required
 from portal.params import parse_int
 
 
@@ -90,16 +93,32 @@ def since_token() -> str:
 
 
 @staff_required
+def _may_listen(request: HttpRequest) -> HttpResponse:
+    """The door every staff page has; a 204 means "come in" (on a stream database thread,
+    where the session and the user are read)."""
+    return HttpResponse(status=204)
+
+
 async def staff_stream(request: HttpRequest) -> HttpResponse:
     since = _since(request)
+    try:
+        door = await on_stream_db(_may_listen, request)
+    except Busy:
+        return busy_response(request)
+    if door.status_code != 204:
+        return door
 
     async def events() -> AsyncIterator[bytes]:
         async with hub.subscribe(STAFF_CHANNEL) as queue:
             yield b"retry: 2000\n\n"
-            for message in await sync_to_async(_catch_up)(since):
+            try:
+                catch_up = await on_stream_db(_catch_up, since) if since else []
+            except Busy:
+                yield retry_hint(retry_seconds())
+                return
+            for message in catch_up:
                 yield message.encode()
-            await release_connection()
             async for chunk in relay(queue):
                 yield chunk
 
-    return stream_response(events())
+    return private(stream_response(events()))

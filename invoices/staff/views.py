@@ -23,7 +23,7 @@ from invoices.listing import (
     page_of,
 )
 from invoices.models import BusinessProfile, Invoice, InvoiceFlag
-from invoices.quote_records import quote_of
+from invoices.quote_records import QUOTE_LINKS, linked_quote
 from invoices.staff.access import invoice_for_staff
 from invoices.staff.bulk import ACTIONS
 from invoices.staff.live import since_token
@@ -102,9 +102,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(invoice: Invoice) -> dict:
-    credit_notes = list(invoice.credit_notes.all())
+    credit_notes = list(invoice.credit_notes.prefetch_related("lines"))
     activities = invoice.activities.select_related("actor").order_by("-created_at", "-id")
-    quote = quote_of(invoice.pk)
+    quote = linked_quote(invoice)
     deposit = quote.deposit_deducted if quote and quote.invoice_id == invoice.pk else 0
     return {
         "quote": quote,
@@ -129,7 +129,7 @@ def _detail_context(invoice: Invoice) -> dict:
 @require_safe
 @staff_required
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = invoice_for_staff(pk)
+    invoice = invoice_for_staff(pk, *QUOTE_LINKS)
     # The live sections reload themselves when the staff feed says the status changed.
     return render_page(
         request,

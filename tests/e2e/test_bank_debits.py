@@ -182,3 +182,54 @@ def test_a_sepa_debit_that_fails_after_processing_reopens_the_invoice_and_emails
     expect(
         page.locator("#pay-action").get_by_role("button", name=re.compile(r"^Pay "))
     ).to_be_visible()
+
+
+@pytest.mark.usefixtures("debits_offered")
+def test_an_ach_account_typed_in_by_hand_is_verified_by_microdeposits_then_settles_live(
+    page: Page, staff_page: Page, simulator: SimulatorProcess
+) -> None:
+    invoice = make_open_invoice()
+    staff = staff_page
+    staff.goto(f"/invoices/{invoice.id}/")
+    panel = staff.locator(f"#invoice-status-{invoice.id}")
+    expect(panel).to_contain_text("Open")
+    mark_page(staff)
+
+    page.goto(invoice.pay_path)
+    frame = open_bank_tab(page, "US bank account")
+    frame.get_by_label("Full name").fill("Jenny Rosen")
+    frame.get_by_role("radio", name=re.compile("Enter bank details manually")).check()
+    frame.get_by_label("Routing number").fill("110000000")
+    frame.get_by_label("Account number").fill("000123456789")
+    submit(page, frame)
+    mark_page(page)
+
+    # Stripe.js reported success, but nothing is paid until the account is verified.
+    notice = page.locator("#verify-notice")
+    expect(notice).to_contain_text("Verify your bank account to finish paying")
+    expect(notice).to_contain_text("starting with SM")
+    expect(page.locator("#pay-action").get_by_role("button")).to_have_count(0)
+    expect(page.locator("#pay-status")).not_to_contain_text("Paid")
+    wait_for_live_update(panel, "Waiting for bank account verification")
+
+    with page.context.expect_page() as opened:
+        page.locator("#verify-link").click()
+    bank = opened.value
+    bank.get_by_label(re.compile("6-character code")).fill("SM11AA")
+    bank.get_by_role("button", name="Verify account").click()
+    bank.close()
+
+    wait_for_live_update(pay_status(page), "Payment processing (bank debit, expected by")
+    expect(page.locator("#verify-notice")).to_have_count(0)
+    wait_for_live_update(panel, re.compile(r"Payment processing \(bank debit"))
+    assert invoice_state(invoice)["status"] == "open"
+
+    simulator.advance(DAYS)
+
+    wait_for_live_update(pay_status(page), "Paid")
+    wait_for_live_update(panel, "Paid")
+    assert_not_reloaded(page)
+    assert_not_reloaded(staff)
+    state = invoice_state(invoice)
+    assert state["status"] == "paid"
+    assert len(state["payments"]) == 1

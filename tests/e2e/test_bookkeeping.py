@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import (
     VISA,
+    all_emails,
     flash_messages,
     invoice_state,
     last_email,
@@ -21,6 +22,7 @@ from tests.e2e.helpers import (
     stack,
     wait_for_live_update,
     wait_for_return,
+    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -138,3 +140,48 @@ def test_staff_credit_a_paid_invoice_and_the_customer_sees_it(page: Page, staff_
     assert "Hosting for December not used" in mail.text
     assert "back to the card you paid with" in mail.text
     assert invoice_state(invoice)["status"] == "paid"
+
+
+def test_staff_credit_some_lines_of_a_paid_invoice_and_the_customer_gets_one_email(
+    page: Page, staff_page: Page
+) -> None:
+    invoice = make_open_invoice(send=True)  # design $1,200 + 12 months of hosting at $25
+    page.goto(invoice.pay_path)
+    pay_with_card(page, VISA)
+    wait_for_return(page)
+    wait_for_live_update(pay_status(page), "Paid")
+
+    staff_page.goto(invoice.staff_path)
+    staff_page.get_by_role("link", name="Credit note…").click()
+    staff_page.get_by_label("Lines").check()
+    staff_page.get_by_label("Quantity of “Hosting (months)”").fill("3")
+    staff_page.get_by_label("Reason").fill("Three months of hosting not used")
+    staff_page.get_by_role("button", name="Issue credit note").click()
+    expect(flash_messages(staff_page)).to_contain_text(re.compile(r"Credit note CN-\d{4} issued"))
+    number = re.search(r"CN-\d{4}", flash_messages(staff_page).inner_text()).group(0)
+    expect(staff_page.locator("#credit-notes")).to_contain_text("$75.00")
+
+    # The open pay page follows live: the credit note and its PDF link come in together.
+    expect(page.locator("#invoice-totals .credit-note")).to_contain_text(f"Credit note {number}")
+    link = page.get_by_role("link", name=f"Credit note {number} (PDF)")
+    expect(link).to_be_visible()
+    pdf = page.request.get(link.get_attribute("href"))
+    assert pdf.ok
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF")
+
+    mail = last_email(to=invoice.customer_email, subject=f"Credit note {number}")
+    assert "Three months of hosting not used" in mail.text
+    assert "back to the card you paid with" in mail.text
+    assert f"{number}.pdf" in mail.attachments
+    refunded = wait_until(
+        lambda: invoice_state(invoice)["amount_refunded"] == 7500 or None,
+        what="the refund of $75.00 to succeed",
+    )
+    assert refunded
+    # One clear email: the credit note says the money is on its way, no refund email too.
+    assert not [
+        m
+        for m in all_emails()
+        if invoice.customer_email in " ".join(m.to) and "Refund" in m.subject
+    ]
