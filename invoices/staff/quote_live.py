@@ -11,22 +11,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from invoices.live import (
+    Busy,
     Message,
+    busy_response,
     hub,
     new_message_id,
+    on_stream_db,
     publish,
     relay,
-    release_connection,
+    retry_hint,
+    retry_seconds,
     stream_response,
 )
 from invoices.models import Quote
 from invoices.staff.live import CATCH_UP_MARGIN, MAX_SINCE
-from portal.access import staff_required
+from portal.access import private, staff_required
 from portal.params import parse_int
 
 EVENT = "quote-status"
@@ -56,18 +59,34 @@ def _changed_since(pk: int, since: int | None) -> list[Message]:
 
 
 @staff_required
+def _may_listen(request: HttpRequest) -> HttpResponse:
+    """Staff only; a 204 means "come in" (run on a stream database thread, as the
+    staff feed's door is)."""
+    return HttpResponse(status=204)
+
+
 async def quote_stream(request: HttpRequest, pk: int) -> HttpResponse:
     stamps = [request.GET.get("since", ""), request.headers.get("Last-Event-ID", "")]
     known = [s for s in (parse_int(v, minimum=0, maximum=MAX_SINCE) for v in stamps) if s]
     since = max(known) if known else None
+    try:
+        door = await on_stream_db(_may_listen, request)
+    except Busy:
+        return busy_response(request)
+    if door.status_code != 204:
+        return door
 
     async def events() -> AsyncIterator[bytes]:
         async with hub.subscribe(quote_channel(pk)) as queue:
             yield b"retry: 2000\n\n"
-            for message in await sync_to_async(_changed_since)(pk, since):
+            try:
+                catch_up = await on_stream_db(_changed_since, pk, since)
+            except Busy:
+                yield retry_hint(retry_seconds())
+                return
+            for message in catch_up:
                 yield message.encode()
-            await release_connection()
             async for chunk in relay(queue):
                 yield chunk
 
-    return stream_response(events())
+    return private(stream_response(events()))
