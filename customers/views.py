@@ -11,7 +11,6 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from customers.forms import CustomerForm
@@ -27,6 +26,7 @@ from portal.access import staff_required
 from portal.htmx import done, render_page
 from portal.keyset import numbered_page, page_links, paginate, read_position
 from portal.params import MAX_PAGE, query_int, query_text
+from portal.timezones import business_today
 
 PAGE_SIZE = 50
 # The list's order (Customer.Meta.ordering) as keys a page link can continue from.
@@ -39,7 +39,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     q = query_text(request.GET, "q")
     archived = request.GET.get("archived") == "1"
     number = query_int(request.GET, "page", default=1, maximum=MAX_PAGE, lenient=True) or 1
-    sort, today = accounts.read_sort(request.GET), timezone.localdate()
+    sort, today = accounts.read_sort(request.GET), business_today()
     position = read_position(request.GET, Customer, BY_NAME, {"name_key": CharField()})
     customers = Customer.objects.search(q).annotate(name_key=Lower("name"))
     customers = customers.filter(archived_at__isnull=False) if archived else customers.active()

@@ -6,7 +6,11 @@ their lines, payments, Stripe events, activity, flags, reminders and the
 numbering sequence are read-only, numbered invoices and payments can't be
 deleted (void an invoice; reverse a payment in the portal), and even a draft's
 money (currency, discount, lines) is changed only in the invoice editor,
-which recomputes the totals.
+which recomputes the totals. So are saved payment methods and autopay charges
+(they charge a customer), combined payments, account codes (the nonce that makes
+a code is never shown), recurring templates (they bill on their own) and the
+catalog's items and named rates (edited and archived on /catalog/, whose rules
+the recurring runs and the editor rely on).
 """
 
 from __future__ import annotations
@@ -20,9 +24,14 @@ from django.http import HttpRequest
 
 from invoices.activity import InvoiceStateError
 from invoices.models import (
+    AccountActivity,
+    AccountCode,
+    AutopayCharge,
     BusinessProfile,
+    CatalogItem,
     CreditNote,
     CustomerCredit,
+    GroupAllocation,
     Invoice,
     InvoiceActivity,
     InvoiceFlag,
@@ -30,10 +39,17 @@ from invoices.models import (
     InvoiceReminder,
     InvoiceSequence,
     Payment,
+    PaymentGroup,
     Quote,
     QuoteActivity,
     QuoteLine,
+    RecurringLine,
+    RecurringRun,
+    RecurringTemplate,
+    SavedMethodActivity,
+    SavedPaymentMethod,
     StripeEvent,
+    TaxRate,
 )
 from invoices.services import send_invoice
 
@@ -248,3 +264,111 @@ class QuoteAdmin(ReadOnly, admin.ModelAdmin):
     list_select_related = ["customer"]
     exclude = ["token", "token_digest"]
     inlines = [QuoteLineInline, QuoteActivityInline]
+
+
+# -- saved payment methods and autopay ---------------------------------------------
+
+
+@admin.register(SavedPaymentMethod)
+class SavedPaymentMethodAdmin(ReadOnly, admin.ModelAdmin):
+    """Autopay is switched and methods removed on the customer's page (Stripe is told)."""
+
+    list_display = ["__str__", "customer", "method_type", "expiry_label", "autopay", "created_at"]
+    list_filter = ["method_type", "autopay"]
+    search_fields = ["customer__name", "customer__email", "stripe_payment_method_id", "last4"]
+    list_select_related = ["customer"]
+
+
+@admin.register(SavedMethodActivity)
+class SavedMethodActivityAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["created_at", "customer", "kind", "method_label", "actor", "message"]
+    list_filter = ["kind"]
+    search_fields = ["customer__name", "method_label", "stripe_payment_method_id", "message"]
+    list_select_related = ["customer", "actor"]
+
+
+@admin.register(AutopayCharge)
+class AutopayChargeAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["invoice", "status", "attempts", "failure_code", "next_attempt_at"]
+    list_filter = ["status", "failure_code"]
+    search_fields = ["invoice__number", "stripe_payment_intent_id", "stripe_charge_id"]
+    list_select_related = ["invoice"]
+
+
+# -- the customer's account: combined payments, codes, history --------------------
+
+
+class GroupAllocationInline(ReadOnly, admin.TabularInline):
+    model = GroupAllocation
+    extra = 0
+    fields = ["position", "invoice", "amount", "payment"]
+    readonly_fields = fields
+
+
+@admin.register(PaymentGroup)
+class PaymentGroupAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["__str__", "customer", "status", "amount", "amount_received", "currency"]
+    list_filter = ["status", "currency"]
+    search_fields = ["customer__name", "stripe_payment_intent_id", "stripe_charge_id"]
+    list_select_related = ["customer"]
+    inlines = [GroupAllocationInline]
+
+
+@admin.register(AccountActivity)
+class AccountActivityAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["created_at", "customer", "kind", "actor", "message"]
+    list_filter = ["kind"]
+    search_fields = ["customer__name", "message"]
+    list_select_related = ["customer", "actor"]
+
+
+@admin.register(AccountCode)
+class AccountCodeAdmin(ReadOnly, admin.ModelAdmin):
+    """When codes were asked for and used; never the code, nor the nonce it is made from."""
+
+    list_display = ["created_at", "customer", "expires_at", "attempts", "used_at"]
+    fields = ["customer", "created_at", "expires_at", "attempts", "used_at"]
+    readonly_fields = fields
+    list_select_related = ["customer"]
+
+
+# -- recurring templates and the catalog ------------------------------------------
+
+
+class RecurringLineInline(ReadOnly, admin.TabularInline):
+    model = RecurringLine
+    extra = 0
+    fields = ["position", "description", "quantity", "unit_amount", "tax_rate", "tax_name"]
+    readonly_fields = fields
+
+
+class RecurringRunInline(ReadOnly, admin.TabularInline):
+    model = RecurringRun
+    extra = 0
+    fields = ["period", "invoice", "skipped", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(RecurringTemplate)
+class RecurringTemplateAdmin(ReadOnly, admin.ModelAdmin):
+    """Created, paused and resumed on /recurring/ (each change an activity entry)."""
+
+    list_display = ["__str__", "customer", "currency", "frequency", "paused", "start_date"]
+    list_filter = ["frequency", "paused", "currency"]
+    search_fields = ["customer__name", "memo"]
+    list_select_related = ["customer"]
+    inlines = [RecurringLineInline, RecurringRunInline]
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["name", "percent", "archived_at"]
+    search_fields = ["name"]
+
+
+@admin.register(CatalogItem)
+class CatalogItemAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["name", "unit_amount", "currency", "tax_rate", "archived_at"]
+    list_filter = ["currency"]
+    search_fields = ["name", "description"]
+    list_select_related = ["tax_rate"]

@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils import timezone
 
 from customers.models import Customer
 from invoices.models import BusinessProfile, Invoice, Payment, TaxRate
@@ -18,6 +17,7 @@ from invoices.states import DEFAULT_BRAND_COLOR, Terms
 from portal import timezones
 from portal.forms import BoundedTextMixin
 from portal.money import CURRENCY_CHOICES, MAX_AMOUNT, format_money, to_minor
+from portal.timezones import business_today
 
 
 def minor_amount(raw: str, currency: str, *, allow_zero: bool = True) -> int:
@@ -294,14 +294,15 @@ class OfflinePaymentForm(BoundedTextMixin, forms.Form):
     def clean_amount(self) -> int:
         amount = minor_amount(self.cleaned_data["amount"], self.invoice.currency, allow_zero=False)
         if amount > self.invoice.amount_due:
-            raise forms.ValidationError(
-                f"That is more than the amount due ({self.invoice.money(self.invoice.amount_due)})."
-            )
+            written_off = self.invoice.status == Invoice.Status.UNCOLLECTIBLE
+            what = "was outstanding before the write-off" if written_off else "the amount due"
+            limit = self.invoice.money(self.invoice.amount_due)
+            raise forms.ValidationError(f"That is more than {what} ({limit}).")
         return amount
 
     def clean_received_on(self) -> date:
         received = self.cleaned_data["received_on"]
-        if received > timezone.localdate():
+        if received > business_today():  # staff write days in the business's calendar
             raise forms.ValidationError("The date cannot be in the future.")
         return received
 

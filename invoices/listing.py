@@ -18,6 +18,7 @@ from invoices.models import Invoice
 from invoices.totals import Balance, dashboard_totals
 from portal.keyset import FIRST_PAGE, KeysetPage, Position, numbered_page, paginate, read_position
 from portal.params import MAX_PAGE, query_int, query_text
+from portal.timezones import business_today
 
 PAGE_SIZE = 25
 
@@ -255,7 +256,7 @@ def balances(invoices: QuerySet[Invoice], paid_since: datetime | None = None) ->
 
     `paid` counts invoices paid on or after `paid_since` (all paid ones without it).
     """
-    today = timezone.localdate()
+    today = business_today()
     open_q = Q(status=Invoice.Status.OPEN)
     paid_q = Q(status=Invoice.Status.PAID)
     if paid_since is not None:
@@ -276,4 +277,6 @@ def balances(invoices: QuerySet[Invoice], paid_since: datetime | None = None) ->
 
 def dashboard_balances(paid_since: datetime) -> list[Balance]:
     """`balances()` of every invoice, from the maintained buckets (invoices/totals.py)."""
-    return dashboard_totals(timezone.localdate(), timezone.localdate(paid_since))
+    # Overdue is judged in the business's calendar; the paid buckets are days in
+    # settings.TIME_ZONE (invoices/totals.py), so the month they start from is too.
+    return dashboard_totals(business_today(), timezone.localdate(paid_since))

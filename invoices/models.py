@@ -36,6 +36,7 @@ from portal.money import (
     compute_totals,
     format_money,
 )
+from portal.timezones import business_today
 
 
 class Invoice(models.Model):
@@ -152,7 +153,7 @@ class Invoice(models.Model):
         return (
             self.status == self.Status.OPEN
             and self.due_date is not None
-            and self.due_date < timezone.localdate()
+            and self.due_date < business_today()
         )
 
     @property

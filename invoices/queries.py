@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import models
-from django.utils import timezone
 
 from customers.models import Customer
 from invoices.states import InvoiceStatus
+from portal.timezones import business_today
 
 
 class InvoiceQuerySet(models.QuerySet):
     def overdue(self, today: date | None = None) -> InvoiceQuerySet:
-        return self.filter(status=InvoiceStatus.OPEN, due_date__lt=today or timezone.localdate())
+        return self.filter(status=InvoiceStatus.OPEN, due_date__lt=today or business_today())
 
     def search(self, term: str) -> InvoiceQuerySet:
         term = term.strip()

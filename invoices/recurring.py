@@ -27,6 +27,7 @@ from invoices.models import (
     Invoice,
     InvoiceActivity,
     InvoiceLine,
+    RecurringLine,
     RecurringRun,
     RecurringTemplate,
 )
@@ -176,11 +177,9 @@ def _create_invoice(template: RecurringTemplate, period: date) -> Invoice:
             description=line.description,
             quantity=line.quantity,
             unit_amount=line.unit_amount,
-            tax_rate=line.tax_rate,
-            tax_name=line.tax_name,
-            named_tax_id=line.named_tax_id,
+            **_tax_at_run(line),
         )
-        for line in template.lines.all()
+        for line in template.lines.select_related("named_tax")
     ]
     invoice.recalculate(lines)
     invoice.save()
@@ -193,6 +192,16 @@ def _create_invoice(template: RecurringTemplate, period: date) -> Invoice:
         period=period.isoformat(),
     )
     return invoice
+
+
+def _tax_at_run(line: RecurringLine) -> dict[str, Any]:
+    """A named rate is billed as it is on the day of the run: its current name and
+    percentage (staff edited it: the next invoice follows; archived: it still applies
+    to the templates that chose it). A typed percentage is billed as typed."""
+    rate = line.named_tax
+    if rate is None:
+        return {"tax_rate": line.tax_rate, "tax_name": line.tax_name, "named_tax": None}
+    return {"tax_rate": rate.percent, "tax_name": rate.name, "named_tax": rate}
 
 
 def set_paused(*, template: RecurringTemplate, paused: bool, today: date | None = None) -> None:

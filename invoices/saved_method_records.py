@@ -128,6 +128,9 @@ class AutopayCharge(models.Model):
     )
     stripe_payment_method_id = models.CharField(max_length=255)
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    # The Stripe charge that failed: its `payment_intent.payment_failed` webhook is this
+    # row's news, already told to staff by autopay, not a new failure to notify.
+    stripe_charge_id = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)

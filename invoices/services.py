@@ -64,6 +64,12 @@ def send_invoice(*, invoice: Invoice, actor: Any = None) -> None:
             raise InvoiceStateError("Finalize the invoice before sending it.")
         if invoice.status == Invoice.Status.VOID:
             raise InvoiceStateError("A voided invoice cannot be sent.")
+        if invoice.status == Invoice.Status.UNCOLLECTIBLE:
+            # Its email would ask for nothing ("$0.00 due"): there is nothing to send.
+            raise InvoiceStateError(
+                "It is marked uncollectible: it asks for nothing, so it is not sent. "
+                "If the customer pays, record the payment; it reopens the invoice."
+            )
         resend = invoice.sent_at is not None
         invoice.sent_at = timezone.now()
         invoice.save(update_fields=["sent_at", "updated_at"])

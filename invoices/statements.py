@@ -2,9 +2,14 @@
 
 Balance = finalized invoices (not void; an invoice from a quote less the deposit it
 deducts, which its deposit invoice charged) - credit notes - payments received + refunds
-paid out.
+paid out - write-offs.
+A write-off is an uncollectible invoice's unpaid rest (its `amount_due`), dated when it
+was marked uncollectible: the customer is no longer asked for it, so, as on their
+account page and in the staff's customer list, it is not part of the balance; the
+statement shows it as a line of its own instead of leaving it out silently. A payment
+recorded later reopens the invoice and the write-off line goes away.
 The opening balance sums everything before the range; then each invoice, credit note,
-payment and refund in the range in date order with a running balance. Eight
+payment, refund and write-off in the range in date order with a running balance. Ten
 queries whatever the number of rows.
 """
 
@@ -14,16 +19,24 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import F, QuerySet, Sum
+from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from customers.models import Customer
 from invoices.documents import pdf as documents
 from invoices.language import in_customer_language
-from invoices.models import BusinessProfile, CreditNote, Invoice, Payment, Refund
+from invoices.models import (
+    BusinessProfile,
+    CreditNote,
+    Invoice,
+    InvoiceActivity,
+    Payment,
+    Refund,
+)
 from invoices.quote_records import invoiced_amount
 
 INVOICE, CREDIT_NOTE, PAYMENT, REFUND = "invoice", "credit_note", "payment", "refund"
+WRITE_OFF = "write_off"
 
 
 @dataclass
@@ -96,6 +109,26 @@ def _refunds(customer: Customer) -> QuerySet[Refund]:
     )
 
 
+def _write_offs(customer: Customer) -> QuerySet[Invoice]:
+    """Uncollectible invoices with an unpaid rest, on the day they were last marked so."""
+    marked = (
+        InvoiceActivity.objects.filter(
+            invoice=OuterRef("pk"), kind=InvoiceActivity.Kind.UNCOLLECTIBLE
+        )
+        .order_by("-created_at", "-id")
+        .values("created_at")[:1]
+    )
+    return (
+        Invoice.objects.filter(
+            customer=customer, status=Invoice.Status.UNCOLLECTIBLE, amount_due__gt=0
+        )
+        .annotate(
+            day=TruncDate(Coalesce(Subquery(marked, output_field=DateTimeField()), "updated_at"))
+        )
+        .order_by()
+    )
+
+
 def _before(rows: QuerySet[Any], start: date, column: str) -> dict[str, int]:
     sums = rows.filter(day__lt=start).values("currency").annotate(amount=Sum(column))
     return {row["currency"]: int(row["amount"] or 0) for row in sums}
@@ -112,6 +145,7 @@ def statement(customer: Customer, start: date, end: date) -> Statement:
         (-1, _credit_notes(customer), "amount"),
         (-1, _payments(customer), "amount"),
         (1, _refunds(customer), "amount"),
+        (-1, _write_offs(customer), "amount_due"),
     ):
         for currency, amount in _before(rows, start, column).items():
             account(currency).opening += sign * amount
@@ -144,7 +178,13 @@ def statement(customer: Customer, start: date, end: date) -> Statement:
         account(refund["currency"]).lines.append(
             Line(refund["day"], REFUND, refund["payment__invoice__number"], refund["amount"], 0)
         )
-    order = {INVOICE: 0, CREDIT_NOTE: 1, PAYMENT: 2, REFUND: 3}
+    for written in (
+        _write_offs(customer).filter(**in_range).values("day", "currency", "amount_due", "number")
+    ):
+        account(written["currency"]).lines.append(
+            Line(written["day"], WRITE_OFF, written["number"], 0, written["amount_due"])
+        )
+    order = {INVOICE: 0, CREDIT_NOTE: 1, PAYMENT: 2, REFUND: 3, WRITE_OFF: 4}
     for acc in accounts.values():
         acc.lines.sort(key=lambda line: (line.day, order[line.kind], line.reference))
         balance = acc.opening

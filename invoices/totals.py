@@ -8,10 +8,14 @@ added before (`BookedBalance`) and what it adds now, so the buckets are always
 the sum of the invoices' contributions, however the invoice was changed.
 
 Overdue depends on the date, so it is never stored: it is the open buckets due
-before today, summed at read time. There are as many open buckets per currency
-as distinct due dates (hundreds, not millions), read through the bucket key
-index, so the read stays near constant as invoices grow. Paid this month is the
-paid buckets from the first of the month.
+before today (the business's today: due dates are days of its calendar), summed
+at read time. The paid buckets' days are in settings.TIME_ZONE, not the
+business's zone: a zone change would move every paid invoice to another day,
+and processes learn of a change up to `portal.timezones.MEMO_SECONDS` apart, so
+bookings made in between would land on the old zone's day. There are as many
+open buckets per currency as distinct due dates (hundreds, not millions), read
+through the bucket key index, so the read stays near constant as invoices grow.
+Paid this month is the paid buckets from the first of the month.
 
 A change that bypasses `save()` (`QuerySet.update`, `bulk_create`) must call
 `rebuild()`; `manage.py verify_totals` compares everything with a full recompute.

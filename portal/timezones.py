@@ -2,8 +2,10 @@
 
 Stored on the business profile (validated against the zoneinfo database) and
 applied when a page, PDF or email is rendered (`{% in_business_zone %}` in the
-base templates), never while the domain computes: money booked from a webhook
-and money booked from a staff page land on the same day either way.
+base templates), never while the domain books money: money booked from a webhook
+and money booked from a staff page land on the same day either way. The one
+domain question asked in it is "what day is it?" (`business_today`): due dates
+are days of the business's calendar, so overdue, aging and reminders count from it.
 
 Pages that show no time never read the zone: `BusinessZone` looks it up the first
 time a datetime is converted, from this process's memory, the shared cache (the
@@ -14,13 +16,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from portal.safecache import cache as shared_cache
 
@@ -141,3 +144,11 @@ def iso(value: datetime | None, zone: tzinfo | None = None) -> str:
     if value is None:
         return ""
     return value.astimezone(zone or BusinessZone()).isoformat(timespec="seconds")
+
+
+def business_today(business: Any = None) -> date:
+    """Today in the business's calendar: what "due today" and "overdue" are judged by.
+
+    A due date is a day of the business's calendar, so an invoice due today there is
+    not overdue yet, even where `settings.TIME_ZONE` has already reached tomorrow."""
+    return timezone.now().astimezone(business_zone(business)).date()

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import CustomerFactory, StaffFactory, UserFactory
-from tests.servers import free_port
+from tests.servers import free_port, settle_webhooks
 
 pytest_plugins = ["tests.plugins.simulator"]
 
@@ -96,6 +96,18 @@ def stripe_env(sim, settings):
     settings.STRIPE_JS_URL = sim.js_url
     settings.STRIPE_WEBHOOK_SECRETS = [sim.webhook_secret]
     return sim
+
+
+@pytest.fixture
+def wired(stripe_env, live_server):
+    """The simulator delivering its signed webhooks to this test's live server by real
+    HTTP, asynchronously; the teardown waits for every one under way, so none lands
+    in the next test's database."""
+    stripe_env.configure(
+        webhook_endpoints=[f"{live_server.url}/invoices/wh/"], delivery_enabled=True
+    )
+    yield stripe_env
+    settle_webhooks(stripe_env)
 
 
 @pytest.fixture

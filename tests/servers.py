@@ -329,3 +329,33 @@ class SSEListener:
 
     def close(self) -> None:
         self._stop.set()
+
+
+def webhooks_settled(sim: Any) -> bool:
+    """Every webhook the simulator owes is answered, or given up on as Stripe would
+    (every retry failed), or held until a release the test never made: nothing is
+    still on its way to the portal."""
+    answer = sim.get("/_sim/deliveries")
+    held = set(answer["held"])
+    max_attempts = sim.config()["max_attempts"]
+    failed: dict[tuple[str, str], int] = {}
+    for delivery in answer["data"]:
+        if not delivery["ok"]:
+            key = (delivery["event_id"], delivery["endpoint"])
+            failed[key] = failed.get(key, 0) + 1
+    for event in sim.events():
+        if event["pending_webhooks"] == 0 or event["id"] in held:
+            continue
+        given_up = sum(
+            1 for (eid, _), n in failed.items() if eid == event["id"] and n >= max_attempts
+        )
+        if event["pending_webhooks"] > given_up:
+            return False
+    return True
+
+
+def settle_webhooks(sim: Any, timeout: float = 15) -> None:
+    """Stop new deliveries and wait for those under way: a webhook landing after the
+    test would be applied to the next test's database (the live server outlives tests)."""
+    sim.configure(delivery_enabled=False)
+    sim.wait_for(lambda: webhooks_settled(sim), timeout=timeout, what="every webhook delivered")

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
-from django.test import Client
+from django.contrib import admin
+from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
+from customers.models import Customer
 from invoices.models import (
+    AccountActivity,
+    AccountCode,
+    AutopayCharge,
+    BusinessProfile,
+    CatalogItem,
+    GroupAllocation,
     Invoice,
     InvoiceActivity,
     InvoiceFlag,
@@ -16,7 +27,14 @@ from invoices.models import (
     InvoiceReminder,
     InvoiceSequence,
     Payment,
+    PaymentGroup,
+    RecurringLine,
+    RecurringRun,
+    RecurringTemplate,
+    SavedMethodActivity,
+    SavedPaymentMethod,
     StripeEvent,
+    TaxRate,
 )
 from invoices.services import record_offline_payment
 from tests.factories import StaffFactory, make_draft, make_open
@@ -25,9 +43,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def superuser_client() -> Client:
+def superuser():
+    return StaffFactory(is_superuser=True)
+
+
+@pytest.fixture
+def superuser_client(superuser) -> Client:
     client = Client()
-    client.force_login(StaffFactory(is_superuser=True))
+    client.force_login(superuser)
     return client
 
 
@@ -204,3 +227,150 @@ def test_it_keeps_search_lists_and_the_send_action(
         )
     assert response.status_code == 302
     assert [message.to for message in mailoutbox] == [[invoice.customer.email]]
+
+
+# -- every model the admin shows ----------------------------------------------------
+
+# The portal's models the admin may write, and what: everything else registered is
+# read-only. A model registered later is held to that until it is listed here.
+EDITABLE = {
+    Customer: "contact details (the Stripe id, account token and history stay read-only)",
+    BusinessProfile: "the business's own details (never deleted)",
+    Invoice: "a draft's words (tested above); a numbered invoice is read-only",
+}
+# A token (and its digest), the nonce a code is made from, any secret. A quote's
+# content_digest is not one: it proves what the customer accepted.
+SECRET_NAME = re.compile(r"token|nonce|secret|password", re.IGNORECASE)
+
+
+def registered() -> list[tuple[type, admin.ModelAdmin]]:
+    return [
+        (model, model_admin)
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.app_label in ("invoices", "customers")
+    ]
+
+
+def shown_names(request, model_admin, obj=None) -> list[str]:
+    """Every field name the admin shows or searches, its inlines' included."""
+    names = [
+        *map(str, model_admin.get_fields(request, obj)),
+        *map(str, model_admin.get_list_display(request)),
+        *map(str, model_admin.get_search_fields(request)),
+    ]
+    for inline_class in model_admin.inlines:
+        inline = inline_class(model_admin.model, admin.site)
+        names += [str(name) for name in inline.get_fields(request, obj)]
+    return names
+
+
+def test_every_registered_model_is_read_only_unless_listed(superuser) -> None:
+    request = RequestFactory().get("/admin/")
+    request.user = superuser
+    models = {model for model, _ in registered()}
+    for model in (SavedPaymentMethod, AutopayCharge, PaymentGroup, RecurringTemplate, TaxRate):
+        assert model in models, f"{model.__name__} is not in the admin"
+    for model, model_admin in registered():
+        for inline_class in model_admin.inlines:
+            inline = inline_class(model, admin.site)
+            assert not inline.has_add_permission(request, None), inline_class
+            assert not inline.has_change_permission(request, None), inline_class
+            assert not inline.has_delete_permission(request, None), inline_class
+        if model in EDITABLE:
+            continue
+        assert not model_admin.has_add_permission(request), model
+        assert not model_admin.has_change_permission(request), model
+        assert not model_admin.has_delete_permission(request), model
+        assert not model_admin.get_actions(request), model  # no bulk delete, no bulk anything
+
+
+def test_no_admin_shows_or_searches_a_secret(superuser) -> None:
+    request = RequestFactory().get("/admin/")
+    request.user = superuser
+    for model, model_admin in registered():
+        leaked = [name for name in shown_names(request, model_admin) if SECRET_NAME.search(name)]
+        assert not leaked, f"{model.__name__} shows {leaked}"
+
+
+@pytest.fixture
+def new_records() -> list:
+    """One of each model added with saved methods, autopay, account pages, combined
+    payments, recurring templates and the catalog."""
+    invoice = make_open()
+    customer = invoice.customer
+    method = SavedPaymentMethod.objects.create(
+        customer=customer,
+        stripe_payment_method_id="pm_admin_1",
+        stripe_customer_id="cus_admin_1",
+        method_type="card",
+        brand="visa",
+        last4="4242",
+        exp_month=12,
+        exp_year=2030,
+    )
+    group = PaymentGroup.objects.create(customer=customer, currency="USD", amount=invoice.total)
+    rate = TaxRate.objects.create(name="VAT 20%", percent=Decimal(20))
+    template = RecurringTemplate.objects.create(customer=customer, start_date=date(2026, 1, 1))
+    RecurringLine.objects.create(template=template, description="Retainer", unit_amount=500)
+    return [
+        method,
+        SavedMethodActivity.objects.create(customer=customer, kind="saved", method_label="Visa"),
+        AutopayCharge.objects.create(
+            invoice=invoice, saved_method=method, stripe_payment_method_id="pm_admin_1"
+        ),
+        group,
+        GroupAllocation.objects.create(
+            group=group, invoice=invoice, position=0, amount=invoice.total
+        ),
+        AccountActivity.objects.create(customer=customer, kind="link_issued"),
+        AccountCode.objects.create(
+            customer=customer, expires_at=timezone.now() + timedelta(minutes=10)
+        ),
+        template,
+        RecurringRun.objects.create(template=template, period=date(2026, 1, 1), invoice=invoice),
+        rate,
+        CatalogItem.objects.create(name="Audit", unit_amount=900, currency="USD", tax_rate=rate),
+    ]
+
+
+def test_the_new_records_are_listed_and_viewed_but_never_written(
+    superuser_client, new_records
+) -> None:
+    for record in new_records:
+        model = type(record)
+        if model not in admin.site._registry:
+            continue  # shown inline on its parent (allocations, lines, runs)
+        before = list(model.objects.values())
+        listing = reverse(f"admin:invoices_{model._meta.model_name}_changelist")
+        assert superuser_client.get(listing, {"q": "a"}).status_code == 200, model
+        assert superuser_client.get(change_url(record)).status_code == 200, model
+        hostile = {"autopay": "", "amount": "1", "percent": "99", "status": "succeeded"}
+        assert superuser_client.post(change_url(record), hostile).status_code == 403, model
+        assert superuser_client.post(delete_url(record), {"post": "yes"}).status_code == 403
+        add = reverse(f"admin:invoices_{model._meta.model_name}_add")
+        assert superuser_client.get(add).status_code == 403, model
+        assert list(model.objects.values()) == before, model
+    assert SavedPaymentMethod.objects.get().autopay is True
+
+
+def test_no_page_shows_a_token_or_the_nonce_of_a_code(superuser_client, new_records) -> None:
+    code = next(record for record in new_records if isinstance(record, AccountCode))
+    invoice = Invoice.objects.get()
+    customer = Customer.objects.get(pk=invoice.customer_id)
+    secrets_ = [code.nonce, code.code, invoice.pay_token, customer.account_token]
+    assert all(secrets_)
+    for record in (code, invoice, customer):
+        response = superuser_client.get(change_url(record))
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert customer.email in page or str(record) in page  # the record's own page
+        for secret in secrets_:
+            assert secret not in page, type(record)
+
+
+def test_a_recurring_templates_lines_and_runs_show_inline(superuser_client, new_records):
+    template = next(r for r in new_records if isinstance(r, RecurringTemplate))
+    page = superuser_client.get(change_url(template)).content.decode()
+    assert "Retainer" in page
+    assert "Jan. 1, 2026" in page or "2026-01-01" in page
+    assert 'name="lines-0-unit_amount"' not in page  # read-only, not a form field

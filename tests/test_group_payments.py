@@ -307,19 +307,16 @@ def test_another_deployments_group_intent_changes_nothing(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_payment_through_the_simulator_pays_every_chosen_invoice(stripe_env, live_server):
-    stripe_env.configure(
-        webhook_endpoints=[f"{live_server.url}/invoices/wh/"], delivery_enabled=True
-    )
+def test_a_real_payment_through_the_simulator_pays_every_chosen_invoice(wired):
     customer = CustomerFactory()
     invoices = _invoices(customer, "USD", [5000, 7000])
     session = groups.start_group_payment(customer=customer, invoice_ids=[i.pk for i in invoices])
-    stripe_env.client().v1.payment_intents.confirm(
+    wired.client().v1.payment_intents.confirm(
         session.payment_intent_id,
         params={"payment_method": "pm_card_visa", "return_url": "http://127.0.0.1/return"},
     )
-    stripe_env.wait_for_delivery(type="payment_intent.succeeded", status="200")
-    stripe_env.wait_for_delivery(type="charge.succeeded", status="200")
+    wired.wait_for_delivery(type="payment_intent.succeeded", status="200")
+    wired.wait_for_delivery(type="charge.succeeded", status="200")
     for invoice in invoices:
         invoice.refresh_from_db()
         assert invoice.status == Invoice.Status.PAID

@@ -170,13 +170,13 @@ def test_the_refund_excess_action_is_staff_only(stranger_client, client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_stale_ids_heal_and_the_invoice_ends_paid(stripe_env, live_server):
+def test_stale_ids_heal_and_the_invoice_ends_paid(stripe_env, live_server, wired):
     """The simulator forgets every object (restart, key or account switch) between two tries."""
     invoice = make_open()
     first = payments.start_payment(invoice=invoice)
     customer_id = Customer.objects.get(pk=invoice.customer_id).stripe_customer_id
     assert customer_id.startswith("cus_")
-    stripe_env.reset()
+    stripe_env.reset()  # forgets the wiring too: the webhooks are wired again
     stripe_env.configure(
         webhook_endpoints=[f"{live_server.url}/invoices/wh/"], delivery_enabled=True
     )
@@ -246,7 +246,7 @@ def test_an_invoice_whose_intent_stripe_forgot_can_still_be_voided(client, strip
 
     invoice = make_open()
     start(client, invoice)
-    stripe_env.reset()
+    stripe_env.reset()  # forgets the wiring too: the webhooks are wired again
     invoice.refresh_from_db()
     assert void_invoice(invoice=invoice).status == Invoice.Status.VOID
 

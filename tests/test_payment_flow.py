@@ -19,15 +19,6 @@ def confirm(sim, invoice: Invoice, payment_method: str = "pm_card_visa"):
     )
 
 
-@pytest.fixture
-def wired(stripe_env, live_server):
-    """The simulator delivering webhooks to this test's live server."""
-    stripe_env.configure(
-        webhook_endpoints=[f"{live_server.url}/invoices/wh/"], delivery_enabled=True
-    )
-    return stripe_env
-
-
 def test_a_confirmed_payment_marks_the_invoice_paid_through_the_webhook(wired, mailoutbox):
     invoice = make_open()
     start_payment(invoice=invoice)

@@ -211,18 +211,15 @@ def test_it_refuses_strangers(stranger_client, client, book):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_webhook_books_stripes_fee_and_net(stripe_env, live_server, staff_client):
-    stripe_env.configure(
-        webhook_endpoints=[f"{live_server.url}/invoices/wh/"], delivery_enabled=True
-    )
+def test_the_webhook_books_stripes_fee_and_net(wired, staff_client):
     invoice = make_open()
     start_payment(invoice=invoice)
     invoice.refresh_from_db()
-    stripe_env.client().v1.payment_intents.confirm(
+    wired.client().v1.payment_intents.confirm(
         invoice.stripe_payment_intent_id,
         params={"payment_method": "pm_card_visa", "return_url": "http://127.0.0.1/return"},
     )
-    stripe_env.wait_for_delivery(type="charge.succeeded", status="200")
+    wired.wait_for_delivery(type="charge.succeeded", status="200")
     payment = invoice.payments.get()
     # The simulator charges Stripe's US card price: 2.9% + 30 cents.
     fee = round(invoice.total * 0.029) + 30

@@ -27,12 +27,14 @@ from invoices.quote_records import deposit_deduction
 from invoices.saved_methods import autopay_label, removal_url
 from portal.emails import InlineImage, render_email, send_email
 from portal.i18n import language
+from portal.timezones import business_today
 
 STAFF_NOTICE_SUBJECTS = {
     "payment_received": "Payment received",
     "payment_failed": "Payment failed",
     "dispute": "Payment disputed",
     "flag": "Needs review",
+    "autopay_failed": "Automatic payment failed",
 }
 
 Attachment = tuple[str, bytes, str]
@@ -157,7 +159,7 @@ def reminder_context(
 ) -> dict[str, Any]:
     """The wording follows the real calendar, not the schedule: a reminder caught
     up late for the "3 days before" slot must not say "due in 3 days"."""
-    today = today or timezone.localdate()
+    today = today or business_today()
     days = (invoice.due_date - today).days if invoice.due_date else 0
     if days > 0:
         timing = "before"

@@ -14,11 +14,11 @@ from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, QuerySet
-from django.utils import timezone
 
 from invoices.activity import record_activity
 from invoices.documents.emails import send_reminder_email
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceReminder
+from portal.timezones import business_today
 
 logger = logging.getLogger(__name__)
 
@@ -120,9 +120,11 @@ def describe(offset: int) -> str:
 
 
 def send_due_reminders(today: date | None = None) -> ReminderRun:
-    today = today or timezone.localdate()
+    profile = BusinessProfile.load()
+    # The due date is a day of the business's calendar: "due today" is judged there.
+    today = today or business_today(profile)
     run = ReminderRun()
-    offsets = BusinessProfile.load().reminder_offsets
+    offsets = profile.reminder_offsets
     if not offsets:
         return run
     for invoice in candidates(offsets, today):

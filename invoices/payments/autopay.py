@@ -142,7 +142,8 @@ def attempt(charge_id: int) -> str:
             _finish(charge, AutopayCharge.Status.SUBMITTED)
             return "submitted"
         code = str(getattr(declined, "code", "") or "declined")
-        _failed(charge, code, declined.user_message or str(declined))
+        stripe_charge = str(getattr(declined.error, "charge", "") or "")
+        _failed(charge, code, declined.user_message or str(declined), stripe_charge)
         return "failed"
     except stripe_api.StripeError as error:
         return _retry_later(charge, error)
@@ -182,8 +183,11 @@ def _finish(charge: AutopayCharge, status: str, *, message: str = "") -> None:
             )
 
 
-def _failed(charge: AutopayCharge, code: str, message: str) -> None:
-    """The customer must pay themselves: staff see why, the customer gets the link."""
+def _failed(charge: AutopayCharge, code: str, message: str, stripe_charge: str = "") -> None:
+    """The customer must pay themselves: staff see why, the customer gets the link.
+
+    Staff get this one notice: the webhook of the failed charge sends none of its own
+    (`handlers._autopay_tells_staff` knows the charge by `stripe_charge_id`)."""
     with transaction.atomic():
         invoice = lock(Invoice.objects.get(pk=charge.invoice_id))
         updated = AutopayCharge.objects.filter(
@@ -192,6 +196,7 @@ def _failed(charge: AutopayCharge, code: str, message: str) -> None:
             status=AutopayCharge.Status.FAILED,
             failure_code=code[:64],
             failure_message=message[:500],
+            stripe_charge_id=stripe_charge[:255],
             updated_at=timezone.now(),
         )
         if not updated:
@@ -203,6 +208,7 @@ def _failed(charge: AutopayCharge, code: str, message: str) -> None:
             f"Automatic payment with {label} failed ({code}): {message} "
             "The customer was emailed the pay link.",
             "",
+            notice="autopay_failed",
         )
         queue_email("autopay_failed", invoice, ref=f"autopay-{charge.pk}", reason=code)
         announce(invoice)

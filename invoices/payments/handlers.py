@@ -9,11 +9,12 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from invoices import balance, payment_methods, stripe_api
 from invoices.activity import announce, record_activity
-from invoices.models import Invoice, InvoiceActivity, InvoiceFlag, Payment
+from invoices.models import AutopayCharge, Invoice, InvoiceActivity, InvoiceFlag, Payment
 from invoices.outbox import email_owed, notice_owed, queue_all, queue_email, queue_staff_notice
 from invoices.payments import group_handlers, refunds
 
@@ -87,7 +88,10 @@ def raise_flag(
     event_id: str,
     payment: Payment | None = None,
     amount: int = 0,
+    *,
+    notice: str = "flag",
 ) -> None:
+    """Flag the invoice for staff and owe them one notice of kind `notice` about it."""
     flag = InvoiceFlag.objects.create(
         invoice=invoice,
         kind=kind,
@@ -97,7 +101,7 @@ def raise_flag(
         amount=amount,
     )
     record_activity(invoice, InvoiceActivity.Kind.FLAGGED, message=message, source="stripe")
-    queue_staff_notice(invoice, "flag", message, ref=f"flag-{flag.pk}")
+    queue_staff_notice(invoice, notice, message, ref=f"flag-{flag.pk}")
 
 
 @groups_apart(stripe_api.SUCCEEDED)
@@ -174,9 +178,15 @@ def _apply_pending_state(
     invoice = payment.invoice
     if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.CANCELED):
         return invoice  # state only moves forward
-    if payment.status == payment_status and payment.failure_message in ("", message[:500]):
-        return invoice  # the same news again (a reconcile run, or a resent event)
     charge_id = _charge_id(intent)
+    if (
+        payment.status == payment_status
+        and payment.failure_message in ("", message[:500])
+        and charge_id in ("", payment.stripe_charge_id)
+    ):
+        # The same news again (a reconcile run, or a resent event); another charge
+        # declined with the same words is a new attempt, not a repeat.
+        return invoice
     if (
         payment.status == Payment.Status.FAILED
         and payment_status == Payment.Status.PROCESSING
@@ -260,9 +270,19 @@ def apply_intent_failed(intent: dict[str, Any], event_id: str = "") -> Invoice |
     kind = method.get("type") if isinstance(method, dict) else None
     if payment_methods.is_debit(str(kind or "")):
         _debit_failed(invoice, intent, error, event_id)
-    else:
+    elif not _autopay_tells_staff(intent):
         queue_staff_notice(invoice, "payment_failed", f"A payment failed: {reason}")
     return invoice
+
+
+def _autopay_tells_staff(intent: dict[str, Any]) -> bool:
+    """Autopay's own charge failed: autopay sends staff the one notice (why, and that the
+    customer was emailed the link), whether this comes while it is charging or after."""
+    charge_id = _charge_id(intent) or "-"
+    own = Q(status=AutopayCharge.Status.CHARGING) | Q(
+        status=AutopayCharge.Status.FAILED, stripe_charge_id=charge_id
+    )
+    return AutopayCharge.objects.filter(own, stripe_payment_intent_id=intent["id"]).exists()
 
 
 def _debit_failed(
@@ -345,12 +365,14 @@ def apply_charge_pending(charge: dict[str, Any], event_id: str = "") -> Invoice 
     payment = payment_for_charge(charge)
     if payment is None:
         return group_handlers.note_charge(charge)
-    return _note_charge(payment, charge)
+    # A failed charge's id is the intent's failure event's to record: that event tells a
+    # new decline from a repeat by it (a second decline on the same intent is news).
+    return _note_charge(payment, charge, charge_id=charge.get("status") != "failed")
 
 
-def _note_charge(payment: Payment, charge: dict[str, Any]) -> Invoice:
+def _note_charge(payment: Payment, charge: dict[str, Any], *, charge_id: bool = True) -> Invoice:
     changed = note_method(payment, charge)
-    if payment.stripe_charge_id != charge["id"]:
+    if charge_id and payment.stripe_charge_id != charge["id"]:
         payment.stripe_charge_id = charge["id"]
         changed.append("stripe_charge_id")
     if changed:

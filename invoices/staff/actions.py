@@ -24,6 +24,7 @@ from portal import once
 from portal.access import staff_required
 from portal.htmx import done
 from portal.money import to_major
+from portal.timezones import business_today
 
 
 def _run(
@@ -216,7 +217,7 @@ def delete_draft(request: HttpRequest, pk: int) -> HttpResponse:
 def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = invoice_for_staff(pk)
     initial = {
-        "received_on": timezone.localdate(),
+        "received_on": business_today(),
         "amount": to_major(invoice.amount_due, invoice.currency),
     }
     form = OfflinePaymentForm(request.POST or None, invoice=invoice, initial=initial)

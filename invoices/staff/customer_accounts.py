@@ -16,7 +16,6 @@ from typing import Any
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.http import HttpRequest, QueryDict, StreamingHttpResponse
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from customers.models import Customer
@@ -25,6 +24,7 @@ from portal.access import staff_required
 from portal.money import CURRENCIES, to_major
 from portal.params import query_text
 from portal.spreadsheet import cell, csv_lines
+from portal.timezones import business_today
 
 # Each sort ends with the id so pages never overlap.
 SORTS: dict[str, tuple[str, ...]] = {
@@ -203,7 +203,7 @@ def _batch_rows(batch: list[Customer], today: date, currency: str) -> Iterator[l
 @require_safe
 @staff_required
 def export_customers(request: HttpRequest) -> StreamingHttpResponse:
-    today = timezone.localdate()
+    today = business_today()
     customers = Customer.objects.search(query_text(request.GET, "q"))
     archived = request.GET.get("archived") == "1"
     customers = customers.filter(archived_at__isnull=False) if archived else customers.active()

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from invoices.staff.charts import bar_chart
 from invoices.staff.receivables import BUCKETS, aging, monthly
 from portal.access import staff_required
+from portal.timezones import business_today
 
 
 @require_safe
 @staff_required
 def receivables(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
+    today = business_today()
     report = aging(today)
     labels = [label for _, label in BUCKETS]
     aging_charts = [

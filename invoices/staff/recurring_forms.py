@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.http import QueryDict
 
 from customers.models import Customer
 from invoices.forms import BoundedDateField, LineForm
-from invoices.models import Invoice, RecurringTemplate
+from invoices.models import Invoice, RecurringTemplate, TaxRate
 from invoices.recurring import month_day
 from portal.forms import BoundedTextMixin
 from portal.money import to_major
@@ -53,13 +54,22 @@ class RecurringTemplateForm(BoundedTextMixin, forms.ModelForm):
         return cleaned
 
 
+def offered_tax_rates(initial: list[dict[str, Any]]) -> list[TaxRate]:
+    """The named rates a line may pick: the active ones, and any the lines start with
+    ("Make recurring" from an invoice whose rate was archived since keeps it)."""
+    used = [row["named_tax"] for row in initial if str(row.get("named_tax", "")).isdecimal()]
+    return list(TaxRate.objects.filter(Q(archived_at__isnull=True) | Q(pk__in=used)))
+
+
 def line_forms(data: QueryDict | None, currency: str, initial: list[dict] | None = None) -> list:
     initial = initial or []
+    rates = offered_tax_rates(initial)
     return [
         LineForm(
             data,
             prefix=f"line-{index}",
             currency=currency,
+            tax_rates=rates,
             initial=initial[index] if index < len(initial) else None,
         )
         for index in range(max(LINE_ROWS, len(initial)))
@@ -67,7 +77,8 @@ def line_forms(data: QueryDict | None, currency: str, initial: list[dict] | None
 
 
 def clean_lines(forms_: list[LineForm]) -> list[dict[str, Any]] | None:
-    """The typed lines as model fields; None when one is invalid or none was typed."""
+    """The typed lines as model fields; None when one is invalid or none was typed.
+    A named rate is kept by reference (each run bills it as it is then) and by copy."""
     typed = [form for form in forms_ if not form.is_blank]
     if not typed or not all(form.is_valid() for form in typed):
         return None
@@ -77,6 +88,8 @@ def clean_lines(forms_: list[LineForm]) -> list[dict[str, Any]] | None:
             "quantity": form.cleaned_data["quantity"],
             "unit_amount": form.cleaned_data["unit_price"],
             "tax_rate": form.cleaned_data["tax_rate"],
+            "tax_name": form.cleaned_data["tax_name"],
+            "named_tax": form.cleaned_data["tax_rate_obj"],
         }
         for form in typed
     ]
@@ -102,6 +115,7 @@ def initial_from_invoice(invoice: Invoice) -> tuple[dict[str, Any], list[dict[st
             "quantity": line.quantity,
             "unit_price": to_major(line.unit_amount, invoice.currency),
             "tax_rate": line.tax_rate,
+            "named_tax": str(line.named_tax_id or ""),
         }
         for line in invoice.lines.all()
     ]
