@@ -9,13 +9,20 @@ class InvoicesConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: these modules import the models, which
         # Django loads only after every app's config.
-        from invoices import activity, checks, tasks, totals  # noqa: F401  (they register)
+        from invoices import activity, checks, quote_notices, tasks, totals  # noqa: F401  (they register)
+        from invoices.account import sections as account_sections
         from invoices.documents import account_codes, credit_notes, statements  # noqa: F401 (kinds)
         from invoices.documents import autopay_emails as autopay_kinds  # noqa: F401  (kinds)
+        from invoices.documents import quote_notices as quote_notice_kind  # noqa: F401  (kind)
         from invoices.documents import quotes as quote_emails  # noqa: F401  (its email kind)
         from invoices.pay import live as pay_live
         from invoices.staff import live as staff_live
+        from invoices.staff import quote_live
 
         # The pages that follow invoices: the domain announces a change, they render it.
         activity.subscribe("customer page push", pay_live.push_status)
         activity.subscribe("staff pages push", staff_live.push_rows)
+        # A quote's staff page follows the customer's answer.
+        quote_notices.subscribe("staff quote page push", quote_live.push_status)
+        # The account page's quotes and saved payment methods.
+        account_sections.register()

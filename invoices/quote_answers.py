@@ -27,6 +27,7 @@ from invoices import services
 from invoices.activity import InvoiceStateError, record_activity
 from invoices.language import in_customer_language
 from invoices.models import Invoice, InvoiceActivity, InvoiceLine, Quote, QuoteActivity
+from invoices.quote_notices import announce, notify_staff
 from invoices.quotes import QuoteStateError, lock, record, snapshot
 from invoices.states import Terms
 
@@ -85,6 +86,8 @@ def accept_quote(
                 message=f"Deposit invoice {quote.deposit_invoice.number} sent",
                 invoice_id=quote.deposit_invoice.pk,
             )
+        notify_staff(quote)
+        announce(quote)
     return quote
 
 
@@ -135,6 +138,8 @@ def decline_quote(*, quote: Quote, note: str, ip: str) -> Quote:
         quote.decline_note = note
         quote.save(update_fields=["status", "declined_at", "decline_note", "updated_at"])
         record(quote, QuoteActivity.Kind.DECLINED, message=note, source="customer", ip=ip)
+        notify_staff(quote)
+        announce(quote)
     return quote
 
 

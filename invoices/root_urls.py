@@ -9,7 +9,7 @@ from django.urls import path
 from invoices import health
 from invoices.pay import views as pay_views
 from invoices.payments import webhooks
-from invoices.staff import events
+from invoices.staff import events, quote_live
 from invoices.staff import live as staff_live
 
 urlpatterns = [
@@ -18,6 +18,8 @@ urlpatterns = [
     path("brand.css", pay_views.brand, name="brand_css"),
     path("invoices/wh/", webhooks.stripe_webhook, name="stripe_webhook"),
     path("live/staff/", staff_live.staff_stream, name="live_staff"),
+    # A stream: under /live/, which `portal.asgi` serves over ASGI.
+    path("live/quotes/<int:pk>/", quote_live.quote_stream, name="live_quote"),
     path("webhook-events/", events.event_list, name="webhook_events"),
     path(
         "webhook-events/<int:pk>/reprocess/",

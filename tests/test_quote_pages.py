@@ -72,15 +72,20 @@ def test_staff_create_a_draft_and_edit_it_in_the_editor(staff_client):
     assert [line.description for line in quote.lines.all()] == ["Design", "Build"]
 
 
-def test_the_editor_adds_and_removes_rows_without_saving(staff_client):
+def test_the_editor_adds_and_removes_rows_with_the_invoice_editors_buttons(staff_client):
+    """The line buttons post to the quote's own addresses (tests/test_quote_editor.py)."""
     quote = make_quote(send=False)
-    url = reverse("quotes:edit", args=[quote.pk])
-    added = staff_client.post(url, editor_post(add_line="1"))
+    added = staff_client.post(reverse("quotes:add_line", args=[quote.pk]), editor_post())
     assert added.status_code == 200
     assert 'name="line-2-description"' in added.content.decode()
-    removed = staff_client.post(url, editor_post(remove_line="0"))
-    assert 'value="Design"' not in removed.content.decode()
-    assert quote.lines.count() == 2  # neither was a save
+    removed = staff_client.post(
+        reverse("quotes:remove_line", args=[quote.pk, 0]), editor_post(), HTTP_HX_REQUEST="true"
+    )
+    html = removed.content.decode()
+    assert "Design</textarea>" not in html
+    assert "Build</textarea>" in html
+    assert 'name="undo-description" value="Design"' in html  # and it can be undone
+    assert [line.description for line in quote.lines.all()] == ["Build"]  # a draft saves
 
 
 @pytest.mark.parametrize(

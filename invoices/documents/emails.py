@@ -23,6 +23,7 @@ from invoices import payment_methods
 from invoices.documents import pdf as documents
 from invoices.language import in_customer_language
 from invoices.models import BusinessProfile, Invoice, Payment
+from invoices.quote_records import deposit_deduction
 from invoices.saved_methods import autopay_label, removal_url
 from portal.emails import InlineImage, render_email, send_email
 from portal.i18n import language
@@ -72,6 +73,8 @@ def base_context(invoice: Invoice) -> dict[str, Any]:
         "site_url": settings.SITE_URL,
         # Every customer email carries the link that removes a saved payment method.
         "saved_method_url": removal_url(invoice.customer),
+        # ("INV-0003", amount) when a quote's paid deposit is deducted, as on the pay page.
+        "deposit_paid": deposit_deduction(invoice.pk) if invoice.amount_credited else None,
     }
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from invoices.catalog_forms import CatalogItemForm, TaxRateForm
 from invoices.models import CatalogItem, TaxRate
 from invoices.staff.access import invoice_for_staff
+from invoices.staff.editor_urls import invoice_editor_urls
 from portal.access import staff_required
 from portal.money import CURRENCIES
 from portal.params import query_text
@@ -89,22 +90,36 @@ def rate_archive(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("invoices:catalog")
 
 
+def matching_items(request: HttpRequest, index: int, default_currency: str) -> tuple[str, list]:
+    """The typed description's first line, and the active items in the editor's currency
+    whose name or description matches it (for the invoice and the quote editor alike)."""
+    typed = query_text(request.GET, f"line-{index}-description").strip()
+    # Matched on its first line, without control characters (PostgreSQL refuses a NUL).
+    first_line = "".join(c for c in (typed.splitlines() or [""])[0] if c.isprintable()).strip()
+    currency = query_text(request.GET, "currency") or default_currency
+    if not first_line or currency not in CURRENCIES:
+        return first_line, []
+    items = (
+        CatalogItem.objects.active()
+        .filter(currency=currency)
+        .filter(Q(name__icontains=first_line) | Q(description__icontains=first_line))
+        .select_related("tax_rate")[:SUGGESTIONS]
+    )
+    return first_line, list(items)
+
+
 @require_safe
 @staff_required
 def suggestions(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     """The active items in the draft's currency whose name matches the line's description."""
     invoice = invoice_for_staff(pk)
-    typed = query_text(request.GET, f"line-{index}-description").strip()
-    # Matched on its first line, without control characters (PostgreSQL refuses a NUL).
-    first_line = "".join(c for c in (typed.splitlines() or [""])[0] if c.isprintable()).strip()
-    currency = query_text(request.GET, "currency") or invoice.currency
-    items: list[CatalogItem] = []
-    if invoice.is_draft and first_line and currency in CURRENCIES:
-        items = list(
-            CatalogItem.objects.active()
-            .filter(currency=currency)
-            .filter(Q(name__icontains=first_line) | Q(description__icontains=first_line))
-            .select_related("tax_rate")[:SUGGESTIONS]
-        )
-    context = {"items": items, "invoice": invoice, "index": index, "typed": first_line}
+    typed, items = (
+        ("", []) if not invoice.is_draft else matching_items(request, index, invoice.currency)
+    )
+    context = {
+        "items": items,
+        "index": index,
+        "typed": typed,
+        "editor_urls": invoice_editor_urls(invoice),
+    }
     return render(request, "invoices/catalog_suggestions.html", context)

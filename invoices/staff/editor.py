@@ -1,11 +1,9 @@
 """The draft editor: header fields and line items, edited with htmx.
 
-The whole editor is one form. Every change posts all of it; the server
-validates everything, and only when everything is valid writes the invoice and
-its lines in one transaction (so a failed save saves nothing). Structural
-changes (add, remove, move a line) are applied to the posted rows first, then
-validated and saved the same way. An empty new row is kept in the form but
-neither saved nor an error until someone types into it.
+The whole editor is one form. Every change posts all of it; only when all of it is
+valid are the invoice and its lines written, in one transaction. Structural changes
+(add, remove, move a line) are applied to the posted rows first, then validated and
+saved the same way. An empty new row is neither saved nor an error until typed into.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ from invoices.catalog import offered_tax_rates
 from invoices.forms import DraftCreateForm, InvoiceHeaderForm, LineForm
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine
 from invoices.staff.access import invoice_for_staff
+from invoices.staff.editor_urls import invoice_editor_urls
 from portal import once
 from portal.access import staff_required
 from portal.htmx import wants_fragment
@@ -266,7 +265,8 @@ def _render(
 ) -> HttpResponse:
     template = "invoices/editor.html" + (f"#{partial}" if partial else "")
     invoice = editor.invoice
-    context = {"editor": editor, "invoice": invoice, "customer": invoice.customer, **(extra or {})}
+    context = {"editor": editor, "invoice": invoice, "customer": invoice.customer}
+    context.update(editor_urls=invoice_editor_urls(invoice), **(extra or {}))
     if not partial:
         # The "change customer" pick list starts with the first few; its search finds the rest.
         context["customers"] = list(Customer.objects.active()[:50])

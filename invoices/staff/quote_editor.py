@@ -8,6 +8,7 @@ the whole form, and only a fully valid one is saved, in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -18,11 +19,14 @@ from django.views.decorators.http import require_http_methods
 
 from invoices.models import Quote
 from invoices.quotes import QuoteContent, QuoteStateError, save_quote
-from invoices.staff.editor import MAX_LINES, Editor, bind, blank_row, rows_from_post
+from invoices.staff.editor import Editor, bind, blank_row, rows_from_post
+from invoices.staff.editor_urls import quote_editor_urls
 from invoices.staff.quote_forms import EXTRA_FIELDS, QuoteExtrasForm
 from portal.access import staff_required
+from portal.htmx import wants_fragment
 from portal.money import to_major
-from portal.params import parse_int
+
+RowsChange = Callable[[list[dict[str, str]]], list[dict[str, str]]] | None
 
 
 def _plain(value: Any) -> str:
@@ -103,51 +107,93 @@ def _content(editor: Editor, extras: QuoteExtrasForm) -> QuoteContent:
     )
 
 
-def _changed_rows(request: HttpRequest, rows: list[dict[str, str]]) -> list[dict[str, str]] | None:
-    """Add or remove a row when that button was pressed; None for a plain save."""
-    if "add_line" in request.POST:
-        return [*rows, blank_row()][:MAX_LINES]
-    remove = parse_int(request.POST.get("remove_line"), minimum=0, maximum=MAX_LINES)
-    if remove is not None:
-        return rows[:remove] + rows[remove + 1 :]
-    return None
+def locked_response(request: HttpRequest, quote: Quote) -> HttpResponse:
+    """An answered, expired or converted quote is not edited, whatever the page still shows."""
+    messages.error(request, f"{quote} is {quote.get_status_display().lower()}: not editable.")
+    if getattr(request, "htmx", None):
+        response = HttpResponse(status=409)
+        response["HX-Redirect"] = quote.get_absolute_url()  # htmx follows it; nothing swapped
+        return response
+    return redirect(quote.get_absolute_url())
+
+
+def editable_quote(pk: int) -> Quote:
+    return get_object_or_404(Quote.objects.select_related("customer"), pk=pk)
+
+
+def apply_posted(
+    request: HttpRequest, quote: Quote, rows_change: RowsChange = None, *, extra: dict | None = None
+) -> HttpResponse:
+    """As the invoice editor's: bind the posted form, apply a line change, save if all of it
+    (lines, expiry, deposit) is valid, answer the fragment htmx asked for or the page."""
+    try:
+        header, rows = rows_from_post(request.POST)
+    except BadRequest as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
+    editor = bind(quote, header, rows if rows_change is None else rows_change(rows))
+    extras = _extras(editor, {name: request.POST.get(name, "") for name in EXTRA_FIELDS})
+    saved = False
+    # A sent quote's line buttons change the form only: its Save makes the one new version.
+    may_save = rows_change is None or quote.status == Quote.Status.DRAFT
+    extra = {**(extra or {}), "unsaved": not may_save}
+    if may_save and editor.is_valid and extras.is_valid():
+        try:
+            quote = save_quote(quote=quote, content=_content(editor, extras), actor=request.user)
+            saved = True
+        except QuoteStateError as error:
+            if not Quote.objects.get(pk=quote.pk).is_editable:
+                return locked_response(request, quote)
+            extras.add_error("deposit_value" if "deposit" in str(error) else None, str(error))
+    if wants_fragment(request):
+        autosave = rows_change is None and request.POST.get("autosave") == "1"
+        return _render(
+            request, quote, editor, extras, partial="autosave" if autosave else "form", extra=extra
+        )
+    if saved and rows_change is None:
+        messages.success(request, f"{quote} saved.")
+        return redirect(quote.get_absolute_url())
+    return _render(request, quote, editor, extras, extra=extra)
 
 
 @require_http_methods(["GET", "POST"])
 @staff_required
 def edit_quote(request: HttpRequest, pk: int) -> HttpResponse:
-    quote = get_object_or_404(Quote.objects.select_related("customer"), pk=pk)
+    quote = editable_quote(pk)
     if not quote.is_editable:
-        messages.error(request, f"{quote} is {quote.get_status_display().lower()}: not editable.")
-        return redirect(quote.get_absolute_url())
-    if request.method == "GET":
-        header, rows = rows_from_quote(quote)
-        editor = bind(quote, header, rows or [blank_row()])
-        extras = QuoteExtrasForm(
-            initial=extras_initial(quote), currency="", issue_date=None, terms=""
-        )
-        return _render(request, quote, editor, extras)
-    try:
-        header, rows = rows_from_post(request.POST)
-    except BadRequest as error:
-        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
-    changed = _changed_rows(request, rows)
-    editor = bind(quote, header, rows if changed is None else changed)
-    extra_data = {name: request.POST.get(name, "") for name in EXTRA_FIELDS}
-    extras = _extras(editor, extra_data)
-    if changed is None and editor.is_valid and extras.is_valid():
-        try:
-            quote = save_quote(quote=quote, content=_content(editor, extras), actor=request.user)
-        except QuoteStateError as error:
-            extras.add_error("deposit_value" if "deposit" in str(error) else None, str(error))
-        else:
-            messages.success(request, f"{quote} saved.")
-            return redirect(quote.get_absolute_url())
+        return locked_response(request, quote)
+    if request.method == "POST":
+        return apply_posted(request, quote)
+    header, rows = rows_from_quote(quote)
+    editor = bind(quote, header, rows or [blank_row()])
+    extras = QuoteExtrasForm(initial=extras_initial(quote), currency="", issue_date=None, terms="")
     return _render(request, quote, editor, extras)
 
 
+PARTS = {
+    "header": "quotes/_editor_header.html",
+    "totals": "quotes/_editor_deposit.html",
+    "oob": "quotes/_editor_oob.html",
+}
+
+
 def _render(
-    request: HttpRequest, quote: Quote, editor: Editor, extras: QuoteExtrasForm
+    request: HttpRequest,
+    quote: Quote,
+    editor: Editor,
+    extras: QuoteExtrasForm,
+    *,
+    partial: str = "",
+    extra: dict | None = None,
 ) -> HttpResponse:
-    context = {"quote": quote, "editor": editor, "extras": extras, "customer": quote.customer}
-    return render(request, "quotes/editor.html", context)
+    # The page is the invoice editor's, extended; a fragment is the invoice editor's own.
+    template = f"invoices/editor.html#{partial}" if partial else "quotes/editor.html"
+    context = {
+        "quote": quote,
+        "editor": editor,
+        "extras": extras,
+        "customer": quote.customer,
+        "editor_urls": quote_editor_urls(quote),
+        "editor_parts": PARTS,
+        **(extra or {}),
+    }
+    return render(request, template, context)

@@ -20,9 +20,11 @@ from invoices.documents.views import pdf_response
 from invoices.models import BusinessProfile, Quote
 from invoices.quote_answers import convert_quote
 from invoices.quotes import QuoteStateError, create_quote, send_quote
+from invoices.staff.live import since_token
 from invoices.staff.quote_forms import QuoteCreateForm
 from portal import once
 from portal.access import staff_required
+from portal.htmx import render_page
 from portal.params import query_text
 
 LIST_SIZE = 200
@@ -72,8 +74,10 @@ def quote_new(request: HttpRequest) -> HttpResponse:
         "customers": list(Customer.objects.active().search(q)[:200]),
         "q": q,
         "selected": str(form["customer"].value() or ""),
+        "document": "quote",
+        "new_url": reverse("quotes:new"),
     }
-    return render(request, "quotes/new.html", context)
+    return render(request, "invoices/new.html", context)
 
 
 @require_safe
@@ -84,8 +88,10 @@ def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "quote": quote,
         "lines": list(quote.lines.all()),
         "activities": list(quote.activities.select_related("actor")),
+        "live_since": since_token(),
     }
-    return render(request, "quotes/detail.html", context)
+    # The live region reloads itself when the quote's stream says the customer answered.
+    return render_page(request, "quotes/detail.html", context, fragment="live", target="quote-live")
 
 
 @require_POST

@@ -18,10 +18,12 @@ from playwright.sync_api import Page, expect
 from stripe_sim.testing import SimulatorProcess
 from tests.e2e.helpers import (
     VISA,
+    assert_not_reloaded,
     card_fields,
     follow_email_link,
     frame_settled,
     last_email,
+    mark_page,
     open_payment_form,
     pay_status,
     stack,
@@ -84,11 +86,19 @@ def test_a_customer_accepts_a_quote_on_a_phone_and_pays_the_deposit(
         page.set_viewport_size({"width": width, "height": 740})
         assert_no_sideways_scroll(page, f"quote page at {width}px")
 
+    # Staff have the quote's page open while the customer answers: it updates live.
+    staff_page.goto(f"/quotes/{quote['id']}/")
+    expect(staff_page.locator("#quote-status")).to_have_text("Awaiting answer")
+    mark_page(staff_page)
+
     page.get_by_label("Type your full name to accept").fill("Grace Hopper")
     page.get_by_role("button", name="Accept and pay the deposit").click()
 
     # Straight on to the deposit invoice, payable at once.
     page.wait_for_url("**/pay/*/")
+    wait_for_live_update(staff_page.locator("#quote-status"), "Accepted")
+    expect(staff_page.locator("#quote-acceptance")).to_contain_text("Grace Hopper")
+    assert_not_reloaded(staff_page)
     expect(pay_status(page)).to_contain_text("Amount due$300.00")
     assert_no_sideways_scroll(page, "deposit pay page")
     # Stripe's webhooks wait until the customer is back on the page (as in the pay tests),

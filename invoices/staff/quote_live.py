@@ -1,0 +1,92 @@
+"""A quote's staff page, live: the customer's answer shows without a reload.
+
+`push_status` subscribes to `invoices.quote_notices.announce` (in
+`InvoicesConfig.ready`); the page listens on its quote's channel and reloads its
+live region when told. A page that (re)connects is told at once if the quote
+changed since it was rendered, so an answer landing in between is not missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+
+from invoices.live import (
+    Busy,
+    Message,
+    busy_response,
+    hub,
+    new_message_id,
+    on_stream_db,
+    publish,
+    relay,
+    retry_hint,
+    retry_seconds,
+    stream_response,
+)
+from invoices.models import Quote
+from invoices.staff.live import CATCH_UP_MARGIN, MAX_SINCE
+from portal.access import private, staff_required
+from portal.params import parse_int
+
+EVENT = "quote-status"
+
+
+def quote_channel(pk: int) -> str:
+    return f"quote:{pk}"
+
+
+def status_html(quote: Quote) -> str:
+    return render_to_string("quotes/_status.html", {"quote": quote})
+
+
+def push_status(quote: Quote) -> None:
+    """Subscriber: the quote's new status to its staff pages."""
+    publish(quote_channel(quote.pk), EVENT, status_html(quote))
+
+
+def _changed_since(pk: int, since: int | None) -> list[Message]:
+    quote = Quote.objects.filter(pk=pk).first()
+    if quote is None or since is None:
+        return []
+    known = datetime.fromtimestamp(since / 1_000_000, tz=UTC) - CATCH_UP_MARGIN
+    if quote.updated_at <= known:
+        return []
+    return [Message(EVENT, status_html(quote), new_message_id())]
+
+
+@staff_required
+def _may_listen(request: HttpRequest) -> HttpResponse:
+    """Staff only; a 204 means "come in" (run on a stream database thread, as the
+    staff feed's door is)."""
+    return HttpResponse(status=204)
+
+
+async def quote_stream(request: HttpRequest, pk: int) -> HttpResponse:
+    stamps = [request.GET.get("since", ""), request.headers.get("Last-Event-ID", "")]
+    known = [s for s in (parse_int(v, minimum=0, maximum=MAX_SINCE) for v in stamps) if s]
+    since = max(known) if known else None
+    try:
+        door = await on_stream_db(_may_listen, request)
+    except Busy:
+        return busy_response(request)
+    if door.status_code != 204:
+        return door
+
+    async def events() -> AsyncIterator[bytes]:
+        async with hub.subscribe(quote_channel(pk)) as queue:
+            yield b"retry: 2000\n\n"
+            try:
+                catch_up = await on_stream_db(_changed_since, pk, since)
+            except Busy:
+                yield retry_hint(retry_seconds())
+                return
+            for message in catch_up:
+                yield message.encode()
+            async for chunk in relay(queue):
+                yield chunk
+
+    return private(stream_response(events()))
