@@ -34,7 +34,7 @@ def sample_paths(patterns: list, prefix: str = "/") -> list[tuple[str, URLPatter
 def test_it_sends_exactly_the_async_views_to_the_asgi_handler():
     paths = sample_paths(get_resolver().url_patterns)
     streamed = {path for path, entry in paths if iscoroutinefunction(entry.callback)}
-    assert streamed == {"/live/staff/", "/pay/token/events/"}
+    assert streamed == {"/live/staff/", "/live/quotes/1/", "/pay/token/events/"}
     for path, _entry in paths:
         assert bool(STREAMS.match(path)) == (path in streamed), path
 
