@@ -29,7 +29,7 @@ from invoices.states import (
     Terms,
     below_minimum_message,
 )
-from invoices.tokens import digest_token, new_pay_token  # named by migration 0001, views
+from invoices.tokens import digest_token, keep_digest, new_pay_token  # noqa: F401 (views, 0001)
 from portal.money import (
     CURRENCY_CHOICES,
     LineInput,
@@ -123,10 +123,7 @@ class Invoice(models.Model):
         return self.number or f"Draft #{self.pk}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.pay_token_digest = digest_token(self.pay_token)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "pay_token" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "pay_token_digest"}
+        keep_digest(self, "pay_token", "pay_token_digest", kwargs)
         # The totals move in the same transaction as the invoice, whoever saves it
         # (no savepoint: a failed booking must fail the caller's whole transaction):
         # `invoices.totals` books them on post_save, inside this block.

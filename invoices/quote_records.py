@@ -21,7 +21,7 @@ from django.utils.translation import pgettext_lazy
 
 from invoices.line_records import LineItem
 from invoices.states import DiscountKind, Terms
-from invoices.tokens import digest_token, new_pay_token
+from invoices.tokens import keep_digest, new_pay_token
 from portal.money import CURRENCY_CHOICES, format_money
 
 
@@ -142,10 +142,7 @@ class Quote(models.Model):
         return self.number or f"Draft quote #{self.pk}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.token_digest = digest_token(self.token)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "token" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "token_digest"}
+        keep_digest(self, "token", "token_digest", kwargs)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
