@@ -4,6 +4,7 @@ draft quote; the deposit is saved with the lines."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
@@ -69,9 +70,11 @@ def test_a_draft_quote_autosaves_picks_from_the_catalog_and_undoes_a_removal(
     page.get_by_label("Deposit amount or %").fill("10")
     page.keyboard.press("Tab")
     wait_until(lambda: saved(quote)["deposit"] == 9000, what="the autosaved deposit")
+    expect(page.locator("#editor-status")).to_have_text("All changes saved.")
 
     # A catalog item, suggested as the description is typed, fills a new line.
-    page.get_by_role("button", name="+ Add line").click()
+    with page.expect_response(re.compile(r"/lines/add/")):
+        page.get_by_role("button", name="+ Add line").click()
     page.get_by_label("Description of line 2").fill(tag)
     page.get_by_role("button", name=item).click()
     wait_until(lambda: [item, 4500] in saved(quote)["lines"], what="the picked item")
