@@ -31,8 +31,11 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Min, Q
 from django.tasks import Task
+from django.tasks.signals import task_enqueued
 from django.utils import timezone
+from django.utils.json import normalize_json
 from django_tasks_db import DatabaseBackend
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from customers.models import Customer
 from invoices.documents import emails
@@ -138,11 +141,10 @@ def queue_all(owed: list[Owed]) -> list[EmailLog]:
         for key, item in zip(keys, owed, strict=True)
     }
     inserted = _insert_new(list(emails.values()))
-    for key, email in emails.items():
-        if key in inserted:
-            email.pk = inserted[key]
-            email._state.adding = False
-            schedule(email)
+    for key, pk in inserted.items():
+        emails[key].pk = pk
+        emails[key]._state.adding = False
+    schedule_all([emails[key] for key in emails if key in inserted])
     if len(inserted) < len(emails):
         missing = [key for key in emails if key not in inserted]
         emails.update((email.key, email) for email in EmailLog.objects.filter(key__in=missing))
@@ -212,6 +214,31 @@ def schedule(email: EmailLog, run_after: datetime | None = None) -> None:
         # Backends that run the task at once must not run it before the commit.
         after_commit("deliver email", lambda: deliver_email.enqueue(email.pk))
     # Else a retry waits for `deliver_due()` (the `send_emails` command).
+
+
+def schedule_all(emails: list[EmailLog]) -> None:
+    """`schedule` each email now; the database backend's task rows in one insert."""
+    [deliver_email] = _delivery_task
+    backend = deliver_email.get_backend()
+    if len(emails) < 2 or not isinstance(backend, DatabaseBackend):
+        for email in emails:
+            schedule(email)
+        return
+    # What the backend's `enqueue` writes and announces, for all the rows at once.
+    backend.validate_task(deliver_email)
+    rows = DBTaskResult.objects.bulk_create(
+        DBTaskResult(
+            args_kwargs=normalize_json({"args": [email.pk], "kwargs": {}}),
+            priority=deliver_email.priority,
+            task_path=deliver_email.module_path,
+            queue_name=deliver_email.queue_name,
+            run_after=get_date_max(),  # none: as soon as a worker is free
+            backend_name=backend.alias,
+        )
+        for email in emails
+    )
+    for row in rows:
+        task_enqueued.send(type(backend), task_result=row.task_result)
 
 
 # -- delivery (the task) ------------------------------------------------------

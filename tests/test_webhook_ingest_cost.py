@@ -5,6 +5,7 @@ email rows and their delivery tasks join the payment's transaction."""
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
@@ -19,18 +20,19 @@ from tests.factories import open_with_intent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# A distinct payment_intent.succeeded that pays an invoice in full: 12 statements
+# A distinct payment_intent.succeeded that pays an invoice in full: 11 statements
 # up to the COMMIT on PostgreSQL (BEGIN; insert the event or lock its row; find and
 # lock the invoice and the payment; update both; book the totals; the activity; the
-# receipt and the staff notice in one insert, their two task rows; mark the event
-# processed; COMMIT), then 4 reads for the live push's render. Elsewhere the totals
-# booking takes 4 statements instead of one. It was 34 before the emails were queued
-# in one insert and the event's update stopped rewriting its payload, and 25 before
-# the event was stored in one statement, the handler ran without a savepoint, the
-# payment and its invoice were locked in one statement, the outbox stopped reading
-# before its insert and PostgreSQL booked the totals in one statement.
+# receipt and the staff notice in one insert, their two task rows in another; mark
+# the event processed; COMMIT), then 4 reads for the live push's render. Elsewhere
+# the totals booking takes 4 statements instead of one. It was 34 before the emails
+# were queued in one insert and the event's update stopped rewriting its payload, and
+# 25 before the event was stored in one statement, the handler ran without a
+# savepoint, the payment and its invoice were locked in one statement, the outbox
+# stopped reading before its insert and wrote its task rows in one, and PostgreSQL
+# booked the totals in one statement.
 BOOKING_STATEMENTS = 1 if connection.vendor == "postgresql" else 4
-DISTINCT_EVENT_STATEMENTS = 15 + BOOKING_STATEMENTS
+DISTINCT_EVENT_STATEMENTS = 14 + BOOKING_STATEMENTS
 DUPLICATE_EVENT_STATEMENTS = 3  # BEGIN, insert-or-lock (finds it done), COMMIT
 
 
@@ -60,6 +62,20 @@ def test_it_queues_the_receipt_and_the_staff_notice_in_one_insert(client):
     inserts = [q for q in captured.captured_queries if 'INTO "invoices_emaillog"' in q["sql"]]
     assert len(inserts) == 1
     assert EmailLog.objects.count() == 2
+
+
+def test_it_queues_both_delivery_tasks_in_one_insert_and_the_worker_sends_them(client, mailoutbox):
+    invoice = open_with_intent()
+    body = se.event("payment_intent.succeeded", se.intent(invoice))
+    with CaptureQueriesContext(connection) as captured:
+        assert se.deliver(client, body).status_code == 200
+    table = DBTaskResult._meta.db_table
+    inserts = [q for q in captured.captured_queries if f'INTO "{table}"' in q["sql"]]
+    assert len(inserts) == 1
+    assert DBTaskResult.objects.ready().count() == 2
+    call_command("run_worker", "--batch")
+    assert set(EmailLog.objects.values_list("status", flat=True)) == {EmailLog.Status.SENT}
+    assert len(mailoutbox) == 2
 
 
 def test_it_answers_a_duplicate_in_three_statements_and_queues_nothing_more(
