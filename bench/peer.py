@@ -217,12 +217,9 @@ def side_by_side(
             warm_up(bases[side], hook, runs[0][:WARM_UP])
 
         def measure(side: str, items: list[str]) -> dict[str, float]:
-            hook = sides[side][0]
             before = os.getloadavg()[0]
-            row = wrk(bases[side], items=items, path=hook, **load)
+            row = wrk(bases[side], items=items, path=sides[side][0], **load)
             row.update(load_before=before, load_after=os.getloadavg()[0])
-            if row.get("requests", 0) > len(items):
-                log(f"side by side: {side} replayed some of its {len(items)} events")
             return row
 
         for n in range(rounds):
@@ -230,6 +227,9 @@ def side_by_side(
             rows["rounds"].append(
                 {side: measure(side, runs[n + 1]) for side, (_, runs) in sides.items()}
             )
+            for side, row in rows["rounds"][-1].items():
+                if row["requests"] > len(sides[side][1][n + 1]):
+                    log(f"side by side: {side} ran out of fresh events and replayed some")
         log("side by side: duplicates")
         for side, (_, runs) in sides.items():
             rows[f"{side}, duplicates"] = measure(side, runs[0][:1])
