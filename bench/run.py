@@ -508,7 +508,8 @@ def main() -> None:
         seed = shell(env, HERE / "seed.py", "SEED=")
         figures = measure(parts, env, sim, seed, port)
         # The growth table's other sizes, each its own database (a full run only).
-        for size in ((10_000, 1_000_000) if scale else (10_000,)) if full else ():
+        sizes = (10_000, 1_000_000) if scale else (10_000,)
+        for size in sizes if full else ():
             port = free_port()
             other = other_database(env, size, port)
             try:
