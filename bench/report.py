@@ -238,8 +238,9 @@ queued emails); duplicates replay one already-processed event.
 
 Each request through Django's test client inside one process (`manage.py shell`
 running bench/costs.py, `DEBUG=false`, the same PostgreSQL database and Redis, before
-any load): the whole middleware stack and view, no server and no network, so these are
-the code's own costs, much less moved by other work on the machine than the rows above.
+any load): the whole middleware stack and view with no server, client or network in
+the way, so these are the code's own costs (still slower when other work shares the
+cores: see the load average above).
 Each page is requested 30 times first (the first views record "viewed" and fill the
 caches), its queries counted on the next request, then timed over
 {figures["costs"]["healthz"]["requests"]:,} requests. The webhook row pays {webhook["events"]:,}
