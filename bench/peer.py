@@ -257,8 +257,9 @@ def table(rows: dict[str, Any]) -> str:
 
     for n, row in enumerate(rows["rounds"], start=1):
         lines.append(line(f"distinct, round {n}", row["portal"], row["peer"]))
+    count = len(rows["rounds"])
     lines.append(
-        f"| **distinct, median of {len(rows['rounds'])} rounds** | | | | "
+        f"| **distinct, median of {count} round{'s' if count > 1 else ''}** | | | | "
         f"| **{median_ratio(rows):.2f}x** | | |"
     )
     lines.append(line("duplicates", rows["portal, duplicates"], rows["peer, duplicates"]))

@@ -187,7 +187,7 @@ def test_a_partial_run_prints_only_its_parts_with_the_load_at_start_and_end() ->
     assert text.startswith("# Benchmark, parts: costs, peer\n")
     assert "Load average at the start: 1.0 / 2.0 / 3.0; at the end: 4.0 / 5.0 / 6.0" in text
     assert "## In-process cost per request\n\n| request | SQL queries |" in text
-    assert "| **distinct, median of 1 rounds** |" in text
+    assert "| **distinct, median of 1 round** |" in text
     assert "## Throughput" not in text
     assert "## Live push" not in text
     assert "- [ ] pay page <= 2 ms in-process (measured 4.4 ms, median)" in text
