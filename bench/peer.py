@@ -183,9 +183,10 @@ def side_by_side(
     """Distinct and duplicate events into the portal and dj-stripe, each under one
     gunicorn sync worker, `wrk -t1 -c8`, both servers up for the whole comparison.
 
-    Distinct events are measured in `rounds` rounds, each the portal's row then the
-    peer's, every row with events of its own, so a burst of other work on the machine
-    weighs on one round rather than on one side; the 1-minute load average is taken
+    Distinct events are measured in `rounds` rounds, each the portal's row and the
+    peer's (the portal first in even rounds, the peer first in odd ones), every row
+    with events of its own, so a burst of other work on the machine weighs on one
+    round rather than on one side; the 1-minute load average is taken
     before and after every row. `portal_items` are signed events the portal has not
     seen; the peer's are built here, one per succeeded simulator PaymentIntent.
     Duplicates (one event replayed) are measured once, after the rounds.
@@ -223,10 +224,12 @@ def side_by_side(
             return row
 
         for n in range(rounds):
-            log(f"side by side, round {n + 1} of {rounds}: the portal, then dj-stripe {VERSION}")
-            rows["rounds"].append(
-                {side: measure(side, runs[n + 1]) for side, (_, runs) in sides.items()}
-            )
+            # Odd rounds go the other way round, so a steady drift in the machine's load
+            # does not always fall on the same side.
+            order = list(sides) if n % 2 == 0 else list(reversed(sides))
+            log(f"side by side, round {n + 1} of {rounds}: {order[0]}, then {order[1]}")
+            measured = {side: measure(side, sides[side][1][n + 1]) for side in order}
+            rows["rounds"].append({side: measured[side] for side in sides})
             for side, row in rows["rounds"][-1].items():
                 if row["requests"] > len(sides[side][1][n + 1]):
                     log(f"side by side: {side} ran out of fresh events and replayed some")

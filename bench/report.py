@@ -254,7 +254,8 @@ The same kind of events into the portal and into dj-stripe {peer.VERSION} (its o
 virtualenv and Django project, bench/peer/, one `WebhookEndpoint`, its own PostgreSQL
 database, the simulator as its Stripe API), each under one gunicorn sync worker, both
 servers up throughout, `wrk -t1 -c8` for {SECONDS} s per row. Distinct events run in
-{len(compared["rounds"])} rounds, each the portal's row then dj-stripe's, every row with
+{len(compared["rounds"])} rounds, each the portal's row and dj-stripe's (the portal first
+in the first round, dj-stripe first in the next, and so on), every row with
 events of its own, so a burst of other work on the machine lands on one round rather
 than on one side; the target is judged on the median of the rounds' ratios. The load
 average (1 minute) is read before and after every row. Each server first ingests
