@@ -20,6 +20,7 @@ import math
 import random
 import threading
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +77,7 @@ class Hub:
         self.redis_subscribed = False
         # (kind, pk) -> QUEUED / RUNNING / AGAIN: one render of a row at a time, in order.
         self._renders: dict[tuple[str, int], str] = {}
+        self._ticking: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
     def listening(self, channel: str) -> bool:
         with self._lock:
@@ -153,6 +155,9 @@ class Hub:
         with self._lock:
             for channel in channels:
                 self._listeners[channel].add(entry)
+            if loop not in self._ticking:
+                self._ticking.add(loop)
+                loop.call_later(tick_seconds(), self._tick, loop)
         if settings.REDIS_URL:
             await self._ensure_redis_reader()
         try:
@@ -163,6 +168,19 @@ class Hub:
                     self._listeners[channel].discard(entry)
                     if not self._listeners[channel]:
                         del self._listeners[channel]
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Every listener on `loop` is handed `TICK` (see `relay`): one timer for all of
+        them, not one per listener and message."""
+        with self._lock:
+            queues = {
+                q for entries in self._listeners.values() for (on, q) in entries if on is loop
+            }
+            if not queues:
+                self._ticking.discard(loop)
+                return
+        loop.call_later(tick_seconds(), self._tick, loop)
+        _offer_all(list(queues), TICK)
 
     @property
     def degraded(self) -> bool:
@@ -202,6 +220,16 @@ class Hub:
                 self.redis_subscribed = False
                 with contextlib.suppress(Exception):
                     await client.aclose()
+
+
+# Not a message: the hub's periodic nudge to every listener (keep-alive, degraded check).
+TICK = Message("tick", "", "")
+
+
+def tick_seconds() -> float:
+    if settings.REDIS_URL:
+        return min(KEEPALIVE_SECONDS, settings.LIVE_DEGRADED_REFRESH_SECONDS)
+    return KEEPALIVE_SECONDS
 
 
 def _offer_all(queues: list[asyncio.Queue[Message]], message: Message) -> None:
@@ -368,24 +396,20 @@ def busy_response(request: HttpRequest) -> HttpResponse:
 
 
 async def relay(queue: asyncio.Queue[Message]) -> AsyncIterator[bytes]:
-    tick = KEEPALIVE_SECONDS
-    if settings.REDIS_URL:
-        tick = min(tick, settings.LIVE_DEGRADED_REFRESH_SECONDS)
     idle = 0.0
     while True:
-        try:
-            message = await asyncio.wait_for(queue.get(), tick)
-        except TimeoutError:
-            if hub.degraded:
-                # No bus, so no pushes: end the stream. The browser reconnects
-                # (`retry: 2000`, then htmx's back-off) and every new stream
-                # starts with the current state: a periodic refresh until the
-                # subscription is back.
-                return
-            idle += tick
-            if idle >= KEEPALIVE_SECONDS:
-                idle = 0.0
-                yield b": keep-alive\n\n"
+        message = await queue.get()
+        if message is not TICK:
+            idle = 0.0
+            yield message.encode()
             continue
-        idle = 0.0
-        yield message.encode()
+        if hub.degraded:
+            # No bus, so no pushes: end the stream. The browser reconnects
+            # (`retry: 2000`, then htmx's back-off) and every new stream
+            # starts with the current state: a periodic refresh until the
+            # subscription is back.
+            return
+        idle += tick_seconds()
+        if idle >= KEEPALIVE_SECONDS:
+            idle = 0.0
+            yield b": keep-alive\n\n"
