@@ -112,16 +112,18 @@ class Hub:
         while True:
             with self._lock:
                 self._renders[key] = RUNNING
-            try:
-                for follower in list(_followers[kind].values()):
-                    channel = follower.channel(pk)
-                    if not self.listening(channel):
-                        continue
-                    for event, html in follower.render(pk):
-                        self.dispatch(channel, Message(event, html, new_message_id()))
-            except Exception:
-                # A page that missed this change catches up when it reconnects.
-                logger.exception("live: could not render %s %s", kind, pk)
+            for name, follower in list(_followers[kind].items()):
+                channel = follower.channel(pk)
+                if not self.listening(channel):
+                    continue
+                try:
+                    messages = follower.render(pk)
+                except Exception:
+                    # Its pages catch up when they reconnect; the others are still sent.
+                    logger.exception("live: could not render %s for %s %s", name, kind, pk)
+                    continue
+                for event, html in messages:
+                    self.dispatch(channel, Message(event, html, new_message_id()))
             with self._lock:
                 if self._renders[key] != AGAIN:
                     del self._renders[key]
