@@ -14,6 +14,7 @@ import re
 import threading
 from collections import OrderedDict
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.urls import reverse
@@ -153,7 +154,8 @@ def pay_page_context(
         **status,
         "business": business,
         "brand_version": brand_version(color),
-        "lines": invoice_lines(invoice),
+        # Called by the template only when it renders the lines (not when it reuses them).
+        "lines": partial(invoice_lines, invoice),
         # The bank debits offered besides cards (the PaymentIntent asks for the same).
         "debits": business.payment_method_types(invoice.currency)[1:],
     }

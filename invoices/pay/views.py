@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from dataclasses import dataclass
 
@@ -20,8 +19,8 @@ from invoices.activity import InvoiceStateError
 from invoices.documents.pdf import latest_payment, payment_date
 from invoices.language import customer_language, in_customer_language
 from invoices.live import Busy, busy_response, on_stream_db
-from invoices.models import BusinessProfile, Invoice, digest_token
-from invoices.pay import live
+from invoices.models import BusinessProfile, Invoice
+from invoices.pay import live, lookup
 from invoices.pay.context import MAX_POLLS, POLL_SECONDS, brand_css, brand_version, pay_page_context
 from invoices.payments import intents as payments
 from invoices.payments import microdeposits, reconcile
@@ -39,15 +38,7 @@ CHECK_SECONDS = POLL_SECONDS
 
 def invoice_for_token(token: str) -> Invoice:
     """The one door for customers: a wrong, revoked or draft link is the same 404."""
-    invoice = (
-        Invoice.objects.select_related("customer")
-        .exclude(status=Invoice.Status.DRAFT)
-        .filter(pay_token_digest=digest_token(token))
-        .first()
-    )
-    if invoice is None or not hmac.compare_digest(invoice.pay_token, token):
-        raise Http404("No such invoice")
-    return invoice
+    return lookup.by_token(token).invoice
 
 
 def localized(response: HttpResponse) -> HttpResponse:
@@ -127,11 +118,12 @@ def _awaiting_microdeposits(intent: stripe_api.PaymentIntent) -> bool:
 
 @require_safe
 def invoice_page(request: HttpRequest, token: str) -> HttpResponse:
-    business = BusinessProfile.load()
     try:
-        invoice = invoice_for_token(token)
+        found = lookup.by_token(token)
     except Http404:
-        return not_found(request, business)
+        return not_found(request)
+    invoice = found.invoice
+    business = found.business or BusinessProfile.load()
     request.log_invoice = invoice.pk
     if not _is_staff(request) and invoice.viewed_at is None:
         record_view(
@@ -143,6 +135,8 @@ def invoice_page(request: HttpRequest, token: str) -> HttpResponse:
         returned = _returned(request, invoice)
         context = pay_page_context(invoice, business, recording_intent=returned.recording_intent)
         context.update(
+            # What the page's unchanging regions are kept under (`{% kept %}`).
+            page_version=found.version,
             return_notice=returned.notice,
             stripe_js_url=settings.STRIPE_JS_URL,
             pay_sentences=pay_sentences(),
