@@ -13,12 +13,14 @@ from collections.abc import Hashable
 
 from django.utils.safestring import SafeString
 
-FRAGMENTS_KEPT = 2048
+# Characters of HTML per process (a 50-line invoice page keeps about 40,000).
+FRAGMENTS_BUDGET = 8_000_000
 
 
 class Fragments:
-    def __init__(self, size: int = FRAGMENTS_KEPT) -> None:
-        self.size = size
+    def __init__(self, budget: int = FRAGMENTS_BUDGET) -> None:
+        self.budget = budget
+        self.size = 0
         self._kept: OrderedDict[Hashable, SafeString] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -31,14 +33,18 @@ class Fragments:
 
     def keep(self, key: Hashable, html: SafeString) -> None:
         with self._lock:
+            replaced = self._kept.pop(key, None)
+            self.size -= len(replaced) if replaced is not None else 0
             self._kept[key] = html
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+            self.size += len(html)
+            while self.size > self.budget:
+                _, dropped = self._kept.popitem(last=False)
+                self.size -= len(dropped)
 
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
+            self.size = 0
 
     def __len__(self) -> int:
         return len(self._kept)

@@ -3,16 +3,17 @@ the page's unchanging regions rendered, once per version of what they show."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 
 from customers.models import Customer
-from invoices.models import BusinessProfile, Invoice
+from invoices.models import BusinessProfile, Invoice, Payment
 from invoices.pay import context
 from invoices.services import record_offline_payment
 from portal.kept import fragments
-from tests.factories import make_open
+from tests.factories import make_open, open_with_intent
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +145,57 @@ def test_it_never_shows_one_invoices_regions_on_another(client):
         assert invoice.number in body
         other = second if invoice == first else first
         assert other.lines.get().description not in body
+
+
+def test_it_says_overdue_the_day_after_the_due_date_with_nothing_else_changed(client):
+    with time_machine.travel(datetime(2026, 3, 9, 12, tzinfo=UTC), tick=False):
+        invoice = make_open()
+        Invoice.objects.filter(pk=invoice.pk).update(due_date=date(2026, 3, 9))
+        url = invoice.get_pay_url()
+        client.get(url)
+        assert b"badge-overdue" not in client.get(url).content
+    with time_machine.travel(datetime(2026, 3, 10, 12, tzinfo=UTC), tick=False):
+        body = client.get(url).content.decode()
+    assert 'class="badge badge-overdue"' in body
+    assert ">Overdue</span>" in body
+
+
+def test_a_paid_invoices_state_is_read_on_every_view(client):
+    invoice = make_open(lines=1)
+    record_offline_payment(
+        invoice=invoice, amount=invoice.amount_due, method="bank_transfer", received_on=date.today()
+    )
+    url = invoice.get_pay_url()
+    client.get(url)
+    assert b"refund-pending" not in client.get(url).content
+    # Only the payment changes: the invoice's row stays as it was.
+    Payment.objects.filter(invoice=invoice).update(amount_refund_pending=5000)
+    assert b"A refund of $50.00 is on its way" in client.get(url).content
+
+
+def test_a_return_notice_is_only_on_the_page_stripe_sent_back(client):
+    invoice = open_with_intent("pi_ours")
+    url = invoice.get_pay_url()
+    client.get(url)
+    client.get(url)
+    notice = b"That payment does not belong to this invoice."
+    assert notice in client.get(url, {"payment_intent": "pi_theirs"}).content
+    body = client.get(url).content
+    assert notice not in body
+    assert b"Pay $200.00" in body
+
+
+def test_the_return_from_stripe_is_never_the_kept_open_state(client, stripe_env):
+    invoice = make_open(lines=1)
+    url = invoice.get_pay_url()
+    assert client.post(f"{url}pay/").status_code == 200
+    invoice.refresh_from_db()
+    intent = invoice.stripe_payment_intent_id
+    stripe_env.client().v1.payment_intents.confirm(
+        intent, params={"payment_method": "pm_card_visa", "return_url": "http://testserver/"}
+    )
+    client.get(url)
+    assert b"Pay $100.00" in client.get(url).content
+    body = client.get(url, {"payment_intent": intent, "redirect_status": "succeeded"}).content
+    assert b"Payment being recorded" in body
+    assert b"Pay $100.00" not in body

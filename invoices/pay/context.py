@@ -13,6 +13,7 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -22,6 +23,7 @@ from django.urls import reverse
 from invoices.models import BusinessProfile, Invoice, InvoiceLine, Payment
 from invoices.quote_records import deposit_deduction
 from invoices.states import DEFAULT_BRAND_COLOR
+from portal.timezones import business_today
 
 # How the page waits for our webhook after Stripe's success redirect: polls this many
 # times, POLL_SECONDS apart, then asks Stripe itself (`?check=1`) on the remaining polls.
@@ -142,6 +144,16 @@ def readable_ink(color: str) -> str:
     on_white = 1.05 / (luminance + 0.05)
     on_black = (luminance + 0.05) / 0.05
     return "#ffffff" if on_white >= on_black else "#111111"
+
+
+def kept_state_version(status: dict[str, Any], version: Hashable) -> Hashable | None:
+    """What the page's state regions may be kept under, beside the page's `version` (its
+    rows): only an open invoice with nothing credited reads nothing else but the day (due
+    or overdue). Every other state renders on each view: a paid one reads its payments, a
+    credited one its notes, "being recorded" the request."""
+    if status["state"] != "open" or status["invoice"].amount_credited:
+        return None
+    return (version, business_today())
 
 
 def pay_page_context(

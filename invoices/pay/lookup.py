@@ -26,14 +26,30 @@ from invoices.models import BusinessProfile, Invoice, digest_token
 PROFILE_PK = 1
 
 
+class Version:
+    """Every column read, as stored: any change to the invoice, its customer or the business
+    profile is a new version (what the page's kept fragments are keyed by). Hashed once:
+    a page looks up several fragments under it."""
+
+    __slots__ = ("_hash", "row")
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        self.row = row
+        self._hash = hash(row)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Version) and self._hash == other._hash and self.row == other.row
+
+
 @dataclass(frozen=True)
 class Found:
     invoice: Invoice
     # None until the business profile's row exists (`BusinessProfile.load` creates it).
     business: BusinessProfile | None
-    # Every column read, as stored: any change to the invoice, its customer or the
-    # business profile is a new version (what the page's kept fragments are keyed by).
-    version: tuple[Any, ...]
+    version: Version
 
 
 @dataclass(frozen=True)
@@ -70,7 +86,7 @@ def by_token(token: str) -> Found:
     Invoice._meta.get_field("customer").set_cached_value(invoice, customer)
     start = len(invoice_part.fields) + len(customer_part.fields)
     business = None if row[start] is None else _instance(business_part, row, start)
-    return Found(invoice, business, tuple(row))
+    return Found(invoice, business, Version(tuple(row)))
 
 
 def _instance(part: _Part, row: tuple[Any, ...], start: int) -> Any:

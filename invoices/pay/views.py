@@ -21,7 +21,14 @@ from invoices.language import customer_language, in_customer_language
 from invoices.live import Busy, busy_response, on_stream_db
 from invoices.models import BusinessProfile, Invoice
 from invoices.pay import live, lookup
-from invoices.pay.context import MAX_POLLS, POLL_SECONDS, brand_css, brand_version, pay_page_context
+from invoices.pay.context import (
+    MAX_POLLS,
+    POLL_SECONDS,
+    brand_css,
+    brand_version,
+    kept_state_version,
+    pay_page_context,
+)
 from invoices.payments import intents as payments
 from invoices.payments import microdeposits, reconcile
 from invoices.services import record_view
@@ -137,6 +144,7 @@ def invoice_page(request: HttpRequest, token: str) -> HttpResponse:
         context.update(
             # What the page's unchanging regions are kept under (`{% kept %}`).
             page_version=found.version,
+            state_version=kept_state_version(context, found.version),
             return_notice=returned.notice,
             stripe_js_url=settings.STRIPE_JS_URL,
             pay_sentences=pay_sentences(),
