@@ -199,3 +199,16 @@ def test_the_return_from_stripe_is_never_the_kept_open_state(client, stripe_env)
     body = client.get(url, {"payment_intent": intent, "redirect_status": "succeeded"}).content
     assert b"Payment being recorded" in body
     assert b"Pay $100.00" not in body
+
+
+def test_the_receipt_reads_the_business_profile_with_its_invoice(client, django_assert_num_queries):
+    invoice = make_open(lines=1)
+    record_offline_payment(
+        invoice=invoice, amount=invoice.amount_due, method="bank_transfer", received_on=date.today()
+    )
+    url = f"{invoice.get_pay_url()}receipt/"
+    client.get(url)
+    with django_assert_num_queries(2):  # the invoice with its customer and profile; its payment
+        response = client.get(url)
+    assert response.status_code == 200
+    assert b"Acme Studio" in response.content

@@ -188,11 +188,12 @@ def may_ask_stripe(invoice: Invoice) -> bool:
 @require_safe
 def receipt(request: HttpRequest, token: str) -> HttpResponse:
     """The customer's receipt: printable (print.css), with the PDF one click away."""
-    business = BusinessProfile.load()
     try:
-        invoice = invoice_for_token(token)
+        found = lookup.by_token(token)
     except Http404:
-        return not_found(request, business)
+        return not_found(request)
+    invoice = found.invoice
+    business = found.business or BusinessProfile.load()
     payment = latest_payment(invoice) if invoice.status == Invoice.Status.PAID else None
     if payment is None:
         return not_found(request, business)

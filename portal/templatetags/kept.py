@@ -2,12 +2,14 @@
 
 `version` must name everything the fragment reads besides the active language (which the
 key adds): typically the rows it shows, as read by this request. A version of None renders
-every time. Assignments made inside the block (`{% translate … as label %}`) stay inside
+every time. What differs per request (the CSRF token, the CSP nonce, the visitor) stays
+outside the block. Assignments made inside it (`{% translate … as label %}`) stay inside
 it: a reused fragment does not run them.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from django import template
@@ -18,18 +20,23 @@ from portal.kept import fragments
 
 register = template.Library()
 
+# Each parse of a block is a new serial: a template reloaded after an edit (runserver)
+# never reuses what its previous text rendered.
+_serials = itertools.count()
+
 
 class KeptNode(template.Node):
     def __init__(self, name: str, version: template.base.FilterExpression, nodelist: Any) -> None:
         self.name = name
         self.version = version
         self.nodelist = nodelist
+        self.serial = next(_serials)
 
     def render(self, context: template.Context) -> SafeString:
         version = self.version.resolve(context)
         if version is None:
             return self.nodelist.render(context)
-        key = (self.origin.template_name, self.name, get_language(), version)
+        key = (self.serial, get_language(), version)
         html = fragments.get(key)
         if html is None:
             with context.push():
