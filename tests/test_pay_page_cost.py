@@ -11,6 +11,7 @@ import time_machine
 from customers.models import Customer
 from invoices.models import BusinessProfile, Invoice, Payment
 from invoices.pay import context
+from invoices.pay.lookup import Version
 from invoices.services import record_offline_payment
 from portal.kept import fragments
 from tests.factories import make_open, open_with_intent
@@ -212,3 +213,10 @@ def test_the_receipt_reads_the_business_profile_with_its_invoice(client, django_
         response = client.get(url)
     assert response.status_code == 200
     assert b"Acme Studio" in response.content
+
+
+def test_a_version_compares_every_column_json_ones_too():
+    assert Version((1, "a", {"k": [1]})) == Version((1, "a", {"k": [1]}))
+    assert Version((1, "a", {"k": [1]})) != Version((1, "a", {"k": [2]}))
+    assert Version((1, "a")) != Version((1, "b"))
+    assert len({Version((1, "a")), Version((1, "a"))}) == 1

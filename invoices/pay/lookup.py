@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import threading
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +35,13 @@ class Version:
     __slots__ = ("_hash", "row")
 
     def __init__(self, row: tuple[Any, ...]) -> None:
+        try:
+            self._hash = hash(row)
+        except TypeError:
+            # A JSON column reads as a dict or list: compared by its text instead.
+            row = tuple(v if isinstance(v, Hashable) else repr(v) for v in row)
+            self._hash = hash(row)
         self.row = row
-        self._hash = hash(row)
 
     def __hash__(self) -> int:
         return self._hash
