@@ -72,6 +72,8 @@ class Return:
 
     notice: dict[str, str] | None = None
     recording_intent: str = ""
+    # The invoice was read again (its row changed since the page's statement).
+    reread: bool = False
 
 
 def _returned(request: HttpRequest, invoice: Invoice) -> Return:
@@ -101,7 +103,7 @@ def _returned(request: HttpRequest, invoice: Invoice) -> Return:
         with transaction.atomic():
             microdeposits.apply_intent_requires_action(intent.to_dict())
         invoice.refresh_from_db()
-        return Return()
+        return Return(reread=True)
     if intent.status == stripe_api.PROCESSING:
         text = _(
             "Your payment is processing. This page will update "
@@ -141,10 +143,12 @@ def invoice_page(request: HttpRequest, token: str) -> HttpResponse:
     with language(customer_language(invoice.customer, business.default_language)):
         returned = _returned(request, invoice)
         context = pay_page_context(invoice, business, recording_intent=returned.recording_intent)
+        # What the page's unchanging regions are kept under (`{% kept %}`): not the row
+        # read before an invoice changed here (that page renders whole).
+        version = None if returned.reread else found.version
         context.update(
-            # What the page's unchanging regions are kept under (`{% kept %}`).
-            page_version=found.version,
-            state_version=kept_state_version(context, found.version),
+            page_version=version,
+            state_version=None if version is None else kept_state_version(context, version),
             return_notice=returned.notice,
             stripe_js_url=settings.STRIPE_JS_URL,
             pay_sentences=pay_sentences(),
