@@ -18,7 +18,6 @@ from invoices import partial_payments, stripe_api
 from invoices.activity import InvoiceStateError
 from invoices.documents.pdf import latest_payment, payment_date
 from invoices.language import customer_language, in_customer_language
-from invoices.live import Busy, busy_response, on_stream_db
 from invoices.models import BusinessProfile, Invoice
 from invoices.pay import live, lookup
 from invoices.pay.context import (
@@ -32,6 +31,7 @@ from invoices.pay.context import (
 from invoices.payments import intents as payments
 from invoices.payments import microdeposits, reconcile
 from invoices.services import record_view
+from invoices.stream_db import Busy, busy_response, on_stream_db
 from portal.counters import counters
 from portal.i18n import language
 from portal.network import client_ip
