@@ -33,7 +33,6 @@ from invoices.stream_db import run_closing, stream_executor
 logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "portal-live"
-NOTES = f"{CHANNEL_PREFIX}:changes"  # the Redis channel every process hears the notes on
 STAFF_CHANNEL = "staff"
 KEEPALIVE_SECONDS = 15.0
 QUEUE_SIZE = 100
@@ -197,7 +196,7 @@ class Hub:
             client = aioredis.Redis.from_url(settings.REDIS_URL)
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(NOTES)
+                    await pubsub.subscribe(notes_channel())
                     self.redis_subscribed = True
                     ready.set()
                     async for raw in pubsub.listen():
@@ -278,6 +277,14 @@ def follow(kind: str, name: str, follower: Follower) -> None:
     _followers[kind][name] = follower
 
 
+def notes_channel() -> str:
+    """The Redis channel every process hears the notes on. Pub/sub ignores the database
+    index, so the channel names it: deployments sharing a Redis server on indexes of
+    their own never hear each other's changes."""
+    index = redis.connection.parse_url(settings.REDIS_URL).get("db", 0)
+    return f"{CHANNEL_PREFIX}:{index}:changes"
+
+
 def followers(kind: str) -> dict[str, Follower]:
     return dict(_followers[kind])
 
@@ -289,7 +296,7 @@ def changed(kind: str, pk: int) -> None:
         hub.changed(kind, pk)
         return
     try:
-        _redis().publish(NOTES, f"{kind}:{pk}")
+        _redis().publish(notes_channel(), f"{kind}:{pk}")
     except Exception as error:
         # A lost update is repaired by the state sent on every (re)connect.
         logger.warning("live: could not publish to redis: %s", error)
