@@ -8,9 +8,14 @@ here as the template did it.
 
 from __future__ import annotations
 
+from datetime import date
+from functools import lru_cache
+
 from django.template.defaultfilters import date as format_date
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 
 from invoices.models import Invoice
 from portal.i18n import format_money_in
@@ -23,35 +28,70 @@ ROW = (
     '  <td><input type="checkbox" class="row-select" name="ids" value="{pk}" form="bulk-form"'
     ' id="pick-{pk}" hx-preserve aria-label="Pick {name}"> <a href="{url}">{name}</a></td>\n'
     "  <td hx-disable>{customer}</td>\n"
-    '  <td><span class="badge badge-{status}">{status_label}</span>{payment_state}</td>\n'
+    "  <td>{badges}</td>\n"
     '  <td class="hide-sm">{issued}</td>\n'
     '  <td class="hide-sm">{due}</td>\n'
     '  <td class="num">{total}</td>\n'
     '  <td class="num">{owed}</td>\n'
     "</tr>\n"
 )
-PAYMENT_STATE = ' <span class="badge badge-{}">{}</span>'
+BADGE = '<span class="badge badge-{}">{}</span>'
+# Any number: the detail link is reversed once with it, then each row's id takes its place.
+URL_MARKER = 987_654_321_987_654_321
+_badges: dict[tuple[str, str, str | None], SafeString] = {}
+
+
+@lru_cache(maxsize=2048)
+def _day(value: date | None, language: str | None) -> str:
+    """A date as the list shows it; a page repeats few days, and formatting one walks
+    Django's date formatter and its translated month names."""
+    return format_date(value, DATE_FORMAT) or "—"
+
+
+@lru_cache(maxsize=16)
+def _detail_url_around(script_prefix: str, urlconf: str | None) -> tuple[str, str]:
+    """What comes before and after the id in `Invoice.get_absolute_url()`."""
+    before, marker, after = reverse("invoices:detail", args=[URL_MARKER]).partition(str(URL_MARKER))
+    assert marker, "the detail URL shows the invoice's id"
+    return before, after
+
+
+def _detail_url(invoice: Invoice) -> str:
+    before, after = _detail_url_around(get_script_prefix(), get_urlconf())
+    return f"{before}{invoice.pk}{after}"
+
+
+def _status_badges(invoice: Invoice, language: str | None) -> SafeString:
+    """The status badge, and the payment's state when one is under way.
+
+    What they say depends only on the status shown, the payment state and the
+    language, so each combination is built once (a status label walks every
+    choice's lazy translation)."""
+    status = invoice.display_status
+    key = (status, invoice.payment_state, language)
+    badges = _badges.get(key)
+    if badges is None:
+        badges = format_html(BADGE, status, invoice.display_status_label)
+        if invoice.payment_state:
+            payment = format_html(BADGE, invoice.payment_state, invoice.get_payment_state_display())
+            badges = format_html("{} {}", badges, payment)
+        _badges[key] = badges
+    return badges
 
 
 def invoice_row(invoice: Invoice) -> SafeString:
     """The `<tr>` the live feed swaps by its id (`invoice-row-<pk>`); the invoice's
     customer should be loaded with it (`select_related`)."""
-    payment_state = (
-        format_html(PAYMENT_STATE, invoice.payment_state, invoice.get_payment_state_display())
-        if invoice.payment_state
-        else ""
-    )
+    language = get_language()
     return format_html(
         ROW,
         pk=invoice.pk,
         name=str(invoice),
-        url=invoice.get_absolute_url(),
+        url=_detail_url(invoice),
         customer=invoice.customer.name,
-        status=invoice.display_status,
-        status_label=invoice.display_status_label,
-        payment_state=payment_state,
-        issued=format_date(invoice.issue_date, DATE_FORMAT),
-        due=format_date(invoice.due_date, DATE_FORMAT) or "—",
+        badges=_status_badges(invoice, language),
+        issued=_day(invoice.issue_date, language),
+        due=_day(invoice.due_date, language),
         total=format_money_in(invoice.total or 0, invoice.currency),
         owed=format_money_in(invoice.amount_owed or 0, invoice.currency),
     )
