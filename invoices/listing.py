@@ -214,6 +214,11 @@ class Page:
         return self.keyset.items
 
     @property
+    def ids(self) -> list[str]:
+        """The rows' ids as text (a template would localize each number on its way out)."""
+        return [str(invoice.pk) for invoice in self.keyset.items]
+
+    @property
     def has_previous(self) -> bool:
         return self.keyset.has_previous
 
