@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import clear_script_prefix, set_script_prefix
 from django.utils import timezone, translation
 
+from invoices.listing import SORTS
 from invoices.models import Invoice
 from invoices.staff import live as staff_live
 from invoices.staff.rows import invoice_row
@@ -119,3 +120,19 @@ def test_it_writes_dates_and_labels_in_the_active_language():
     assert f">{label}</span>" in german
     # Back in English, nothing German was kept.
     assert invoice_row(invoice) == english
+
+
+@pytest.mark.parametrize("sort", ["", *SORTS, *(f"-{key}" for key in SORTS)])
+def test_it_loads_only_what_rows_show_in_constant_queries(
+    staff_client, django_assert_num_queries, sort
+):
+    for n in range(30):
+        make_open(customer=CustomerFactory(name=f"Customer {n:02d}"))
+    first = staff_client.get("/", {"sort": sort})
+    following = re.search(r'href="(\?[^"]*after=[^"]*)" [^>]*rel="next"', first.text).group(1)
+    # session, user, one page of rows (the htmx swap has no totals)
+    for query in (f"?sort={sort}", following.replace("&amp;", "&"), f"?sort={sort}&last=1"):
+        with django_assert_num_queries(3):
+            response = staff_client.get("/" + query, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        assert len(re.findall(r'<tr id="invoice-row-', response.text)) in (25, 5)
