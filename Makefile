@@ -21,6 +21,7 @@ help:
 	@echo "make test   lint and run the whole test suite (browser tests included)"
 	@echo "make e2e    only the browser suite (ARGS=--headed to watch it)"
 	@echo "make bench  the benchmark, written to docs/benchmarks.md"
+	@echo "            (ARGS='--only costs,peer': just those parts, printed; see bench/run.py)"
 	@echo "make prod   the production stack from environment variables"
 	@echo "make messages  extract new strings into locale/ (needs GNU gettext)"
 

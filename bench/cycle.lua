@@ -1,5 +1,6 @@
 -- wrk script: each request takes the next line of $BENCH_ITEMS, threads
--- interleaved so no two threads send the same item.
+-- interleaved so no two threads send the same item ($BENCH_THREADS: wrk's -t, so a
+-- single thread takes every line, not every other one).
 --   BENCH_KIND=webhook  line = "<Stripe-Signature>\t<json body>"  -> POST $BENCH_WEBHOOK_PATH
 --                       (default /invoices/wh/; the peer's endpoint has its own path)
 --   BENCH_KIND=pay      line = "<pay token>"                      -> POST /pay/<token>/pay/
@@ -17,7 +18,7 @@ function init(args)
     if line ~= "" then items[#items + 1] = line end
   end
   index = tonumber(tid) or 0
-  step = 2
+  step = tonumber(os.getenv("BENCH_THREADS")) or 2
   kind = os.getenv("BENCH_KIND")
   csrf = os.getenv("BENCH_CSRF")
   key = os.getenv("BENCH_SIM_KEY") or "sk_test_simulator"

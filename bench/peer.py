@@ -138,6 +138,36 @@ def ratio(portal: dict[str, float], peer: dict[str, float]) -> float:
     return portal["rps"] / peer["rps"] if peer.get("rps") else 0.0
 
 
+ROUNDS = int(os.environ.get("BENCH_PEER_ROUNDS", "3"))
+WARM_UP = 20  # events each server ingests before its first measured row
+
+
+def median_ratio(rows: dict[str, Any]) -> float:
+    """The median of the rounds' portal / dj-stripe ratios (a round whose peer
+    ingested nothing counts as 0)."""
+    ratios = sorted(ratio(r["portal"], r["peer"]) for r in rows["rounds"])
+    middle = len(ratios) // 2
+    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+
+
+def slices(items: list[str], count: int) -> list[list[str]]:
+    """`items` cut into `count` disjoint runs of equal length."""
+    size = len(items) // count
+    return [items[n * size : (n + 1) * size] for n in range(count)]
+
+
+def warm_up(base: str, path: str, items: list[str]) -> None:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for item in items:
+            signature, payload = item.split("\t", 1)
+            response = client.post(
+                path,
+                content=payload,
+                headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+            )
+            response.raise_for_status()
+
+
 def side_by_side(
     portal_env: dict[str, str],
     peer_database: str,
@@ -148,50 +178,92 @@ def side_by_side(
     wrk: Callable[..., dict[str, float]],
     free_port: Callable[[], int],
     log: Callable[[str], None],
-) -> dict[str, dict[str, float]]:
+    rounds: int = ROUNDS,
+) -> dict[str, Any]:
     """Distinct and duplicate events into the portal and dj-stripe, each under one
-    gunicorn sync worker, `wrk -t1 -c8`. `portal_items` are signed events the portal
-    has not seen; the peer's are built here, one per succeeded simulator PaymentIntent."""
+    gunicorn sync worker, `wrk -t1 -c8`, both servers up for the whole comparison.
+
+    Distinct events are measured in `rounds` rounds, each the portal's row and the
+    peer's (the portal first in even rounds, the peer first in odd ones), every row
+    with events of its own, so a burst of other work on the machine weighs on one
+    round rather than on one side; the 1-minute load average is taken
+    before and after every row. `portal_items` are signed events the portal has not
+    seen; the peer's are built here, one per succeeded simulator PaymentIntent.
+    Duplicates (one event replayed) are measured once, after the rounds.
+    """
     python, built = ensure_venv(log)
     env = environment(peer_database, sim, portal_env["STRIPE_WEBHOOK_SECRET"])
     log("peer: migrating dj-stripe's database")
     path = prepare(python, env)
     intents = succeeded_intents(sim, int(os.environ.get("BENCH_PEER_EVENTS", "2500")))
     peer_items = [signed(event(f"evt_peer_{n}", pi)) for n, pi in enumerate(intents)]
+    # A warm-up run, then one run of fresh events per round, for each side.
+    sides = {
+        "portal": ("/invoices/wh/", slices(portal_items, rounds + 1)),
+        "peer": (path, slices(peer_items, rounds + 1)),
+    }
     load = {"connections": 8, "threads": 1, "kind": "webhook"}
-    rows: dict[str, dict[str, float]] = {"setup": {"venv_seconds": built}}
-    port = free_port()
-    process = serving._start(serving._gunicorn(port), portal_env, port)
+    rows: dict[str, Any] = {"setup": {"venv_seconds": built}, "rounds": []}
+    portal_port, peer_port = free_port(), free_port()
+    servers = {
+        "portal": serving._start(serving._gunicorn(portal_port), portal_env, portal_port),
+        "peer": start(python, env, peer_port),
+    }
+    bases = {
+        "portal": f"http://127.0.0.1:{portal_port}",
+        "peer": f"http://127.0.0.1:{peer_port}",
+    }
     try:
-        log("side by side: the portal under gunicorn")
-        base = f"http://127.0.0.1:{port}"
-        rows["portal, distinct"] = wrk(base, items=portal_items, **load)
-        rows["portal, duplicates"] = wrk(base, items=portal_items[:1], **load)
+        for side, (hook, runs) in sides.items():
+            warm_up(bases[side], hook, runs[0][:WARM_UP])
+
+        def measure(side: str, items: list[str]) -> dict[str, float]:
+            before = os.getloadavg()[0]
+            row = wrk(bases[side], items=items, path=sides[side][0], **load)
+            row.update(load_before=before, load_after=os.getloadavg()[0])
+            return row
+
+        for n in range(rounds):
+            # Odd rounds go the other way round, so a steady drift in the machine's load
+            # does not always fall on the same side.
+            order = list(sides) if n % 2 == 0 else list(reversed(sides))
+            log(f"side by side, round {n + 1} of {rounds}: {order[0]}, then {order[1]}")
+            measured = {side: measure(side, sides[side][1][n + 1]) for side in order}
+            rows["rounds"].append({side: measured[side] for side in sides})
+            for side, row in rows["rounds"][-1].items():
+                if row["requests"] > len(sides[side][1][n + 1]):
+                    log(f"side by side: {side} ran out of fresh events and replayed some")
+        log("side by side: duplicates")
+        for side, (_, runs) in sides.items():
+            rows[f"{side}, duplicates"] = measure(side, runs[0][:1])
     finally:
-        serving.stop(process)
-    port = free_port()
-    process = start(python, env, port)
-    try:
-        log(f"side by side: dj-stripe {VERSION} under gunicorn")
-        base = f"http://127.0.0.1:{port}"
-        rows["peer, distinct"] = wrk(base, items=peer_items, path=path, **load)
-        rows["peer, duplicates"] = wrk(base, items=peer_items[:1], path=path, **load)
-    finally:
-        serving.stop(process)
+        for process in servers.values():
+            serving.stop(process)
     return rows
 
 
-def table(rows: dict[str, dict[str, float]]) -> str:
+def table(rows: dict[str, Any]) -> str:
     lines = [
         "| events, one gunicorn sync worker | portal events/s | p99 ms "
-        f"| dj-stripe {VERSION} events/s | p99 ms | portal / dj-stripe | non-2xx (portal, peer) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| dj-stripe {VERSION} events/s | p99 ms | portal / dj-stripe | non-2xx (portal, peer) "
+        "| load before / after (portal row; peer row) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for kind in ("distinct", "duplicates"):
-        ours, theirs = rows[f"portal, {kind}"], rows[f"peer, {kind}"]
-        lines.append(
-            f"| {kind} | {ours['rps']:.1f} | {ours['p99']:.1f} | {theirs['rps']:.1f} "
+
+    def line(name: str, ours: dict[str, float], theirs: dict[str, float]) -> str:
+        load = "; ".join(f"{r['load_before']:.1f} / {r['load_after']:.1f}" for r in (ours, theirs))
+        return (
+            f"| {name} | {ours['rps']:.1f} | {ours['p99']:.1f} | {theirs['rps']:.1f} "
             f"| {theirs['p99']:.1f} | {ratio(ours, theirs):.2f}x "
-            f"| {ours['errors']}, {theirs['errors']} |"
+            f"| {ours['errors']}, {theirs['errors']} | {load} |"
         )
+
+    for n, row in enumerate(rows["rounds"], start=1):
+        lines.append(line(f"distinct, round {n}", row["portal"], row["peer"]))
+    count = len(rows["rounds"])
+    lines.append(
+        f"| **distinct, median of {count} round{'s' if count > 1 else ''}** | | | | "
+        f"| **{median_ratio(rows):.2f}x** | | |"
+    )
+    lines.append(line("duplicates", rows["portal, duplicates"], rows["peer, duplicates"]))
     return "\n".join(lines)

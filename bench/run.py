@@ -2,9 +2,25 @@
 
 Starts the Stripe simulator and the portal (uvicorn, WEB_CONCURRENCY workers,
 DEBUG=false) against a fresh PostgreSQL database seeded with 100,000 invoices,
-drives it with wrk (and a Python client for Server-Sent Events), and writes
-docs/benchmarks.md and docs/benchmarks.png. Every figure comes from one run, so
-the ratios to the `/healthz` baseline are fair. Bounded: about 5 minutes.
+measures each request's cost in-process (bench/costs.py), drives the servers with
+wrk (and a Python client for Server-Sent Events), and writes docs/benchmarks.md and
+docs/benchmarks.png. Every figure comes from one run, so the ratios to the
+`/healthz` baseline are fair. A full run takes about 18 minutes.
+
+Parts of it, for a developer checking a change (docs/benchmarks.md is left alone;
+the figures are printed as markdown):
+
+    .venv/bin/python bench/run.py --only costs,peer
+    BENCH_SECONDS=2 BENCH_LISTENERS=100 .venv/bin/python bench/run.py --only push
+
+The parts are costs (in-process cost per request), pages (the wrk throughput rows),
+crowd (BENCH_CROWD listeners across the workers), growth (the staff list at the
+seeded size), push (BENCH_LISTENERS listeners on one worker), serving (the servers
+side by side) and peer (webhook ingest beside dj-stripe, BENCH_PEER_ROUNDS rounds).
+A partial run seeds BENCH_INVOICES=10000 unless set. BENCH_DB names the database
+(portal_bench) and BENCH_REDIS_URL the Redis database, so runs can be kept apart.
+`--scale` adds a million-invoice column to the growth table; `--scale-only` measures
+only that column.
 """
 
 from __future__ import annotations
@@ -51,7 +67,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 DB_NAME = os.environ.get("BENCH_DB", "portal_bench")
 WEBHOOK_SECRET = "whsec_bench"
 CSRF = "benchcsrf" + "0" * 23  # any 32-character token: cookie and header must match
-LUA = Path(__file__).with_name("cycle.lua")
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "cycle.lua"
 
 
 def log(message: str) -> None:
@@ -167,7 +184,7 @@ def wrk(
     if items is not None:
         command += ["-s", str(LUA)]
         env.update(BENCH_ITEMS=handle.name, BENCH_KIND=kind, BENCH_CSRF=CSRF)
-        env.update(BENCH_WEBHOOK_PATH=path)
+        env.update(BENCH_WEBHOOK_PATH=path, BENCH_THREADS=str(threads))
         env.setdefault("BENCH_SIM_KEY", "sk_test_simulator")
     output = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, env=env
@@ -316,107 +333,138 @@ def scale_only() -> None:
     log(f"done in {time.monotonic() - started:.0f} s")
 
 
-def main() -> None:
-    if "--scale-only" in sys.argv[1:]:
-        scale_only()
-        return
-    started = time.monotonic()
-    scale = "--scale" in sys.argv[1:]
-    ensure_wrk()
-    raise_fd_limit()
-    database_url = recreate_database()
-    port = free_port()
-    os.environ["BENCH_SIM_KEY"] = SIM_KEY  # cycle.lua's key for the simulator-only row
-    with SimulatorProcess(delivery_enabled=False, secret_key=SIM_KEY) as sim:
-        env = environment(database_url, port, sim)
-        log("migrating and seeding 100,000 invoices")
-        manage(env, "migrate", "--no-input", "-v0")
-        manage(env, "collectstatic", "--no-input", "-v0")
-        seed = shell(env, Path(__file__).with_name("seed.py"), "SEED=")
-        queries = shell(env, Path(__file__).with_name("queries.py"), "QUERIES=")
+def requested_parts(argv: list[str]) -> tuple[str, ...]:
+    """The parts `--only a,b` (or `--only=a,b`) names, in measuring order; () for a full run."""
+    names: list[str] = []
+    for n, arg in enumerate(argv):
+        if arg == "--only":
+            if n + 1 == len(argv):
+                sys.exit(f"--only needs parts: {','.join(report.PARTS)}")
+            names += argv[n + 1].split(",")
+        elif arg.startswith("--only="):
+            names += arg.removeprefix("--only=").split(",")
+    names = [name.strip() for name in names if name.strip()]
+    unknown = sorted(set(names) - set(report.PARTS))
+    if unknown:
+        sys.exit(f"unknown parts {', '.join(unknown)}: choose from {','.join(report.PARTS)}")
+    if any(arg.startswith("--only") for arg in argv) and not names:
+        sys.exit(f"--only needs parts: {','.join(report.PARTS)}")
+    return tuple(part for part in report.PARTS if part in names)
+
+
+def partial_seed() -> None:
+    """A partial run's smaller seed (a full run keeps seed.py's 100,000 invoices): 10,000
+    invoices unless BENCH_INVOICES says otherwise, a fifth of them for the pay rows and
+    half for the webhook rows unless set."""
+    invoices = int(os.environ.setdefault("BENCH_INVOICES", "10000"))
+    os.environ.setdefault("BENCH_PAY_TOKENS", str(invoices // 5))
+    os.environ.setdefault("BENCH_WEBHOOK_INVOICES", str(invoices // 2))
+
+
+def costs(env: dict[str, str], seed: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """bench/costs.py in `manage.py shell`, its events signed here for the invoices
+    seeded for it alone."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        for row in seed["cost_invoices"]:
+            event = intent_event(f"evt_cost_{row['id']}", row["id"], row["amount"])
+            handle.write(signed(event) + "\n")
+    try:
+        return shell({**env, "BENCH_COST_EVENTS": handle.name}, HERE / "costs.py", "COSTS=")
+    finally:
+        os.unlink(handle.name)
+
+
+def pages(base: str, sim: SimulatorProcess, seed: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The throughput table's rows, wrk against the portal on WORKERS workers."""
+    staff = (f"Cookie: sessionid={seed['session']}",)
+    # The first half of the webhook invoices: the second is the peer comparison's.
+    hooks = seed["webhook_invoices"][: len(seed["webhook_invoices"]) // 2]
+    steps = {
+        "healthz": lambda: wrk(f"{base}/healthz"),
+        "pay page, 5 lines": lambda: wrk(f"{base}/pay/{seed['pay5']}/"),
+        "pay page, 50 lines": lambda: wrk(f"{base}/pay/{seed['pay50']}/"),
+        # Latency rows: a few staff at once, not a saturating crowd.
+        "invoice list, first page": lambda: wrk(f"{base}/", headers=staff, **LIGHT),
+        "invoice list, open tab": lambda: wrk(f"{base}/?status=open", headers=staff, **LIGHT),
+        "invoice list, search": lambda: wrk(f"{base}/?q=customer42", headers=staff, **LIGHT),
+        "invoice list, last page": lambda: wrk(f"{base}/?last=1", headers=staff, **LIGHT),
+        "PaymentIntent via simulator only": lambda: wrk(
+            f"{sim.api_base}/v1/payment_intents",
+            connections=8,
+            items=["amount=1000&currency=usd"],
+            kind="sim",
+        ),
+        "PaymentIntent via portal": lambda: wrk(
+            base, connections=8, items=seed["pay_tokens"], kind="pay"
+        ),
+        "webhook, distinct events": lambda: wrk(
+            base,
+            connections=16,
+            items=[
+                signed(intent_event(f"evt_bench_{row['id']}", row["id"], row["amount"]))
+                for row in hooks
+            ],
+            kind="webhook",
+        ),
+        "webhook, duplicates": lambda: wrk(
+            base, items=[signed(intent_event("evt_bench_dup", 1, 1))], kind="webhook"
+        ),
+    }
+    results = {}
+    for name, step in steps.items():
+        log(name)
+        results[name] = step()
+    return results
+
+
+def measure(
+    parts: tuple[str, ...],
+    env: dict[str, str],
+    sim: SimulatorProcess,
+    seed: dict[str, Any],
+    port: int,
+) -> dict[str, Any]:
+    """The figures of `parts` (all of report.PARTS in a full run), keyed by part; the
+    portal on WORKERS workers listens on `port`, its SITE_URL's."""
+    figures: dict[str, Any] = {"parts": parts, "invoices": int(env["BENCH_INVOICES"])}
+    invoice = seed["sse_invoice"]
+    event = functools.partial(failed_event, invoice_id=invoice["id"])
+    if "costs" in parts:
+        log("in-process cost per request")
+        figures["costs"] = costs(env, seed)
+    if {"pages", "crowd", "growth"} & set(parts):
         portal = start_portal(env, port)
         base = f"http://127.0.0.1:{port}"
-        staff = (f"Cookie: sessionid={seed['session']}",)
-        results: dict[str, dict[str, float]] = {}
         try:
-            steps = [
-                ("healthz", lambda: wrk(f"{base}/healthz")),
-                ("pay page, 5 lines", lambda: wrk(f"{base}/pay/{seed['pay5']}/")),
-                ("pay page, 50 lines", lambda: wrk(f"{base}/pay/{seed['pay50']}/")),
-                # Latency rows: a few staff at once, not a saturating crowd.
-                ("invoice list, first page", lambda: wrk(f"{base}/", headers=staff, **LIGHT)),
-                (
-                    "invoice list, open tab",
-                    lambda: wrk(f"{base}/?status=open", headers=staff, **LIGHT),
-                ),
-                (
-                    "invoice list, search",
-                    lambda: wrk(f"{base}/?q=customer42", headers=staff, **LIGHT),
-                ),
-                (
-                    "invoice list, last page",
-                    lambda: wrk(f"{base}/?last=1", headers=staff, **LIGHT),
-                ),
-                (
-                    "PaymentIntent via simulator only",
-                    lambda: wrk(
-                        f"{sim.api_base}/v1/payment_intents",
-                        connections=8,
-                        items=["amount=1000&currency=usd"],
-                        kind="sim",
-                    ),
-                ),
-                (
-                    "PaymentIntent via portal",
-                    lambda: wrk(base, connections=8, items=seed["pay_tokens"], kind="pay"),
-                ),
-                (
-                    "webhook, distinct events",
-                    lambda: wrk(
-                        base,
-                        connections=16,
-                        items=[
-                            signed(intent_event(f"evt_bench_{row['id']}", row["id"], row["amount"]))
-                            for row in seed["webhook_invoices"]
-                        ],
-                        kind="webhook",
-                    ),
-                ),
-                (
-                    "webhook, duplicates",
-                    lambda: wrk(
-                        base,
-                        items=[signed(intent_event("evt_bench_dup", 1, 1))],
-                        kind="webhook",
-                    ),
-                ),
-            ]
-            for name, step in steps:
-                log(name)
-                results[name] = step()
-            log(f"live push: {CROWD} SSE listeners across {WORKERS} workers")
-            invoice = seed["sse_invoice"]
-            event = functools.partial(failed_event, invoice_id=invoice["id"])
-            crowd = asyncio.run(live.sse_benchmark(base, invoice, portal.pid, CROWD, event, 10))
-            main_size = int(os.environ.get("BENCH_INVOICES", "100000"))
-            log(f"growth: {main_size:,} invoices")
-            grown = {main_size: grow(env, base, seed["session"])}
+            if "pages" in parts:
+                figures["pages"] = pages(base, sim, seed)
+            if "crowd" in parts:
+                log(f"live push: {CROWD} SSE listeners across {WORKERS} workers")
+                figures["crowd"] = asyncio.run(
+                    live.sse_benchmark(base, invoice, portal.pid, CROWD, event, 10)
+                )
+            if "growth" in parts:
+                log(f"growth: {figures['invoices']:,} invoices")
+                figures["growth"] = {figures["invoices"]: grow(env, base, seed["session"])}
         finally:
             serving.stop(portal)
+    if "push" in parts:
         port = free_port()
         single = start_portal(env, port, workers=1)
         try:
             log(f"live push: {LISTENERS} SSE listeners on one worker")
-            push = asyncio.run(
+            figures["push"] = asyncio.run(
                 live.sse_benchmark(
                     f"http://127.0.0.1:{port}", invoice, single.pid, LISTENERS, event
                 )
             )
         finally:
             serving.stop(single)
-        served = serving.compare(env, f"/pay/{seed['pay5']}/", wrk, free_port, log)
+    if "serving" in parts:
+        figures["serving"] = serving.compare(env, f"/pay/{seed['pay5']}/", wrk, free_port, log)
+    if "peer" in parts:
         unused = seed["webhook_invoices"][len(seed["webhook_invoices"]) // 2 :]
-        compared = peer.side_by_side(
+        figures["peer"] = peer.side_by_side(
             env,
             recreate_database(f"{DB_NAME}_peer").rsplit("/", 1)[1],
             sim,
@@ -429,19 +477,54 @@ def main() -> None:
             free_port=free_port,
             log=log,
         )
-        for size in (10_000, 1_000_000) if scale else (10_000,):
+    return figures
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if "--scale-only" in argv:
+        scale_only()
+        return
+    started = time.monotonic()
+    load_start = os.getloadavg()
+    parts = requested_parts(argv)
+    full = not parts
+    if full:
+        parts = report.PARTS
+    else:
+        partial_seed()
+    scale = "--scale" in argv
+    ensure_wrk()
+    raise_fd_limit()
+    database_url = recreate_database()
+    os.environ["BENCH_SIM_KEY"] = SIM_KEY  # cycle.lua's key for the simulator-only row
+    with SimulatorProcess(delivery_enabled=False, secret_key=SIM_KEY) as sim:
+        port = free_port()
+        env = environment(database_url, port, sim)
+        env.setdefault("BENCH_INVOICES", "100000")
+        log(f"migrating and seeding {int(env['BENCH_INVOICES']):,} invoices")
+        manage(env, "migrate", "--no-input", "-v0")
+        manage(env, "collectstatic", "--no-input", "-v0")
+        seed = shell(env, HERE / "seed.py", "SEED=")
+        figures = measure(parts, env, sim, seed, port)
+        # The growth table's other sizes, each its own database (a full run only).
+        sizes = (10_000, 1_000_000) if scale else (10_000,)
+        for size in sizes if full else ():
             port = free_port()
             other = other_database(env, size, port)
             try:
-                grown[size] = grow(
+                figures["growth"][size] = grow(
                     other["env"], f"http://127.0.0.1:{port}", other["seed"]["session"]
                 )
             finally:
                 serving.stop(other["portal"])
     elapsed = time.monotonic() - started
-    report.write(
-        results, (push, crowd), queries, served, grown, compared, elapsed=elapsed, workers=WORKERS
-    )
+    load = {"elapsed": elapsed, "workers": WORKERS, "load_start": load_start}
+    if not full:
+        print(report.partial(figures, **load, load_end=os.getloadavg()))
+        log(f"parts {', '.join(parts)} measured in {elapsed:.0f} s (docs/benchmarks.md untouched)")
+        return
+    report.write(figures, **load, load_end=os.getloadavg())
     log(f"wrote docs/benchmarks.md and docs/benchmarks.png in {elapsed:.0f} s")
 
 

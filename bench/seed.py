@@ -31,6 +31,9 @@ from invoices.models import (
 TOTAL = int(os.environ.get("BENCH_INVOICES", "100000"))
 PAY_TOKENS = int(os.environ.get("BENCH_PAY_TOKENS", "4000"))
 WEBHOOK_INVOICES = int(os.environ.get("BENCH_WEBHOOK_INVOICES", "15000"))
+# Paid one by one in-process by bench/costs.py (warm-up and measured events), apart
+# from the ones the load rows pay.
+COST_INVOICES = int(os.environ.get("BENCH_COST_INVOICES", "400"))
 BATCH = 5000
 random.seed(7)
 
@@ -85,7 +88,12 @@ def copy_rows(model: type[Model], rows: list[Model]) -> None:
 
 def bulk_invoices(customers: list[Customer]) -> tuple[list[dict], list[dict]]:
     today = timezone.localdate()
-    special = PAY_TOKENS + WEBHOOK_INVOICES
+    special = PAY_TOKENS + WEBHOOK_INVOICES + COST_INVOICES
+    if special > TOTAL:
+        raise SystemExit(
+            f"BENCH_INVOICES={TOTAL} is fewer than the open invoices the load needs "
+            f"(BENCH_PAY_TOKENS + BENCH_WEBHOOK_INVOICES + BENCH_COST_INVOICES = {special})"
+        )
     for_pay: list[dict] = []
     for_webhooks: list[dict] = []
     created = 0
@@ -142,6 +150,7 @@ with transaction.atomic():
     )
     five = invoice_with_lines(customers[0], 5)
     fifty = invoice_with_lines(customers[1], 50)
+    # The webhook rows' invoices, then bench/costs.py's: each paid through its Payment.
     for_pay, for_webhooks = bulk_invoices(customers)
     sse_invoice = invoice_with_lines(customers[2], 3)
     # The webhook load pays these through `pi_bench_<id>`: the portal applies only
@@ -162,7 +171,8 @@ with transaction.atomic():
         "pay5": five.pay_token,
         "pay50": fifty.pay_token,
         "pay_tokens": [row["token"] for row in for_pay],
-        "webhook_invoices": for_webhooks,
+        "webhook_invoices": for_webhooks[:WEBHOOK_INVOICES],
+        "cost_invoices": for_webhooks[WEBHOOK_INVOICES:],
         "sse_invoice": {"id": sse_invoice.pk, "token": sse_invoice.pay_token},
     }
 print("SEED=" + json.dumps(result))

@@ -5,6 +5,8 @@ transaction with its row locked (`lock`), writes who did what
 (`record_activity`), and says that the invoice changed (`announce`). It never
 renders a page: the pages that follow invoices register here (`subscribe`,
 from `InvoicesConfig.ready`) and are called after the commit, each on its own.
+The live pages only need to hear which invoice changed (`subscribe_to_ids`): they
+read and render it where someone is watching, not in the request that changed it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from invoices.models import Invoice, InvoiceActivity
 from portal.hooks import after_commit
 
 Subscriber = Callable[[Invoice], object]
+IdSubscriber = Callable[[int], object]
 
 _subscribers: dict[str, Subscriber] = {}
+_id_subscribers: dict[str, IdSubscriber] = {}
 
 
 class InvoiceStateError(Exception):
@@ -52,8 +56,14 @@ def subscribe(name: str, subscriber: Subscriber) -> None:
     _subscribers[name] = subscriber
 
 
-def subscribers() -> dict[str, Subscriber]:
-    return dict(_subscribers)
+def subscribe_to_ids(name: str, subscriber: IdSubscriber) -> None:
+    """Have `subscriber(invoice_id)` called after every announced change, with no read
+    of the row on its behalf (by name: once each)."""
+    _id_subscribers[name] = subscriber
+
+
+def subscribers() -> dict[str, Subscriber | IdSubscriber]:
+    return {**_subscribers, **_id_subscribers}
 
 
 def announce(invoice: Invoice) -> None:
@@ -61,10 +71,13 @@ def announce(invoice: Invoice) -> None:
 
     Each may fail (Redis down) without touching the others or the caller's
     answer; pages catch up from the state every (re)connecting stream is sent
-    first. The subscribers share one fresh read of the committed row. (The
-    totals are booked by `Invoice.save()` itself, inside the transaction.)
+    first. The subscribers share one fresh read of the committed row, made only
+    if one of them takes the row. (The totals are booked by `Invoice.save()`
+    itself, inside the transaction.)
     """
     pk = invoice.pk
+    for name, id_subscriber in _id_subscribers.items():
+        after_commit(name, functools.partial(id_subscriber, pk))
 
     @functools.cache
     def fresh() -> Invoice:

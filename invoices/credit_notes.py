@@ -42,6 +42,15 @@ def creditable(invoice: Invoice) -> int:
     return max(invoice.total - invoice.amount_credited, 0)
 
 
+def _balance(invoice: Invoice) -> str:
+    """The unpaid balance a credit note lowers first, named as the invoice page names it."""
+    limit = invoice.money(invoice.amount_due)
+    if invoice.status == Invoice.Status.UNCOLLECTIBLE:
+        # Written off: it asks for nothing, so that balance is not "due".
+        return f"what was outstanding before the write-off ({limit})"
+    return f"the amount due ({limit})"
+
+
 def _card_payment_for(invoice: Invoice, amount: int) -> Payment | None:
     """The card payment that can give `amount` back in one refund (the latest first)."""
     for payment in invoice.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-id"):
@@ -83,7 +92,7 @@ def issue_credit_note(
         else:
             if invoice.amount_due:
                 raise InvoiceStateError(
-                    f"Credit at most the amount due ({invoice.money(invoice.amount_due)}), "
+                    f"Credit at most {_balance(invoice)}, "
                     "or first credit that and then the rest with a refund."
                 )
             payment = None if keep_as_credit else _card_payment_for(invoice, amount)

@@ -114,8 +114,7 @@ def _deposit_invoice(quote: Quote) -> Invoice:
         source="customer",
     )
     try:
-        invoice = services.finalize_invoice(invoice=invoice)
-        services.send_invoice(invoice=invoice)
+        invoice = services.finalize_and_send(invoice=invoice)
     except InvoiceStateError as error:
         # Rolls the whole acceptance back: nothing accepted without its deposit invoice.
         raise QuoteStateError(

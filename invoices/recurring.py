@@ -156,8 +156,7 @@ def _bill_period(template: RecurringTemplate, period: date) -> Invoice | None:
         run.invoice = invoice
         run.save(update_fields=["invoice"])
         if not locked.create_as_draft:
-            invoice = services.finalize_invoice(invoice=invoice)
-            services.send_invoice(invoice=invoice)
+            invoice = services.finalize_and_send(invoice=invoice)
     return invoice
 
 

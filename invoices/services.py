@@ -8,6 +8,7 @@ live pushes happen after commit, best-effort.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,9 +17,10 @@ from django.utils import timezone
 
 from invoices import stripe_api
 from invoices.activity import InvoiceStateError, announce, lock, record_activity
+from invoices.email_log import EmailLog
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, InvoiceLine, Payment
 from invoices.numbering import take_next_number
-from invoices.outbox import queue_email
+from invoices.outbox import queue_email, send_again
 from invoices.payment_methods import MethodType
 from invoices.payments.autopay import queue_autopay
 from invoices.payments.intents import follow_amount_due
@@ -56,20 +58,34 @@ def finalize_invoice(*, invoice: Invoice, actor: Any = None) -> Invoice:
     return invoice
 
 
+def send_refusal(invoice: Invoice) -> str | None:
+    """Why the invoice cannot be emailed to the customer now (None: it can).
+
+    Its email asks for the amount owed: one that asks for nothing ("$0.00 due") is not
+    sent. The single Send, bulk Send and "Send again" all ask this.
+    """
+    if invoice.status == Invoice.Status.DRAFT:
+        return "A draft must be finalized before it is sent."
+    if invoice.status == Invoice.Status.VOID:
+        return "A voided invoice cannot be sent."
+    if invoice.status == Invoice.Status.PAID:
+        return "It is paid: there is nothing to ask for."
+    if invoice.status == Invoice.Status.UNCOLLECTIBLE:
+        return (
+            "It is marked uncollectible: it asks for nothing, so it is not sent. "
+            "If the customer pays, record the payment; it reopens the invoice."
+        )
+    if invoice.amount_owed <= 0:
+        return "Nothing is left to pay: there is nothing to ask for."
+    return None
+
+
 def send_invoice(*, invoice: Invoice, actor: Any = None) -> None:
     """Email the customer the pay link (first send and every resend)."""
     with transaction.atomic():
         invoice = lock(invoice)
-        if invoice.status == Invoice.Status.DRAFT:
-            raise InvoiceStateError("Finalize the invoice before sending it.")
-        if invoice.status == Invoice.Status.VOID:
-            raise InvoiceStateError("A voided invoice cannot be sent.")
-        if invoice.status == Invoice.Status.UNCOLLECTIBLE:
-            # Its email would ask for nothing ("$0.00 due"): there is nothing to send.
-            raise InvoiceStateError(
-                "It is marked uncollectible: it asks for nothing, so it is not sent. "
-                "If the customer pays, record the payment; it reopens the invoice."
-            )
+        if refusal := send_refusal(invoice):
+            raise InvoiceStateError(refusal)
         resend = invoice.sent_at is not None
         invoice.sent_at = timezone.now()
         invoice.save(update_fields=["sent_at", "updated_at"])
@@ -81,6 +97,20 @@ def send_invoice(*, invoice: Invoice, actor: Any = None) -> None:
             to=invoice.customer.email,
         )
         queue_email("invoice", invoice, ref=f"{sent.pk}")
+
+
+def finalize_and_send(*, invoice: Invoice, actor: Any = None) -> Invoice:
+    """Draft -> open, then emailed, in one transaction (recurring billing, a quote's deposit).
+
+    Not emailed when finalizing left nothing to ask for: the customer's account credit
+    covered it all, so it is already paid (see `send_refusal`).
+    """
+    with transaction.atomic():
+        invoice = finalize_invoice(invoice=invoice, actor=actor)
+        if send_refusal(invoice) is None:
+            send_invoice(invoice=invoice, actor=actor)
+            invoice.refresh_from_db(fields=["sent_at", "updated_at"])
+    return invoice
 
 
 def revoke_pay_link(*, invoice: Invoice, actor: Any = None) -> None:
@@ -264,3 +294,29 @@ def send_reminder_now(*, invoice: Invoice, actor: Any = None) -> None:
             to=invoice.customer.email,
         )
         queue_email("reminder", invoice, ref=f"{sent.pk}")
+
+
+# A failed email sent again still asks for what it asked for when it was queued: not
+# once the invoice asks for nothing. The other kinds (a receipt, a credit note) stay true.
+RESEND_REFUSALS: dict[str, Callable[[Invoice], str | None]] = {
+    "invoice": send_refusal,
+    "reminder": reminder_refusal,
+}
+
+
+def send_email_again(*, email: EmailLog, actor: Any = None) -> None:
+    """Staff's "Send again" for a failed email: a fresh round of attempts, starting now."""
+    with transaction.atomic():
+        invoice = lock(email.invoice)
+        refusal = RESEND_REFUSALS.get(email.kind)
+        if refusal and (reason := refusal(invoice)):
+            raise InvoiceStateError(f"Not sent again. {reason}")
+        if not send_again(email):
+            raise InvoiceStateError("That email has not failed; nothing to send again.")
+        record_activity(
+            invoice,
+            InvoiceActivity.Kind.UPDATED,
+            actor=actor,
+            message=f"{email.label} email queued again",
+            email_id=email.pk,
+        )

@@ -7,9 +7,10 @@ and the models take their choices from them (`Invoice.Status` is `InvoiceStatus`
 from __future__ import annotations
 
 from django.db import models
-from django.utils.translation import gettext_noop, pgettext_lazy
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
-from portal.money import format_money, minimum_charge
+from portal.i18n import format_money_in
+from portal.money import minimum_charge
 
 # The portal's own accent: what the pay page wears until the business picks a colour.
 DEFAULT_BRAND_COLOR = "#3446c9"
@@ -111,11 +112,15 @@ STATUS_REFUSALS = {
 
 
 def below_minimum_message(amount_due: int, currency: str) -> str | None:
-    """Stripe refuses a card payment under its per-currency minimum: say so up front."""
+    """Stripe refuses a card payment under its per-currency minimum: say so up front
+    (in the active language: the customer's on their pages)."""
     if 0 < amount_due < minimum_charge(currency):
-        smallest = format_money(minimum_charge(currency), currency)
-        return (
-            f"The smallest card payment in {currency.upper()} is {smallest}. Please contact "
-            f"us to pay the remaining {format_money(amount_due, currency)} another way."
-        )
+        return gettext(
+            "The smallest card payment in %(currency)s is %(smallest)s. Please contact "
+            "us to pay the remaining %(remaining)s another way."
+        ) % {
+            "currency": currency.upper(),
+            "smallest": format_money_in(minimum_charge(currency), currency),
+            "remaining": format_money_in(amount_due, currency),
+        }
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from invoices import activity
+from invoices import activity, live
 from invoices.models import Invoice
 from tests.factories import make_open
 
@@ -20,7 +20,9 @@ def registry(monkeypatch):
 
 
 def test_the_pages_subscribe_at_start_up():
-    assert set(activity.subscribers()) >= {"customer page push", "staff pages push"}
+    assert "live pages push" in activity.subscribers()
+    assert set(live.followers("invoice")) == {"customer page", "staff pages"}
+    assert set(live.followers("quote")) == {"staff quote page"}
 
 
 def test_subscribers_hear_after_the_commit_with_the_committed_row(registry):

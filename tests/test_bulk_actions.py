@@ -100,7 +100,7 @@ def test_it_sends_open_invoices_and_skips_the_rest(staff_client, db, mailoutbox)
     text = review(staff_client, "send", ready, draft, paid, uncollectible).text
     assert "A draft must be finalized before it is sent." in text
     assert "It is paid: there is nothing to ask for." in text
-    assert "It is marked uncollectible: it asks for nothing." in text
+    assert "It is marked uncollectible: it asks for nothing, so it is not sent." in text
     response = run(staff_client, "send", ready, draft, paid, uncollectible)
     assert "1 invoice sent" in response.text
     assert queued("invoice", ready) == 1

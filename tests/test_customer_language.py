@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -16,6 +17,7 @@ from invoices.documents import pdf as documents
 from invoices.forms import BusinessProfileForm
 from invoices.models import BusinessProfile, Invoice
 from invoices.pay import live as pay_live
+from invoices.services import record_offline_payment
 from invoices.staff import live as staff_live
 from portal.i18n import format_date_in, format_money_in
 from tests.factories import CustomerFactory, make_open, pay
@@ -161,6 +163,80 @@ def test_it_refuses_a_payment_in_the_customers_language(client):
     pay(invoice)
     response = client.post(f"{invoice.get_pay_url()}pay/")
     assert "Diese Rechnung ist bereits bezahlt. Vielen Dank!" in response.text
+
+
+def started(client, invoice: Invoice) -> dict[str, str]:
+    """The card form the customer sees: its intent and the amount it shows."""
+    html = client.post(f"{invoice.get_pay_url()}pay/").text
+    found = dict(re.findall(r'data-(payment-intent|amount)="([^"]*)"', html))
+    assert found, html
+    return {"payment_intent": found["payment-intent"], "amount": found["amount"]}
+
+
+def pressed_pay(client, invoice: Invoice, shown: dict[str, str]) -> str:
+    response = client.post(f"{invoice.get_pay_url()}pay/check/", shown)
+    assert response.status_code == 409
+    return response.text
+
+
+def paid_offline(invoice: Invoice, amount: int) -> None:
+    record_offline_payment(
+        invoice=invoice, amount=amount, method="bank_transfer", received_on=date.today()
+    )
+
+
+def test_the_pay_time_check_says_the_new_amount_in_german(client, stripe_env):
+    invoice = invoice_for("de")
+    shown = started(client, invoice)
+    paid_offline(invoice, 23456)
+    html = pressed_pay(client, invoice, shown)
+    assert (
+        f"Der fällige Betrag beträgt jetzt 1.000,00{NBSP}€. Es wurde nichts belastet; "
+        "prüfen Sie den neuen Betrag und klicken Sie erneut auf „Bezahlen“."
+    ) in html
+    assert "The amount due is now" not in html
+
+
+def test_the_pay_time_check_refuses_an_old_form_in_french(client, stripe_env):
+    invoice = invoice_for("fr")
+    shown = started(client, invoice)
+    html = pressed_pay(client, invoice, {**shown, "payment_intent": "pi_from_an_old_tab"})
+    assert "Ce formulaire de paiement n\u2019est plus à jour. Rien n\u2019a été débité" in html
+    assert "out of date" not in html
+
+
+def test_the_pay_time_check_on_a_paid_invoice_says_so_once_in_german(client, stripe_env):
+    invoice = invoice_for("de")
+    shown = started(client, invoice)
+    paid_offline(invoice, invoice.amount_due)
+    html = pressed_pay(client, invoice, shown)
+    assert html.count("Diese Rechnung ist bereits bezahlt. Vielen Dank!") == 1
+    assert "already paid" not in html
+
+
+def test_the_smallest_card_payment_is_explained_in_german(client):
+    invoice = invoice_for("de", currency="GBP")
+    paid_offline(invoice, invoice.amount_due - 20)
+    page = client.get(invoice.get_pay_url()).text
+    assert (
+        f"Die kleinste Kartenzahlung in GBP beträgt 0,30{NBSP}£. Bitte kontaktieren Sie uns, "
+        f"um die restlichen 0,20{NBSP}£ auf anderem Weg zu bezahlen."
+    ) in page
+    assert "smallest card payment" not in page
+
+
+def test_stripes_own_minimum_refusal_is_explained_in_french(client, stripe_env, monkeypatch):
+    from portal import money
+
+    invoice = invoice_for("fr", currency="DKK")
+    paid_offline(invoice, invoice.amount_due - 100)
+    monkeypatch.setitem(money.MINIMUM_CHARGE, "DKK", 1)
+    html = client.post(f"{invoice.get_pay_url()}pay/").text
+    assert (
+        "Ce montant est inférieur au plus petit paiement par carte accepté par Stripe "
+        "en DKK. Veuillez nous contacter pour le régler autrement."
+    ) in html
+    assert "data-payment-form" not in html
 
 
 def test_it_pushes_live_updates_in_the_customers_language():

@@ -73,7 +73,7 @@ def test_it_sends_an_open_invoice(staff_client, db):
 def test_it_refuses_to_send_a_draft(staff_client, db):
     draft = make_draft()
     response = post(staff_client, "send", draft.pk)
-    assert "Finalize the invoice before sending it." in response.text
+    assert "A draft must be finalized before it is sent." in response.text
 
 
 def test_it_voids_an_open_invoice_after_confirmation(staff_client, db):

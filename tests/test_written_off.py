@@ -78,6 +78,48 @@ def test_it_labels_the_credit_note_form_honestly(staff_client, book):
     assert "Up to <strong>$43.21</strong> can be credited" in page
 
 
+def partly_paid_then_written_off(customer: Customer) -> Invoice:
+    invoice = issued(customer, 20000, date(2026, 2, 1))
+    record_offline_payment(
+        invoice=invoice, amount=5000, method="bank_transfer", received_on=date(2026, 2, 2)
+    )
+    return mark_uncollectible(invoice=invoice)
+
+
+def test_the_credit_note_forms_refusal_names_the_write_off_not_an_amount_due(staff_client, book):
+    customer, _ = book
+    gone = partly_paid_then_written_off(customer)
+    url = reverse("invoices:new_credit_note", args=[gone.pk])
+    page = staff_client.get(url).text
+    assert "$150.00 was outstanding before the write-off" in page
+    refused = staff_client.post(url, {"amount": "180", "reason": "Goodwill"})
+    assert refused.status_code == 200
+    assert (
+        "Credit at most what was outstanding before the write-off ($150.00), "
+        "or first credit that and then the rest with a refund."
+    ) in refused.text
+    assert "amount due" not in refused.text
+    gone.refresh_from_db()
+    assert (gone.status, gone.amount_credited) == ("uncollectible", 0)
+    assert not gone.credit_notes.exists()
+    # Within that balance it is credited, and the invoice still asks for nothing.
+    staff_client.post(url, {"amount": "150", "reason": "Goodwill"})
+    gone.refresh_from_db()
+    assert (gone.status, gone.amount_credited, gone.amount_owed) == ("uncollectible", 15000, 0)
+
+
+def test_an_open_invoices_credit_note_refusal_still_says_amount_due(staff_client, book):
+    customer, _ = book
+    invoice = issued(customer, 20000, date(2026, 2, 1))
+    record_offline_payment(
+        invoice=invoice, amount=5000, method="bank_transfer", received_on=date(2026, 2, 2)
+    )
+    url = reverse("invoices:new_credit_note", args=[invoice.pk])
+    refused = staff_client.post(url, {"amount": "180", "reason": "Goodwill"})
+    assert "Credit at most the amount due ($150.00), or first credit that" in refused.text
+    assert not invoice.credit_notes.exists()
+
+
 def test_the_statement_shows_the_write_off_and_leaves_it_out_of_the_balance(book):
     customer, _ = book
     account = usd(customer)

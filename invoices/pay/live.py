@@ -1,7 +1,8 @@
 """The customer's live page: their invoice's status, pushed and streamed.
 
-Subscribed to invoice changes in `InvoicesConfig.ready`; rendered once per
-change in the customer's language and published on the invoice's channel.
+Follows invoice changes (`FOLLOWER`, registered in `InvoicesConfig.ready`): each
+server process with the invoice's page open renders its new state once, in the
+customer's language, for all of them.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from django.template.loader import render_to_string
 from invoices.language import in_customer_language
 from invoices.live import (
     Busy,
+    Follower,
     Message,
     hub,
     invoice_channel,
     new_message_id,
     on_stream_db,
-    publish,
     relay,
     retry_hint,
     retry_seconds,
@@ -43,15 +44,18 @@ def render_customer_status(invoice: Invoice) -> str:
     return render_customer_state(invoice)
 
 
-def push_status(invoice: Invoice) -> None:
-    """Subscriber: the invoice's new state to its customer's open pages."""
-    publish(invoice_channel(invoice.pk), "status", render_customer_status(invoice))
-
-
-def current_state(invoice_id: int, recording_intent: str) -> str:
+def current_state(invoice_id: int, recording_intent: str = "") -> str:
     """The pay page's state as it is now (on a stream database thread)."""
     fresh = Invoice.objects.select_related("customer").get(pk=invoice_id)
     return render_customer_state(fresh, recording_intent=recording_intent)
+
+
+def changed_state(invoice_id: int) -> list[tuple[str, str]]:
+    """What every open pay page of the invoice is sent when it changes."""
+    return [("status", current_state(invoice_id))]
+
+
+FOLLOWER = Follower(channel=invoice_channel, render=changed_state)
 
 
 async def invoice_stream(

@@ -16,15 +16,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from invoices import partial_payments, stripe_api
 from invoices.activity import InvoiceStateError, lock, record_activity
+from invoices.language import in_customer_language
 from invoices.models import BusinessProfile, Invoice, InvoiceActivity, Payment
 from invoices.states import PROCESSING_MESSAGE
+from portal.i18n import format_money_in
 
 logger = logging.getLogger(__name__)
 
-STALE_FORM = "This payment form is out of date. Nothing was charged; please try again below."
+# The refusals below are the customer's to read: worded with `_()` in the language active
+# where they are raised (the customer's, see `check_before_confirm`). The activity
+# entries stay in English, as all of the staff's history does.
+STALE_FORM = gettext_noop(
+    "This payment form is out of date. Nothing was charged; please try again below."
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ def start_payment(*, invoice: Invoice, amount: int | None = None) -> PaymentSess
         # The row lock makes a double click wait and then reuse the first intent.
         invoice = lock(invoice)
         if message := invoice.payment_refusal:
-            raise InvoiceStateError(message)
+            raise InvoiceStateError(_(message))
         wanted = invoice.amount_due
         if amount is not None:
             wanted = partial_payments.check_amount(invoice, amount)
@@ -71,22 +80,26 @@ def check_before_confirm(
     Refuses (AmountChanged / InvoiceStateError) when the form no longer shows
     the amount due (or a part of it the customer may pay now); otherwise makes sure the
     intent asks for exactly the amount shown, and (`save_method`, the "Save this card"
-    tick) that Stripe saves the method or not.
+    tick) that Stripe saves the method or not. A refusal is worded in the customer's
+    language: the pay page shows it as it is.
     """
-    with transaction.atomic():
+    with transaction.atomic(), in_customer_language(invoice.customer):
         invoice = lock(invoice)
         if message := invoice.payment_refusal:
-            raise InvoiceStateError(message)
+            raise InvoiceStateError(_(message))
         if not payment_intent_id or payment_intent_id != invoice.stripe_payment_intent_id:
-            raise AmountChanged(STALE_FORM)
+            raise AmountChanged(_(STALE_FORM))
         if not partial_payments.acceptable(invoice, shown_amount):
             raise AmountChanged(
-                f"The amount due is now {invoice.money(invoice.amount_due)}. "
-                "Nothing was charged; check the new amount and press Pay again."
+                _(
+                    "The amount due is now %(amount)s. "
+                    "Nothing was charged; check the new amount and press Pay again."
+                )
+                % {"amount": format_money_in(invoice.amount_due, invoice.currency)}
             )
         intent = _current_intent(invoice, shown_amount)
         if intent is None or intent.id != payment_intent_id:
-            raise AmountChanged(STALE_FORM)
+            raise AmountChanged(_(STALE_FORM))
         if (
             save_method is not None
             and bool(getattr(intent, "setup_future_usage", None)) != save_method
@@ -147,11 +160,11 @@ def _current_intent(invoice: Invoice, wanted: int) -> Any | None:
         _forget_intent(invoice)
         return None
     if intent.status == stripe_api.PROCESSING:
-        raise InvoiceStateError(PROCESSING_MESSAGE)
+        raise InvoiceStateError(_(PROCESSING_MESSAGE))
     if intent.status == stripe_api.SUCCEEDED:
         if _recorded(intent.id):
             return None
-        raise InvoiceStateError("We have received your payment and are recording it.")
+        raise InvoiceStateError(_("We have received your payment and are recording it."))
     if intent.status not in stripe_api.CONFIRMABLE:
         return None
     if _offers_other_methods(invoice, intent):
@@ -259,8 +272,11 @@ def _create_intent(invoice: Invoice, amount: int) -> Any:
             if getattr(error, "code", None) == "amount_too_small":
                 # Our table said the amount was enough, so its figure would be wrong here.
                 raise InvoiceStateError(
-                    f"This amount is below the smallest card payment Stripe accepts in "
-                    f"{invoice.currency.upper()}. Please contact us to pay it another way."
+                    _(
+                        "This amount is below the smallest card payment Stripe accepts in "
+                        "%(currency)s. Please contact us to pay it another way."
+                    )
+                    % {"currency": invoice.currency.upper()}
                 ) from error
             if retry or not stripe_api.is_missing(error, "customer"):
                 raise

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from invoices import outbox, services
+from invoices import services
 from invoices.activity import InvoiceStateError, record_activity
 from invoices.forms import OfflinePaymentForm, RefundForm
 from invoices.models import EmailLog, Invoice, InvoiceActivity, InvoiceFlag, Payment
@@ -293,18 +293,12 @@ def send_email_again(request: HttpRequest, pk: int, email_pk: int) -> HttpRespon
     """A failed email (every retry used up): a fresh round of attempts, starting now."""
     invoice = invoice_for_staff(pk)
     email = get_object_or_404(EmailLog, pk=email_pk, invoice=invoice)
-    if outbox.send_again(email):
-        record_activity(
-            invoice,
-            InvoiceActivity.Kind.UPDATED,
-            actor=request.user,
-            message=f"{email.label} email queued again",
-            email_id=email.pk,
-        )
-        messages.success(request, f"{email.label} email queued again.")
-    else:
-        messages.error(request, "That email has not failed; nothing to send again.")
-    return done(request, invoice.get_absolute_url())
+    return _run(
+        request,
+        invoice,
+        lambda: services.send_email_again(email=email, actor=request.user),
+        f"{email.label} email queued again.",
+    )
 
 
 @require_POST

@@ -31,18 +31,6 @@ from portal.params import MAX_ID, parse_int
 MAX_PICKED = 100
 
 
-def _send_refusal(invoice: Invoice) -> str | None:
-    if invoice.status == Invoice.Status.DRAFT:
-        return "A draft must be finalized before it is sent."
-    if invoice.status == Invoice.Status.VOID:
-        return "A voided invoice cannot be sent."
-    if invoice.status == Invoice.Status.PAID:
-        return "It is paid: there is nothing to ask for."
-    if invoice.status == Invoice.Status.UNCOLLECTIBLE:
-        return "It is marked uncollectible: it asks for nothing."
-    return None
-
-
 def _void_refusal(invoice: Invoice) -> str | None:
     if invoice.status == Invoice.Status.DRAFT:
         return "A draft is deleted, not voided."
@@ -71,7 +59,7 @@ ACTIONS: dict[str, BulkAction] = {
         label="Send",
         done="sent",
         effect="The invoice and its pay link are emailed to the customer.",
-        refusal=_send_refusal,
+        refusal=services.send_refusal,
         run=services.send_invoice,
     ),
     "remind": BulkAction(

@@ -1,7 +1,8 @@
 """Staff pages' live feed: rows, statuses and payments pushed as invoices change.
 
-Subscribed to invoice changes in `InvoicesConfig.ready`; every staff page
-listens on one channel and swaps in the fragments whose ids it shows.
+Follows invoice changes (`FOLLOWER`, registered in `InvoicesConfig.ready`): every
+staff page listens on one channel and swaps in the fragments whose ids it shows;
+each server process with a staff page open renders a change once for all of them.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from django.utils import timezone
 from invoices.live import (
     STAFF_CHANNEL,
     Busy,
+    Follower,
     Message,
     busy_response,
     hub,
     new_message_id,
     on_stream_db,
-    publish,
     relay,
     retry_hint,
     retry_seconds,
@@ -29,6 +30,7 @@ from invoices.live import (
 )
 from invoices.models import Invoice
 from portal.access import private, staff_required
+from portal.i18n import ENGLISH, language
 from portal.params import parse_int
 
 
@@ -51,10 +53,14 @@ def staff_messages(invoice: Invoice) -> list[tuple[str, str]]:
     ]
 
 
-def push_rows(invoice: Invoice) -> None:
-    """Subscriber: the invoice's new row, status and payments to every staff page."""
-    for event, html in staff_messages(invoice):
-        publish(STAFF_CHANNEL, event, html)
+def changed_rows(invoice_id: int) -> list[tuple[str, str]]:
+    """The invoice's new row, status and payments, for every staff page (in English, the
+    staff's language, whichever thread renders them)."""
+    with language(ENGLISH):
+        return staff_messages(Invoice.objects.select_related("customer").get(pk=invoice_id))
+
+
+FOLLOWER = Follower(channel=lambda invoice_id: STAFF_CHANNEL, render=changed_rows)
 
 
 # A change is stamped (`updated_at`) when it is saved but only visible once its

@@ -1,9 +1,10 @@
 """A quote's staff page, live: the customer's answer shows without a reload.
 
 `push_status` subscribes to `invoices.quote_notices.announce` (in
-`InvoicesConfig.ready`); the page listens on its quote's channel and reloads its
-live region when told. A page that (re)connects is told at once if the quote
-changed since it was rendered, so an answer landing in between is not missed.
+`InvoicesConfig.ready`) and says the quote changed; `FOLLOWER` renders its status
+where a page listens on the quote's channel, and the page reloads its live region
+when told. A page that (re)connects is told at once if the quote changed since it
+was rendered, so an answer landing in between is not missed.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from django.template.loader import render_to_string
 
 from invoices.live import (
     Busy,
+    Follower,
     Message,
     busy_response,
+    changed,
     hub,
     new_message_id,
     on_stream_db,
-    publish,
     relay,
     retry_hint,
     retry_seconds,
@@ -30,6 +32,7 @@ from invoices.live import (
 from invoices.models import Quote
 from invoices.staff.live import CATCH_UP_MARGIN, MAX_SINCE
 from portal.access import private, staff_required
+from portal.i18n import ENGLISH, language
 from portal.params import parse_int
 
 EVENT = "quote-status"
@@ -44,8 +47,16 @@ def status_html(quote: Quote) -> str:
 
 
 def push_status(quote: Quote) -> None:
-    """Subscriber: the quote's new status to its staff pages."""
-    publish(quote_channel(quote.pk), EVENT, status_html(quote))
+    """Subscriber: the quote's new status to its staff pages, rendered where one is open."""
+    changed("quote", quote.pk)
+
+
+def changed_status(pk: int) -> list[tuple[str, str]]:
+    with language(ENGLISH):
+        return [(EVENT, status_html(Quote.objects.get(pk=pk)))]
+
+
+FOLLOWER = Follower(channel=quote_channel, render=changed_status)
 
 
 def _changed_since(pk: int, since: int | None) -> list[Message]:
