@@ -16,28 +16,23 @@ import asyncio
 import contextlib
 import functools
 import logging
-import math
-import random
 import threading
 import time
 import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 import redis.asyncio as aioredis
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import OperationalError, connections
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
+
+from invoices.stream_db import run_closing, stream_executor
 
 logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "portal-live"
-NOTES = f"{CHANNEL_PREFIX}:changes"  # the Redis channel every process hears the notes on
 STAFF_CHANNEL = "staff"
 KEEPALIVE_SECONDS = 15.0
 QUEUE_SIZE = 100
@@ -102,7 +97,7 @@ class Hub:
                 return
             self._renders[key] = QUEUED
         try:
-            _executor().submit(_closing, self._render, (key,))
+            stream_executor().submit(run_closing, self._render, (key,))
         except RuntimeError:  # the executor has shut down (the process is stopping)
             with self._lock:
                 self._renders.pop(key, None)
@@ -201,7 +196,7 @@ class Hub:
             client = aioredis.Redis.from_url(settings.REDIS_URL)
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(NOTES)
+                    await pubsub.subscribe(notes_channel())
                     self.redis_subscribed = True
                     ready.set()
                     async for raw in pubsub.listen():
@@ -282,6 +277,14 @@ def follow(kind: str, name: str, follower: Follower) -> None:
     _followers[kind][name] = follower
 
 
+def notes_channel() -> str:
+    """The Redis channel every process hears the notes on. Pub/sub ignores the database
+    index, so the channel names it: deployments sharing a Redis server on indexes of
+    their own never hear each other's changes."""
+    index = redis.connection.parse_url(settings.REDIS_URL).get("db", 0)
+    return f"{CHANNEL_PREFIX}:{index}:changes"
+
+
 def followers(kind: str) -> dict[str, Follower]:
     return dict(_followers[kind])
 
@@ -293,7 +296,7 @@ def changed(kind: str, pk: int) -> None:
         hub.changed(kind, pk)
         return
     try:
-        _redis().publish(NOTES, f"{kind}:{pk}")
+        _redis().publish(notes_channel(), f"{kind}:{pk}")
     except Exception as error:
         # A lost update is repaired by the state sent on every (re)connect.
         logger.warning("live: could not publish to redis: %s", error)
@@ -306,94 +309,6 @@ def stream_response(events: AsyncIterator[bytes]) -> StreamingHttpResponse:
     response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
-    return response
-
-
-# -- the streams' database work ------------------------------------------------------
-#
-# A stream's own database work is short (who is asking, the current state) but
-# arrives in bursts: a deploy or a network blip reconnects every open page at once.
-# It runs on a few threads of its own, each closing its connection as soon as it is
-# done, so a burst queues here (costing nothing while it waits) instead of taking
-# every connection of the pool from the ordinary pages; what cannot be served in
-# time is told to come back (`busy_response`, `retry_hint`), never a 500.
-
-STREAM_DB_WAIT_SECONDS = 8.0
-RETRY_SECONDS = (1.0, 4.0)  # spread over this range so a refused burst does not return as one
-_stream_executor: ThreadPoolExecutor | None = None
-_stream_executor_lock = threading.Lock()
-
-
-class Busy(Exception):
-    """The database could not serve a stream's lookup in time (pool exhausted, or down)."""
-
-
-def stream_db_threads() -> int:
-    """What the pool has beyond the pages' threads (each holds at most one connection)."""
-    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
-    if not isinstance(pool, dict):
-        return 2
-    return max(1, min(4, pool.get("max_size", 4) - settings.WEB_THREADS))
-
-
-def _executor() -> ThreadPoolExecutor:
-    global _stream_executor
-    with _stream_executor_lock:
-        if _stream_executor is None:
-            _stream_executor = ThreadPoolExecutor(stream_db_threads(), "stream-db")
-        return _stream_executor
-
-
-def _closing(function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    try:
-        return function(*args)
-    finally:
-        connections.close_all()  # this thread's connection goes straight back to the pool
-
-
-async def on_stream_db(function: Callable[..., Any], *args: Any) -> Any:
-    """`function(*args)` on a stream database thread; raises `Busy` if it cannot run in time.
-
-    Other exceptions (Http404, PermissionDenied) pass through as raised.
-    """
-    if getattr(settings, "LIVE_STREAMS_SHARE_REQUEST_CONNECTION", False):
-        # In-process tests: the request's own thread and connection, so the stream sees
-        # the test's uncommitted rows (the real servers' tests use the threads below).
-        try:
-            return await sync_to_async(function)(*args)
-        except OperationalError as error:
-            raise Busy(str(error)) from error
-    loop = asyncio.get_running_loop()
-    job = loop.run_in_executor(_executor(), _closing, function, args)
-    try:
-        # A job still queued when the wait ends is cancelled, so it never runs.
-        return await asyncio.wait_for(job, STREAM_DB_WAIT_SECONDS)
-    except TimeoutError as error:
-        raise Busy("stream lookups queued too long") from error
-    except OperationalError as error:
-        logger.warning("live: stream lookup refused (%s); the client is told to retry", error)
-        raise Busy(str(error)) from error
-
-
-def retry_seconds() -> float:
-    return random.uniform(*RETRY_SECONDS)
-
-
-def retry_hint(seconds: float) -> bytes:
-    """An SSE stream's last words: the browser's EventSource reconnects after `seconds`."""
-    return f"retry: {int(seconds * 1000)}\n: busy, reconnect shortly\n\n".encode()
-
-
-def busy_response(request: HttpRequest) -> HttpResponse:
-    """A stream that could not start now: EventSource clients get a stream that only says
-    when to reconnect (the one retry an EventSource honours); others a 503 with Retry-After."""
-    seconds = retry_seconds()
-    if "text/event-stream" in request.headers.get("Accept", ""):
-        response = HttpResponse(retry_hint(seconds), content_type="text/event-stream")
-    else:
-        response = HttpResponse("Busy, retry shortly.\n", status=503, content_type="text/plain")
-    response["Retry-After"] = str(math.ceil(seconds))
-    response["Cache-Control"] = "no-cache"
     return response
 
 

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection, transaction
-from django.db.models import Q, Sum
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -168,20 +167,27 @@ _UNBOOK_SQL = (
 
 
 def dashboard_totals(today: date, month_start: date) -> list[Balance]:
-    """Per currency, in one query over the buckets: open, overdue, paid since `month_start`."""
-    open_q = Q(kind=BalanceBucket.Kind.OPEN)
-    paid_q = Q(kind=BalanceBucket.Kind.PAID, day__gte=month_start)
-    rows = (
-        BalanceBucket.objects.filter(open_q | paid_q)
-        .values("currency")
-        .annotate(
-            outstanding=Sum("amount", filter=open_q, default=0),
-            overdue=Sum("amount", filter=open_q & Q(day__lt=today), default=0),
-            paid=Sum("amount", filter=paid_q, default=0),
+    """Per currency, in one query over the buckets: open, overdue, paid since `month_start`.
+
+    Written as SQL: the dashboard runs it on every load, and building it through the
+    ORM (three filtered sums) took several times longer than the database's answer.
+    """
+    table = connection.ops.quote_name(BalanceBucket._meta.db_table)
+    open_kind, paid_kind = str(BalanceBucket.Kind.OPEN), str(BalanceBucket.Kind.PAID)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT currency,"
+            " SUM(CASE WHEN kind = %s THEN amount ELSE 0 END),"
+            " SUM(CASE WHEN kind = %s AND day < %s THEN amount ELSE 0 END),"
+            " SUM(CASE WHEN kind = %s THEN amount ELSE 0 END)"
+            f" FROM {table} WHERE kind = %s OR (kind = %s AND day >= %s)"
+            " GROUP BY currency ORDER BY currency",
+            [open_kind, open_kind, today, paid_kind, open_kind, paid_kind, month_start],
         )
-        .order_by("currency")
-    )
-    return [Balance(**row) for row in rows if row["outstanding"] or row["paid"]]
+        rows = cursor.fetchall()
+    # PostgreSQL sums bigints as numeric: back to whole minor units.
+    balances = [Balance(currency, int(o), int(d), int(p)) for currency, o, d, p in rows]
+    return [b for b in balances if b.outstanding or b.paid]
 
 
 def recompute() -> tuple[dict[Key, int], dict[int, tuple[Key, int]]]:

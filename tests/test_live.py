@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from invoices.live import Hub, Message
+from invoices.live import Hub, Message, changed, notes_channel
 from tests import stripe_events as se
 from tests.servers import (
     DEPLOYMENT_PORTAL_ID,
@@ -156,3 +156,34 @@ def test_it_hands_one_encoded_message_to_every_listener_on_the_loop_or_from_a_th
     # On a thread of its own: the browser suite keeps a loop running on the main thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, scenario()).result()
+
+
+def test_deployments_on_other_redis_indexes_do_not_hear_each_others_changes(settings):
+    """Pub/sub channels ignore the database index: the notes' channel names it."""
+    url = redis_url()
+    if url is None:
+        pytest.skip("needs Redis (REDIS_URL or 127.0.0.1:6379); CI runs it")
+    import redis
+
+    base = url.rsplit("/", 1)[0]
+    ours, theirs = f"{base}/14", f"{base}/15"
+    subscribers = {}
+    for name, index_url in (("ours", ours), ("theirs", theirs)):
+        settings.REDIS_URL = index_url
+        pubsub = redis.Redis.from_url(index_url).pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(notes_channel())
+        subscribers[name] = pubsub
+    settings.REDIS_URL = ours
+    changed("invoice", 7)
+
+    def heard(pubsub) -> list[bytes]:
+        messages, deadline = [], time.monotonic() + 1
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.1)
+            if message:
+                messages.append(message["data"])
+        pubsub.close()
+        return messages
+
+    assert heard(subscribers["ours"]) == [b"invoice:7"]
+    assert heard(subscribers["theirs"]) == []

@@ -1,7 +1,7 @@
 """Many SSE streams opening at once (a deploy, a network blip: every open page
 reconnects) against a real server process with a small connection pool: no stream
 gets a 500, each gets its state or is told when to come back, and the ordinary
-pages keep their connections meanwhile (invoices/live.py, "the streams' database work")."""
+pages keep their connections meanwhile (invoices/stream_db.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from django.db import OperationalError
 from django.test import RequestFactory
 
-from invoices import live
+from invoices import stream_db
 from tests.servers import Deployment, PortalServer
 
 SETUP = """
@@ -134,7 +134,7 @@ def test_it_tells_a_stream_to_come_back_when_the_database_cannot_answer_in_time(
         with psycopg.connect(deployment.env["DATABASE_URL"]) as conn:
             conn.execute("LOCK TABLE invoices_invoice IN ACCESS EXCLUSIVE MODE")
             locked.set()
-            done.wait(live.STREAM_DB_WAIT_SECONDS + 5)
+            done.wait(stream_db.STREAM_DB_WAIT_SECONDS + 5)
 
     holder = threading.Thread(target=hold_lock)
     holder.start()
@@ -152,7 +152,7 @@ def test_it_tells_a_stream_to_come_back_when_the_database_cannot_answer_in_time(
     assert retry
     assert 1000 <= int(retry.group(1)) <= 4000
     assert 1 <= int(response.headers["Retry-After"]) <= 4
-    assert waited >= live.STREAM_DB_WAIT_SECONDS - 0.5
+    assert waited >= stream_db.STREAM_DB_WAIT_SECONDS - 0.5
     # Once the lock is gone the same stream opens with the current state.
     status, text = run(reopen(str(response.url)))
     assert status == 200
@@ -168,11 +168,11 @@ def test_it_answers_a_client_that_is_not_an_event_source_with_a_503():
     def pool_timeout() -> None:
         raise OperationalError("couldn't get a connection after 10.00 sec")
 
-    with pytest.raises(live.Busy):
-        run(live.on_stream_db(pool_timeout))
-    plain = live.busy_response(RequestFactory().get("/pay/x/events/"))
+    with pytest.raises(stream_db.Busy):
+        run(stream_db.on_stream_db(pool_timeout))
+    plain = stream_db.busy_response(RequestFactory().get("/pay/x/events/"))
     assert plain.status_code == 503
     assert 1 <= int(plain["Retry-After"]) <= 4
-    browser = live.busy_response(RequestFactory().get("/pay/x/events/", headers=SSE))
+    browser = stream_db.busy_response(RequestFactory().get("/pay/x/events/", headers=SSE))
     assert browser.status_code == 200
     assert re.match(rb"retry: \d+\n", browser.content)

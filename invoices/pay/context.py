@@ -13,7 +13,9 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.urls import reverse
@@ -21,6 +23,7 @@ from django.urls import reverse
 from invoices.models import BusinessProfile, Invoice, InvoiceLine, Payment
 from invoices.quote_records import deposit_deduction
 from invoices.states import DEFAULT_BRAND_COLOR
+from portal.timezones import business_today
 
 # How the page waits for our webhook after Stripe's success redirect: polls this many
 # times, POLL_SECONDS apart, then asks Stripe itself (`?check=1`) on the remaining polls.
@@ -143,6 +146,16 @@ def readable_ink(color: str) -> str:
     return "#ffffff" if on_white >= on_black else "#111111"
 
 
+def kept_state_version(status: dict[str, Any], version: Hashable) -> Hashable | None:
+    """What the page's state regions may be kept under, beside the page's `version` (its
+    rows): only an open invoice with nothing credited reads nothing else but the day (due
+    or overdue). Every other state renders on each view: a paid one reads its payments, a
+    credited one its notes, "being recorded" the request."""
+    if status["state"] != "open" or status["invoice"].amount_credited:
+        return None
+    return (version, business_today())
+
+
 def pay_page_context(
     invoice: Invoice, business: BusinessProfile | None = None, **state: Any
 ) -> dict[str, Any]:
@@ -153,7 +166,8 @@ def pay_page_context(
         **status,
         "business": business,
         "brand_version": brand_version(color),
-        "lines": invoice_lines(invoice),
+        # Called by the template only when it renders the lines (not when it reuses them).
+        "lines": partial(invoice_lines, invoice),
         # The bank debits offered besides cards (the PaymentIntent asks for the same).
         "debits": business.payment_method_types(invoice.currency)[1:],
     }

@@ -15,20 +15,17 @@ from django.template.loader import render_to_string
 
 from invoices.language import in_customer_language
 from invoices.live import (
-    Busy,
     Follower,
     Message,
     hub,
     invoice_channel,
     new_message_id,
-    on_stream_db,
     relay,
-    retry_hint,
-    retry_seconds,
     stream_response,
 )
 from invoices.models import Invoice
 from invoices.pay.context import pay_status_context
+from invoices.stream_db import Busy, on_stream_db, retry_hint, retry_seconds
 
 
 def render_customer_state(invoice: Invoice, **state: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from dataclasses import dataclass
 
@@ -19,13 +18,20 @@ from invoices import partial_payments, stripe_api
 from invoices.activity import InvoiceStateError
 from invoices.documents.pdf import latest_payment, payment_date
 from invoices.language import customer_language, in_customer_language
-from invoices.live import Busy, busy_response, on_stream_db
-from invoices.models import BusinessProfile, Invoice, digest_token
-from invoices.pay import live
-from invoices.pay.context import MAX_POLLS, POLL_SECONDS, brand_css, brand_version, pay_page_context
+from invoices.models import BusinessProfile, Invoice
+from invoices.pay import live, lookup
+from invoices.pay.context import (
+    MAX_POLLS,
+    POLL_SECONDS,
+    brand_css,
+    brand_version,
+    kept_state_version,
+    pay_page_context,
+)
 from invoices.payments import intents as payments
 from invoices.payments import microdeposits, reconcile
 from invoices.services import record_view
+from invoices.stream_db import Busy, busy_response, on_stream_db
 from portal.counters import counters
 from portal.i18n import language
 from portal.network import client_ip
@@ -39,15 +45,7 @@ CHECK_SECONDS = POLL_SECONDS
 
 def invoice_for_token(token: str) -> Invoice:
     """The one door for customers: a wrong, revoked or draft link is the same 404."""
-    invoice = (
-        Invoice.objects.select_related("customer")
-        .exclude(status=Invoice.Status.DRAFT)
-        .filter(pay_token_digest=digest_token(token))
-        .first()
-    )
-    if invoice is None or not hmac.compare_digest(invoice.pay_token, token):
-        raise Http404("No such invoice")
-    return invoice
+    return lookup.by_token(token).invoice
 
 
 def localized(response: HttpResponse) -> HttpResponse:
@@ -74,6 +72,8 @@ class Return:
 
     notice: dict[str, str] | None = None
     recording_intent: str = ""
+    # The invoice was read again (its row changed since the page's statement).
+    reread: bool = False
 
 
 def _returned(request: HttpRequest, invoice: Invoice) -> Return:
@@ -103,7 +103,7 @@ def _returned(request: HttpRequest, invoice: Invoice) -> Return:
         with transaction.atomic():
             microdeposits.apply_intent_requires_action(intent.to_dict())
         invoice.refresh_from_db()
-        return Return()
+        return Return(reread=True)
     if intent.status == stripe_api.PROCESSING:
         text = _(
             "Your payment is processing. This page will update "
@@ -127,11 +127,12 @@ def _awaiting_microdeposits(intent: stripe_api.PaymentIntent) -> bool:
 
 @require_safe
 def invoice_page(request: HttpRequest, token: str) -> HttpResponse:
-    business = BusinessProfile.load()
     try:
-        invoice = invoice_for_token(token)
+        found = lookup.by_token(token)
     except Http404:
-        return not_found(request, business)
+        return not_found(request)
+    invoice = found.invoice
+    business = found.business or BusinessProfile.load()
     request.log_invoice = invoice.pk
     if not _is_staff(request) and invoice.viewed_at is None:
         record_view(
@@ -142,7 +143,12 @@ def invoice_page(request: HttpRequest, token: str) -> HttpResponse:
     with language(customer_language(invoice.customer, business.default_language)):
         returned = _returned(request, invoice)
         context = pay_page_context(invoice, business, recording_intent=returned.recording_intent)
+        # What the page's unchanging regions are kept under (`{% kept %}`): not the row
+        # read before an invoice changed here (that page renders whole).
+        version = None if returned.reread else found.version
         context.update(
+            page_version=version,
+            state_version=None if version is None else kept_state_version(context, version),
             return_notice=returned.notice,
             stripe_js_url=settings.STRIPE_JS_URL,
             pay_sentences=pay_sentences(),
@@ -186,11 +192,12 @@ def may_ask_stripe(invoice: Invoice) -> bool:
 @require_safe
 def receipt(request: HttpRequest, token: str) -> HttpResponse:
     """The customer's receipt: printable (print.css), with the PDF one click away."""
-    business = BusinessProfile.load()
     try:
-        invoice = invoice_for_token(token)
+        found = lookup.by_token(token)
     except Http404:
-        return not_found(request, business)
+        return not_found(request)
+    invoice = found.invoice
+    business = found.business or BusinessProfile.load()
     payment = latest_payment(invoice) if invoice.status == Invoice.Status.PAID else None
     if payment is None:
         return not_found(request, business)

@@ -16,19 +16,15 @@ from django.utils import timezone
 
 from invoices.live import (
     STAFF_CHANNEL,
-    Busy,
     Follower,
     Message,
-    busy_response,
     hub,
     new_message_id,
-    on_stream_db,
     relay,
-    retry_hint,
-    retry_seconds,
     stream_response,
 )
 from invoices.models import Invoice
+from invoices.stream_db import Busy, busy_response, on_stream_db, retry_hint, retry_seconds
 from portal.access import private, staff_required
 from portal.i18n import ENGLISH, language
 from portal.params import parse_int

@@ -15,22 +15,10 @@ from datetime import UTC, datetime
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from invoices.live import (
-    Busy,
-    Follower,
-    Message,
-    busy_response,
-    changed,
-    hub,
-    new_message_id,
-    on_stream_db,
-    relay,
-    retry_hint,
-    retry_seconds,
-    stream_response,
-)
+from invoices.live import Follower, Message, changed, hub, new_message_id, relay, stream_response
 from invoices.models import Quote
 from invoices.staff.live import CATCH_UP_MARGIN, MAX_SINCE
+from invoices.stream_db import Busy, busy_response, on_stream_db, retry_hint, retry_seconds
 from portal.access import private, staff_required
 from portal.i18n import ENGLISH, language
 from portal.params import parse_int

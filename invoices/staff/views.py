@@ -24,6 +24,7 @@ from invoices.listing import (
 )
 from invoices.models import BusinessProfile, Invoice, InvoiceFlag
 from invoices.quote_records import QUOTE_LINKS, linked_quote
+from invoices.staff import rows
 from invoices.staff.access import invoice_for_staff
 from invoices.staff.bulk import ACTIONS
 from invoices.staff.live import since_token
@@ -81,7 +82,7 @@ def _columns(invoice_filter: InvoiceFilter) -> list[dict[str, str]]:
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     invoice_filter = InvoiceFilter.from_query(request.GET)
-    page = page_of(invoice_filter)
+    page = page_of(invoice_filter, fields=rows.FIELDS)
     context = {
         "page": page,
         "filter": invoice_filter,
