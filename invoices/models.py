@@ -240,6 +240,17 @@ class Invoice(models.Model):
         self.total = totals.total
         self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)
 
+    # What `add_payment` changes (and a status moved back to open), for `save(update_fields=)`.
+    PAYMENT_FIELDS = (
+        "status",
+        "amount_paid",
+        "amount_due",
+        "paid_at",
+        "payment_state",
+        "last_payment_error",
+        "updated_at",
+    )
+
     def add_payment(self, amount: int) -> None:
         self.amount_paid += amount
         self.amount_due = max(self.total - self.amount_credited - self.amount_paid, 0)

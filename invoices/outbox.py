@@ -18,6 +18,7 @@ clients use to hide the copy.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -27,11 +28,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Min, Q
 from django.tasks import Task
+from django.tasks.signals import task_enqueued
 from django.utils import timezone
+from django.utils.json import normalize_json
 from django_tasks_db import DatabaseBackend
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from customers.models import Customer
 from invoices.documents import emails
@@ -40,6 +44,9 @@ from invoices.models import Invoice, Payment
 from portal.hooks import after_commit
 
 logger = logging.getLogger("invoices.outbox")
+
+# The columns `queue_all` writes: all but the id.
+_INSERTED = [field for field in EmailLog._meta.concrete_fields if not field.primary_key]
 
 
 def retry_delays() -> list[timedelta]:
@@ -114,16 +121,16 @@ def queue_staff_notice(invoice: Invoice, kind: str, message: str, *, ref: str = 
 
 
 def queue_all(owed: list[Owed]) -> list[EmailLog]:
-    """Queue several emails in the caller's transaction: one read of the keys already
-    queued, one insert of the others (and their delivery tasks), in `owed`'s order.
+    """Queue several emails in the caller's transaction: one insert of those not yet
+    queued (and their delivery tasks), in `owed`'s order; the rows already queued
+    are read only when there are some.
 
     The callers hold the invoice's row lock, so no one else queues the same key
-    meanwhile; if someone did, the insert's unique key refuses it and the caller's
-    transaction rolls back whole (a webhook is then retried by Stripe).
+    meanwhile; a key queued by someone else all the same is skipped by the insert
+    and handed back as queued.
     """
     keys = [item.key[:200] for item in owed]
-    queued = {email.key: email for email in EmailLog.objects.filter(key__in=keys)}
-    new = {
+    emails = {
         key: EmailLog(
             key=key,
             kind=item.kind,
@@ -132,12 +139,42 @@ def queue_all(owed: list[Owed]) -> list[EmailLog]:
             params=item.params,
         )
         for key, item in zip(keys, owed, strict=True)
-        if key not in queued
     }
-    for email in EmailLog.objects.bulk_create(new.values()):
-        schedule(email)
-    queued.update(new)
-    return [queued[key] for key in keys]
+    inserted = _insert_new(list(emails.values()))
+    for key, pk in inserted.items():
+        emails[key].pk = pk
+        emails[key]._state.adding = False
+    schedule_all([emails[key] for key in emails if key in inserted])
+    if len(inserted) < len(emails):
+        missing = [key for key in emails if key not in inserted]
+        emails.update((email.key, email) for email in EmailLog.objects.filter(key__in=missing))
+    return [emails[key] for key in keys]
+
+
+@functools.cache
+def _insert_sql(rows: int) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in _INSERTED)
+    row = "(" + ", ".join(["%s"] * len(_INSERTED)) + ")"
+    return (
+        f"INSERT INTO {quote(EmailLog._meta.db_table)} ({columns}) "
+        f"VALUES {', '.join([row] * rows)} ON CONFLICT ({quote('key')}) DO NOTHING"
+        f" RETURNING id, {quote('key')}"
+    )
+
+
+def _insert_new(emails: list[EmailLog]) -> dict[str, int]:
+    """Insert the rows whose key is not taken, in one statement: {key: id} of those."""
+    if not emails:
+        return {}
+    params = [
+        field.get_db_prep_save(field.pre_save(email, True), connection)
+        for email in emails
+        for field in _INSERTED
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(len(emails)), params)
+        return {key: pk for pk, key in cursor.fetchall()}
 
 
 def queue_customer_email(
@@ -177,6 +214,31 @@ def schedule(email: EmailLog, run_after: datetime | None = None) -> None:
         # Backends that run the task at once must not run it before the commit.
         after_commit("deliver email", lambda: deliver_email.enqueue(email.pk))
     # Else a retry waits for `deliver_due()` (the `send_emails` command).
+
+
+def schedule_all(emails: list[EmailLog]) -> None:
+    """`schedule` each email now; the database backend's task rows in one insert."""
+    [deliver_email] = _delivery_task
+    backend = deliver_email.get_backend()
+    if len(emails) < 2 or not isinstance(backend, DatabaseBackend):
+        for email in emails:
+            schedule(email)
+        return
+    # What the backend's `enqueue` writes and announces, for all the rows at once.
+    backend.validate_task(deliver_email)
+    rows = DBTaskResult.objects.bulk_create(
+        DBTaskResult(
+            args_kwargs=normalize_json({"args": [email.pk], "kwargs": {}}),
+            priority=deliver_email.priority,
+            task_path=deliver_email.module_path,
+            queue_name=deliver_email.queue_name,
+            run_after=get_date_max(),  # none: as soon as a worker is free
+            backend_name=backend.alias,
+        )
+        for email in emails
+    )
+    for row in rows:
+        task_enqueued.send(type(backend), task_result=row.task_result)
 
 
 # -- delivery (the task) ------------------------------------------------------

@@ -75,6 +75,9 @@ def _book_on_save(
 def book(invoice: Invoice) -> None:
     """Move the invoice's contribution to what it is now (call inside its transaction)."""
     new = contribution(invoice)
+    if connection.vendor == "postgresql":
+        _book_in_one_statement(invoice.pk, new)
+        return
     old = BookedBalance.objects.select_for_update().filter(invoice_id=invoice.pk).first()
     before = ((old.kind, old.currency, old.day), old.amount) if old else None
     if before == new:
@@ -113,6 +116,54 @@ def _add(key: Key, amount: int) -> None:
             f"DO UPDATE SET amount = {table}.amount + excluded.amount",
             [kind, currency, day.isoformat(), amount],
         )
+
+
+def _book_in_one_statement(invoice_id: int, new: tuple[Key, int] | None) -> None:
+    """PostgreSQL: `book()` as one statement. The invoice's row, written just before
+    by its save, is locked until the commit, so no one books it meanwhile; the
+    buckets are moved in key order, the same for every booking (no deadlock)."""
+    with connection.cursor() as cursor:
+        if new is None:
+            cursor.execute(_UNBOOK_SQL, {"invoice": invoice_id})
+            return
+        (kind, currency, day), amount = new
+        cursor.execute(
+            _BOOK_SQL,
+            {
+                "invoice": invoice_id,
+                "kind": kind,
+                "currency": currency,
+                "day": day,
+                "amount": amount,
+            },
+        )
+
+
+_BOOKED = BookedBalance._meta.db_table
+_BUCKET = BalanceBucket._meta.db_table
+# The moves into the buckets: one row per bucket, in key order, none of zero.
+_MOVE = (
+    f"INSERT INTO {_BUCKET} AS bucket (kind, currency, day, amount) "
+    "SELECT kind, currency, day, SUM(amount) FROM moves GROUP BY kind, currency, day "
+    "HAVING SUM(amount) <> 0 ORDER BY kind, currency, day "
+    "ON CONFLICT (kind, currency, day) DO UPDATE SET amount = bucket.amount + excluded.amount"
+)
+_BOOK_SQL = (
+    "WITH old AS (SELECT kind, currency, day, amount"
+    f" FROM {_BOOKED} WHERE invoice_id = %(invoice)s), "
+    f"kept AS (INSERT INTO {_BOOKED} AS booked (invoice_id, kind, currency, day, amount) "
+    "VALUES (%(invoice)s, %(kind)s, %(currency)s, %(day)s::date, %(amount)s::bigint) "
+    "ON CONFLICT (invoice_id) DO UPDATE SET kind = excluded.kind, currency = excluded.currency,"
+    " day = excluded.day, amount = excluded.amount "
+    "WHERE (booked.kind, booked.currency, booked.day, booked.amount)"
+    " IS DISTINCT FROM (excluded.kind, excluded.currency, excluded.day, excluded.amount)), "
+    "moves AS (SELECT kind, currency, day, -amount AS amount FROM old UNION ALL"
+    " SELECT %(kind)s, %(currency)s, %(day)s::date, %(amount)s::bigint) " + _MOVE
+)
+_UNBOOK_SQL = (
+    f"WITH moves AS (DELETE FROM {_BOOKED} WHERE invoice_id = %(invoice)s"
+    " RETURNING kind, currency, day, -amount AS amount) " + _MOVE
+)
 
 
 def dashboard_totals(today: date, month_start: date) -> list[Balance]:

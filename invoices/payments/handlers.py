@@ -47,20 +47,23 @@ def _locked_payment(intent: dict[str, Any], *, stamped: bool = True) -> Payment 
             if stamp
             else f"PaymentIntent {intent_id} has no portal stamp: another deployment's"
         )
-    invoice_id = (
-        Payment.objects.filter(stripe_payment_intent_id=intent_id)
-        .values_list("invoice_id", flat=True)
+    # One statement; PostgreSQL locks the rows in the order named (invoice first).
+    payment = (
+        Payment.objects.select_related("invoice__customer")
+        .select_for_update(of=("invoice", "self"))
+        .filter(stripe_payment_intent_id=intent_id)
+        .order_by()
         .first()
     )
-    if invoice_id is None:
+    if payment is None:
         if not stamped:
             return None
         raise Ignored(f"PaymentIntent {intent_id} was not created by this database")
-    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice_id)
-    payment = Payment.objects.select_for_update().get(stripe_payment_intent_id=intent_id)
-    payment.invoice = invoice
     return payment
 
+
+# What a succeeded intent changes on its payment (besides how it was paid).
+SUCCEEDED_FIELDS = ("status", "amount", "currency", "received_on", "failure_message", "updated_at")
 
 IntentHandler = Callable[[dict[str, Any], str], Invoice | None]
 
@@ -119,8 +122,8 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
     payment.currency = currency
     payment.received_on = timezone.localdate()
     payment.failure_message = ""
-    note_method(payment, intent.get("latest_charge"))
-    payment.save()
+    method = note_method(payment, intent.get("latest_charge"))
+    payment.save(update_fields=[*SUCCEEDED_FIELDS, *method])
     money = invoice.money(received) if currency == invoice.currency else f"{received} {currency}"
     if currency != invoice.currency:
         raise_flag(
@@ -152,7 +155,7 @@ def apply_intent_succeeded(intent: dict[str, Any], event_id: str = "") -> Invoic
     if invoice.status == Invoice.Status.UNCOLLECTIBLE:
         invoice.status = Invoice.Status.OPEN
     invoice.add_payment(received)
-    invoice.save()
+    invoice.save(update_fields=Invoice.PAYMENT_FIELDS)
     record_activity(
         invoice,
         InvoiceActivity.Kind.PAYMENT_SUCCEEDED,

@@ -3,20 +3,24 @@
 Each event is stored by its unique id in the same transaction as the change
 it causes. A delivery of an event already processed (or ignored) is answered
 200 and changes nothing; two deliveries at the same moment serialize on the
-event row (`INSERT ... ON CONFLICT DO NOTHING`, then `SELECT ... FOR UPDATE`).
-A handler that raises leaves its error on the event row and answers 500, so
-Stripe retries; the retry processes it again. An event whose data can never
+event row, inserted or locked in one statement (`INSERT ... ON CONFLICT DO
+UPDATE ... WHERE` not done). A handler that raises rolls back the whole
+transaction (no savepoint on the way of every event); its error is then stored
+on the event row in a transaction of its own and answered 500, so Stripe
+retries; the retry processes it again. An event whose data can never
 apply (`event_checks`) is stored as invalid, flagged and answered 200.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -54,6 +58,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED, StripeEvent.Status.INVALID)
+_PAYLOAD = StripeEvent._meta.get_field("payload")
 
 
 def _text(status: int, body: str) -> HttpResponse:
@@ -84,63 +89,38 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     return _text(status, body)
 
 
+class _HandlerRaised(Exception):
+    """Carries a handler's exception out of the transaction it rolls back."""
+
+
 def process_event(event: dict[str, Any]) -> tuple[int, str]:
     """Store and apply one verified event; returns (HTTP status, short reason)."""
     event = event_checks.storable(event)
     event_id, event_type = event["id"], event["type"]
-    with transaction.atomic():
-        StripeEvent.objects.bulk_create(
-            [
-                StripeEvent(
-                    event_id=event_id,
-                    type=event_type,
-                    payload=event,
-                    livemode=bool(event.get("livemode")),
-                )
-            ],
-            ignore_conflicts=True,
-        )
-        stored = StripeEvent.objects.select_for_update().get(event_id=event_id)
-        if stored.status in DONE:
-            logger.info(
-                "webhook", extra={"event": event_id, "type": event_type, "outcome": "duplicate"}
-            )
-            return 200, "duplicate"
-        stored.attempts += 1
-        handler = HANDLERS.get(event_type)
-        invoice: Invoice | bool | None = None
-        error, failed = "", False
-        invalid = ""
-        if handler is not None:
-            try:
-                obj = event_checks.data_object(event)
-                with transaction.atomic():  # a failing handler rolls back only itself
-                    invoice = handler(obj, event_id)
-            except event_checks.InvalidEvent as bad:
-                invalid = error = str(bad)
-            except handlers.Ignored as ignored:
-                error = str(ignored)
-            except Exception:
-                error, failed = traceback.format_exc(limit=5), True
-        if failed:
-            stored.status = StripeEvent.Status.FAILED
-        elif invalid:
-            # It can never apply, so Stripe must not retry it: stored, flagged, 200.
-            stored.status = StripeEvent.Status.INVALID
-            stored.processed_at = timezone.now()
-            invoice = event_checks.invoice_named_by(event)
-            if isinstance(invoice, Invoice):
-                event_checks.flag_invalid(invoice, event_id, invalid)
-        else:
+    handler = HANDLERS.get(event_type)
+    invoice: Invoice | bool | None = None
+    try:
+        with transaction.atomic():
+            pk = _store(event)
+            if pk is None:
+                return _duplicate(event_id, event_type)
+            if handler is not None:
+                try:
+                    invoice = handler(event_checks.data_object(event), event_id)
+                except Exception as error:
+                    raise _HandlerRaised from error
             done = invoice is not None
-            stored.status = StripeEvent.Status.PROCESSED if done else StripeEvent.Status.IGNORED
-            stored.processed_at = timezone.now()
-        stored.error = error
-        invoice = invoice if isinstance(invoice, Invoice) else None
-        stored.invoice = invoice
-        # Not the payload: it is unchanged, and large.
-        stored.save(update_fields=["attempts", "status", "processed_at", "error", "invoice"])
-    outcome = stored.status
+            outcome = StripeEvent.Status.PROCESSED if done else StripeEvent.Status.IGNORED
+            invoice = invoice if isinstance(invoice, Invoice) else None
+            _finish(pk, outcome, invoice)
+        error = ""
+    except _HandlerRaised as raised:
+        # Nothing the handler did is kept (no savepoint to roll back to on the
+        # happy path): its outcome is recorded in a transaction of its own.
+        recorded = _record_refusal(event, raised.__cause__)
+        if recorded is None:
+            return _duplicate(event_id, event_type)
+        outcome, error, invoice = recorded
     logger.info(
         "webhook",
         extra={
@@ -154,6 +134,113 @@ def process_event(event: dict[str, Any]) -> tuple[int, str]:
         logger.error("webhook handler failed event=%s\n%s", event_id, error)
         return 500, "handler failed; retry"
     return 200, outcome
+
+
+def _duplicate(event_id: str, event_type: str) -> tuple[int, str]:
+    logger.info("webhook", extra={"event": event_id, "type": event_type, "outcome": "duplicate"})
+    return 200, "duplicate"
+
+
+def _record_refusal(
+    event: dict[str, Any], raised: BaseException | None
+) -> tuple[str, str, Invoice | None] | None:
+    """Store why the handler refused (or failed on) the event; None: a concurrent
+    delivery has processed it meanwhile."""
+    invoice = None
+    processed_at = timezone.now()
+    if isinstance(raised, event_checks.InvalidEvent):
+        # It can never apply, so Stripe must not retry it: stored, flagged, 200.
+        outcome, error = StripeEvent.Status.INVALID, str(raised)
+    elif isinstance(raised, handlers.Ignored):
+        outcome, error = StripeEvent.Status.IGNORED, str(raised)
+    else:
+        outcome, processed_at = StripeEvent.Status.FAILED, None
+        error = "".join(traceback.format_exception(raised, limit=5))
+    with transaction.atomic():
+        if outcome == StripeEvent.Status.INVALID:
+            named = event_checks.invoice_named_by(event)
+            invoice = named if isinstance(named, Invoice) else None
+        pk = _store(event, outcome=outcome, error=error, invoice=invoice, processed_at=processed_at)
+        if pk is None:
+            return None
+        if invoice is not None:
+            event_checks.flag_invalid(invoice, event["id"], error)
+    return outcome, error, invoice
+
+
+# Its columns but the id, in the order `_store` passes them.
+_COLUMNS = (
+    "event_id, type, payload, livemode, status, error, attempts, invoice_id, received_at,"
+    " processed_at"
+)
+
+
+@functools.cache
+def _store_sql(final: bool) -> str:
+    table = connection.ops.quote_name(StripeEvent._meta.db_table)
+    done = ", ".join(f"'{status}'" for status in DONE)
+    moved = f"attempts = {table}.attempts + 1"
+    if final:
+        moved += (
+            ", status = excluded.status, error = excluded.error,"
+            " invoice_id = excluded.invoice_id, processed_at = excluded.processed_at"
+        )
+    # The WHERE leaves an event already done untouched (yet locked, on PostgreSQL)
+    # and returns no row for it.
+    return (
+        f"INSERT INTO {table} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, 1, %s, %s, %s) "
+        f"ON CONFLICT (event_id) DO UPDATE SET {moved} WHERE {table}.status NOT IN ({done}) "
+        "RETURNING id"
+    )
+
+
+def _store(
+    event: dict[str, Any],
+    *,
+    outcome: str = "",
+    error: str = "",
+    invoice: Invoice | None = None,
+    processed_at: datetime | None = None,
+) -> int | None:
+    """Insert the event, or lock its row and count one more attempt, in one statement.
+
+    Without `outcome`: the row's id to apply it under, None if it is already
+    done (a duplicate). Two deliveries at once serialize here: the second waits
+    for the first's row and finds it done. With `outcome`: the event stored
+    with its final status (a refusal recorded on its own), unless already done.
+    """
+    ops = connection.ops
+    params = [
+        event["id"],
+        event["type"],
+        _PAYLOAD.get_db_prep_save(event, connection),
+        bool(event.get("livemode")),
+        outcome or StripeEvent.Status.RECEIVED,
+        error,
+        invoice.pk if invoice else None,
+        ops.adapt_datetimefield_value(timezone.now()),
+        ops.adapt_datetimefield_value(processed_at),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_store_sql(bool(outcome)), params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+@functools.cache
+def _finish_sql() -> str:
+    table = connection.ops.quote_name(StripeEvent._meta.db_table)
+    return (
+        f"UPDATE {table} SET status = %s, error = '', invoice_id = %s, processed_at = %s "
+        "WHERE id = %s"
+    )
+
+
+def _finish(pk: int, outcome: str, invoice: Invoice | None) -> None:
+    """The event applied (or ignored): not the payload, which is unchanged and large."""
+    processed_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_finish_sql(), [outcome, invoice.pk if invoice else None, processed_at, pk])
 
 
 def reprocess(stored: StripeEvent) -> tuple[int, str]:
