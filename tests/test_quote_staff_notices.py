@@ -96,16 +96,17 @@ def test_a_refused_or_rolled_back_answer_notifies_nobody(django_capture_on_commi
 def test_the_answer_is_pushed_to_the_quotes_page_after_commit(
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    sent: list[tuple[str, str, str]] = []
-    monkeypatch.setattr(quote_live, "publish", lambda *message: sent.append(message))
+    sent: list[tuple[str, int]] = []
+    monkeypatch.setattr(quote_live, "changed", lambda *note: sent.append(note))
     quote = make_quote()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         decline_quote(quote=quote, note="", ip="127.0.0.1")
     assert sent == []  # nothing before the commit
     for callback in callbacks:
         callback()
-    [(channel, event, html)] = sent
-    assert (channel, event) == (f"quote:{quote.pk}", "quote-status")
+    assert sent == [("quote", quote.pk)]  # one note; the page's process renders it
+    [(event, html)] = quote_live.changed_status(quote.pk)
+    assert (quote_live.FOLLOWER.channel(quote.pk), event) == (f"quote:{quote.pk}", "quote-status")
     assert 'id="quote-status"' in html
     assert "Declined" in html
 
@@ -116,7 +117,7 @@ def test_a_failing_push_fails_neither_the_answer_nor_the_notice(
     def down(*args: object) -> None:
         raise ConnectionError("redis down")
 
-    monkeypatch.setattr(quote_live, "publish", down)
+    monkeypatch.setattr(quote_live, "changed", down)
     quote = make_quote()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("quote_pay:accept", args=[quote.token]), accept_post(quote))
