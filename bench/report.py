@@ -62,10 +62,11 @@ def costs_table(costs: dict[str, dict[str, float]]) -> str:
 def push_text(push: dict[str, float]) -> str:
     return f"""{push["listeners"]:,} concurrent SSE listeners on one invoice, one uvicorn worker, 20
 webhooks in a row; latency from the webhook's `200` to the event arriving at each listener:
-p50 **{push["p50"]:.1f} ms**, p99 **{push["p99"]:.1f} ms** (0 means the event reached
-the listener before the webhook's response reached the sender: the push happens
-when the transaction commits, just before the `200` is written). Measured from
-the moment the webhook was sent instead: p50 **{push["send_p50"]:.1f} ms**, p99
+p50 **{push["p50"]:.1f} ms**, p99 **{push["p99"]:.1f} ms** (the webhook answers once its
+transaction has committed and its one-line note is published; the listeners' worker then
+reads and renders the change once and writes it to each stream; 0 would mean the event
+reached a listener before the `200` reached the sender). Measured from the moment the
+webhook was sent instead: p50 **{push["send_p50"]:.1f} ms**, p99
 **{push["send_p99"]:.1f} ms**. {push["delivered"]:.1%} of events delivered;
 memory **{push["kib_per_listener"]:.1f} KiB per listener** (RSS of the
 workers before and after the listeners connected); {push["refused"]} opens refused."""
@@ -310,8 +311,9 @@ dashboard's totals timed in-process, at each size (each size its own database):
 {growth.table(figures["growth"])}
 
 `make bench ARGS=--scale` adds 1,000,000 invoices (seeded with COPY in a database of
-its own: about 9 minutes on this loaded machine). `bench/run.py --scale-only` measures
-only that column, and `BENCH_REUSE=1` reuses a database an earlier run seeded.
+its own: a few minutes on a quiet machine, about 9 on a loaded one).
+`bench/run.py --scale-only` measures only that column, and `BENCH_REUSE=1` reuses a
+database an earlier run seeded.
 
 ## Running parts of it
 

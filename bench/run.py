@@ -5,7 +5,8 @@ DEBUG=false) against a fresh PostgreSQL database seeded with 100,000 invoices,
 measures each request's cost in-process (bench/costs.py), drives the servers with
 wrk (and a Python client for Server-Sent Events), and writes docs/benchmarks.md and
 docs/benchmarks.png. Every figure comes from one run, so the ratios to the
-`/healthz` baseline are fair. A full run takes about 18 minutes.
+`/healthz` baseline are fair. A full run takes about 10 minutes on a quiet machine (more
+when other work shares the cores), `--scale` a few minutes more.
 
 Parts of it, for a developer checking a change (docs/benchmarks.md is left alone;
 the figures are printed as markdown):
@@ -438,14 +439,16 @@ def measure(
         try:
             if "pages" in parts:
                 figures["pages"] = pages(base, sim, seed)
+            # The list's latency rows before the crowd: thousands of streams closing at
+            # once would still be winding down on the same cores.
+            if "growth" in parts:
+                log(f"growth: {figures['invoices']:,} invoices")
+                figures["growth"] = {figures["invoices"]: grow(env, base, seed["session"])}
             if "crowd" in parts:
                 log(f"live push: {CROWD} SSE listeners across {WORKERS} workers")
                 figures["crowd"] = asyncio.run(
                     live.sse_benchmark(base, invoice, portal.pid, CROWD, event, 10)
                 )
-            if "growth" in parts:
-                log(f"growth: {figures['invoices']:,} invoices")
-                figures["growth"] = {figures["invoices"]: grow(env, base, seed["session"])}
         finally:
             serving.stop(portal)
     if "push" in parts:
