@@ -415,6 +415,13 @@ def pages(base: str, sim: SimulatorProcess, seed: dict[str, Any]) -> dict[str, d
     for name, step in steps.items():
         log(name)
         results[name] = step()
+    # The baseline is measured again last: a floor is what the server does at best, and
+    # one 8 s row can land on a burst of other work (a checkpoint after the seed, say).
+    log("healthz, again")
+    again = steps["healthz"]()
+    first = results["healthz"]
+    runs = [first["rps"], again["rps"]]
+    results["healthz"] = {**max(first, again, key=lambda row: row["rps"]), "runs_rps": runs}
     return results
 
 

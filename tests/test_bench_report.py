@@ -243,3 +243,9 @@ def test_the_full_report_states_the_load_at_start_and_end_and_merges_queries_int
     assert "- [ ] pay page <= 2 ms in-process (measured 4.4 ms, median)" in text
     assert "`bench/run.py --only costs,peer`" in text
     assert (tmp_path / "benchmarks.png").exists()
+
+
+def test_the_baseline_names_both_of_its_healthz_runs():
+    results = {"healthz": {"rps": 1900.0, "runs_rps": [802.4, 1900.0]}}
+    assert report.healthz_runs(results) == "802 and 1900"
+    assert report.healthz_runs({"healthz": {"rps": 950.0}}) == "950"
