@@ -373,12 +373,7 @@ class Payment(models.Model):
 
 # The other models live in modules of their own (they name these by string, never
 # import them); imported here so Django registers them and `invoices.models` offers all.
-from invoices.account_records import (  # noqa: E402, F401
-    AccountActivity,
-    AccountCode,
-    GroupAllocation,
-    PaymentGroup,
-)
+from invoices.account_records import AccountActivity, AccountCode, GroupAllocation, PaymentGroup  # noqa: E402, F401
 from invoices.balance_records import BalanceBucket, BookedBalance  # noqa: E402, F401
 from invoices.business import BusinessProfile  # noqa: E402, F401
 from invoices.catalog_records import CatalogItem, TaxRate  # noqa: E402, F401
@@ -388,16 +383,8 @@ from invoices.line_records import InvoiceLine  # noqa: E402
 from invoices.numbering import InvoiceSequence  # noqa: E402, F401
 from invoices.quote_records import Quote, QuoteActivity, QuoteLine  # noqa: E402, F401
 from invoices.records import InvoiceActivity, InvoiceFlag, InvoiceReminder  # noqa: E402, F401
-from invoices.recurring_models import (  # noqa: E402, F401
-    RecurringLine,
-    RecurringRun,
-    RecurringTemplate,
-)
-from invoices.saved_method_records import (  # noqa: E402, F401
-    AutopayCharge,
-    SavedMethodActivity,
-    SavedPaymentMethod,
-)
+from invoices.recurring_models import RecurringLine, RecurringRun, RecurringTemplate  # noqa: E402, F401
+from invoices.saved_method_records import AutopayCharge, SavedMethodActivity, SavedPaymentMethod  # noqa: E402, F401
 from invoices.stripe_records import (  # noqa: E402, F401
     Installation,
     Refund,
