@@ -281,7 +281,13 @@ def notes_channel() -> str:
     """The Redis channel every process hears the notes on. Pub/sub ignores the database
     index, so the channel names it: deployments sharing a Redis server on indexes of
     their own never hear each other's changes."""
-    index = redis.connection.parse_url(settings.REDIS_URL).get("db", 0)
+    return _notes_channel(settings.REDIS_URL)
+
+
+@functools.lru_cache(maxsize=4)
+def _notes_channel(url: str) -> str:
+    """Parsed once per URL, not on every change's publish."""
+    index = redis.connection.parse_url(url).get("db", 0)
     return f"{CHANNEL_PREFIX}:{index}:changes"
 
 

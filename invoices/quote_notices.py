@@ -3,7 +3,8 @@
 `notify_staff` is called inside the answer's transaction: the staff email is a
 row in the outbox that commits (or rolls back) with the answer. `announce` is
 best-effort after the commit, as `invoices.activity.announce` is for invoices:
-the pages that follow quotes subscribe (in `InvoicesConfig.ready`) and render it.
+the pages that follow quotes subscribe (in `InvoicesConfig.ready`) and are told
+the quote's id; they read and render it where a page is open.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from invoices.models import Quote
 from invoices.outbox import queue_customer_email
 from portal.hooks import after_commit
 
-Subscriber = Callable[[Quote], None]
+Subscriber = Callable[[int], None]
 _subscribers: dict[str, Subscriber] = {}
 
 
 def subscribe(name: str, subscriber: Subscriber) -> None:
-    """Have `subscriber(quote)` called after every announced answer (by name: once each)."""
+    """Have `subscriber(quote_id)` called after every announced answer (by name: once each)."""
     _subscribers[name] = subscriber
 
 
@@ -36,15 +37,5 @@ def notify_staff(quote: Quote) -> None:
 
 def announce(quote: Quote) -> None:
     """After commit, each subscriber on its own (Redis down fails none of the others)."""
-    pk = quote.pk
-
-    @functools.cache
-    def fresh() -> Quote:
-        return Quote.objects.select_related("customer").get(pk=pk)
-
     for name, subscriber in _subscribers.items():
-        after_commit(name, functools.partial(_tell, subscriber, fresh))
-
-
-def _tell(subscriber: Subscriber, fresh: Callable[[], Quote]) -> None:
-    subscriber(fresh())
+        after_commit(name, functools.partial(subscriber, quote.pk))

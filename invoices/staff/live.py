@@ -7,7 +7,8 @@ each server process with a staff page open renders a change once for all of them
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from django.http import HttpRequest, HttpResponse
@@ -103,6 +104,17 @@ def _may_listen(request: HttpRequest) -> HttpResponse:
 
 async def staff_stream(request: HttpRequest) -> HttpResponse:
     since = _since(request)
+    return await door_then_stream(
+        request, STAFF_CHANNEL, functools.partial(_catch_up, since) if since else None
+    )
+
+
+async def door_then_stream(
+    request: HttpRequest, channel: str, catch_up: Callable[[], list[Message]] | None
+) -> HttpResponse:
+    """A staff stream: the door (staff only, read on a stream database thread), then
+    `channel`'s messages, after those the page missed (`catch_up`, read once subscribed,
+    so nothing falls in between)."""
     try:
         door = await on_stream_db(_may_listen, request)
     except Busy:
@@ -111,14 +123,14 @@ async def staff_stream(request: HttpRequest) -> HttpResponse:
         return door
 
     async def events() -> AsyncIterator[bytes]:
-        async with hub.subscribe(STAFF_CHANNEL) as queue:
+        async with hub.subscribe(channel) as queue:
             yield b"retry: 2000\n\n"
             try:
-                catch_up = await on_stream_db(_catch_up, since) if since else []
+                missed = await on_stream_db(catch_up) if catch_up else []
             except Busy:
                 yield retry_hint(retry_seconds())
                 return
-            for message in catch_up:
+            for message in missed:
                 yield message.encode()
             async for chunk in relay(queue):
                 yield chunk

@@ -9,17 +9,15 @@ was rendered, so an answer landing in between is not missed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
 from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from invoices.live import Follower, Message, changed, hub, new_message_id, relay, stream_response
+from invoices.live import Follower, Message, changed, new_message_id
 from invoices.models import Quote
-from invoices.staff.live import CATCH_UP_MARGIN, MAX_SINCE
-from invoices.stream_db import Busy, busy_response, on_stream_db, retry_hint, retry_seconds
-from portal.access import private, staff_required
+from invoices.staff.live import CATCH_UP_MARGIN, MAX_SINCE, door_then_stream
 from portal.i18n import ENGLISH, language
 from portal.params import parse_int
 
@@ -34,9 +32,9 @@ def status_html(quote: Quote) -> str:
     return render_to_string("quotes/_status.html", {"quote": quote})
 
 
-def push_status(quote: Quote) -> None:
+def push_status(pk: int) -> None:
     """Subscriber: the quote's new status to its staff pages, rendered where one is open."""
-    changed("quote", quote.pk)
+    changed("quote", pk)
 
 
 def changed_status(pk: int) -> list[tuple[str, str]]:
@@ -57,35 +55,10 @@ def _changed_since(pk: int, since: int | None) -> list[Message]:
     return [Message(EVENT, status_html(quote), new_message_id())]
 
 
-@staff_required
-def _may_listen(request: HttpRequest) -> HttpResponse:
-    """Staff only; a 204 means "come in" (run on a stream database thread, as the
-    staff feed's door is)."""
-    return HttpResponse(status=204)
-
-
 async def quote_stream(request: HttpRequest, pk: int) -> HttpResponse:
     stamps = [request.GET.get("since", ""), request.headers.get("Last-Event-ID", "")]
     known = [s for s in (parse_int(v, minimum=0, maximum=MAX_SINCE) for v in stamps) if s]
     since = max(known) if known else None
-    try:
-        door = await on_stream_db(_may_listen, request)
-    except Busy:
-        return busy_response(request)
-    if door.status_code != 204:
-        return door
-
-    async def events() -> AsyncIterator[bytes]:
-        async with hub.subscribe(quote_channel(pk)) as queue:
-            yield b"retry: 2000\n\n"
-            try:
-                catch_up = await on_stream_db(_changed_since, pk, since)
-            except Busy:
-                yield retry_hint(retry_seconds())
-                return
-            for message in catch_up:
-                yield message.encode()
-            async for chunk in relay(queue):
-                yield chunk
-
-    return private(stream_response(events()))
+    return await door_then_stream(
+        request, quote_channel(pk), functools.partial(_changed_since, pk, since)
+    )
