@@ -219,11 +219,11 @@ def schedule(email: EmailLog, run_after: datetime | None = None) -> None:
 def schedule_all(emails: list[EmailLog]) -> None:
     """`schedule` each email now; the database backend's task rows in one insert."""
     [deliver_email] = _delivery_task
-    backend = deliver_email.get_backend()
-    if len(emails) < 2 or not isinstance(backend, DatabaseBackend):
+    if len(emails) < 2 or not _stores_tasks_in_database(deliver_email):
         for email in emails:
             schedule(email)
         return
+    backend = deliver_email.get_backend()
     # What the backend's `enqueue` writes and announces, for all the rows at once.
     backend.validate_task(deliver_email)
     rows = DBTaskResult.objects.bulk_create(
